@@ -1,0 +1,58 @@
+"""The `qst` command: a thin shell over the stage modules.
+
+Each stage's subcommands live in toolkit/commands/<stage>.py and register themselves on the
+one Typer app here, so stages can grow without touching each other's code.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+
+import typer
+from rich.console import Console
+
+from toolkit.errors import ToolkitError
+
+app = typer.Typer(
+    name="qst",
+    help="Quote attribution and stance dataset toolkit for German news.\n\n"
+    "articles -> quotes (extract) -> Label Studio tasks (export/push) -> annotations (pull/import) "
+    "-> agreement/adjudication -> dataset (build-dataset/publish) -> model (train/predict) -> reports.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode="rich",
+)
+console = Console(stderr=True)
+
+#: Command modules, in pipeline order. A module missing here is simply not offered.
+COMMAND_MODULES = ["extract", "labelstudio", "agreement", "baseline", "hub", "corpus", "pipeline"]
+
+
+def _register() -> None:
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"toolkit.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"toolkit.commands.{name}":
+                continue
+            raise
+        module.register(app)
+
+
+_register()
+
+
+def main() -> None:
+    """Entry point: run the app, turning ToolkitError into a one-line message and exit code 2."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app()
+    except ToolkitError as exc:
+        console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

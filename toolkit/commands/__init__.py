@@ -1,0 +1,1 @@
+"""Subcommands of `qst`, one module per stage; each exposes register(app)."""
