@@ -713,13 +713,25 @@ def disagreements_markdown(report: pd.DataFrame, rule: str | None = None) -> str
     return "\n".join(lines) + "\n"
 
 
-def adjudicated_records(adjudicated: pd.DataFrame) -> list[dict[str, Any]]:
-    """Plain JSON-ready dicts (NaN -> None) for writing adjudicated.jsonl."""
-    records = []
-    for rec in adjudicated.to_dict(orient="records"):
-        records.append({k: (None if not isinstance(v, (dict, list)) and _is_missing(v) and not isinstance(v, str)
-                            else v) for k, v in rec.items()})
-    return records
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return [_jsonable(v) for v in value.tolist()]
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if not isinstance(value, str) and _is_missing(value):
+        return None
+    return value
+
+
+def adjudicated_records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """Plain JSON-ready dicts (NaN -> None, numpy -> Python) for writing JSONL."""
+    return [{k: _jsonable(v) for k, v in rec.items()} for rec in table.to_dict(orient="records")]
 
 
 def adjudicated_for_parquet(adjudicated: pd.DataFrame) -> pd.DataFrame:
