@@ -518,6 +518,10 @@ def adjudicate(annotations: pd.DataFrame, rule: str | Sequence[str] = DEFAULT_RU
         "quote_id", "label", "resolution", "n_annotators", "annotator_labels", "item_agreement",
         "speaker_final", "speaker_corrected", "not_a_quote", "unresolved_reason", "speaker_review",
         "speaker_resolution", "speaker_unresolved_reason"])
+    for col in ("label", "item_agreement", "speaker_final", "unresolved_reason", "speaker_review",
+                "speaker_unresolved_reason"):
+        # object dtype keeps None as None (pandas would otherwise infer str/float with NaN)
+        out[col] = pd.Series([None if _is_missing(v) else v for v in out[col]], index=out.index, dtype=object)
     out.attrs["rule"] = describe_rule(steps, adjudicator, min_annotators)
     out.attrs["rule_steps"] = list(steps)
     out.attrs["adjudicator"] = adjudicator
