@@ -66,13 +66,11 @@ def publish(
     endpoint = (endpoint or os.environ.get("HF_ENDPOINT") or hp.DEFAULT_ENDPOINT).rstrip("/")
     if dry_run:
         files = hp.plan_upload(folder)
-        table = Table(title=f"dry run: would upload to {endpoint}/datasets/{repo_id} (revision main, "
-                            f"{'private' if private else 'public'} if created)")
-        for col in ("path in repo", "bytes", "sha256"):
-            table.add_column(col)
+        # plain lines, never truncated by the terminal width: these are the exact bytes to be sent
+        out.print(f"dry run: would upload to {endpoint}/datasets/{repo_id} (revision main; "
+                  f"{'private' if private else 'public'} if the repo is created):", soft_wrap=True, highlight=False)
         for f in files:
-            table.add_row(f.path_in_repo, str(f.size), f.sha256)
-        out.print(table)
+            out.print(f"  {f.path_in_repo}  {f.size} bytes  sha256:{f.sha256}", soft_wrap=True, highlight=False)
         try:
             _, where = hp.resolve_token()
             out.print(f"{len(files)} file(s), {sum(f.size for f in files)} bytes; token found ({where}).")
