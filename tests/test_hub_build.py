@@ -65,7 +65,11 @@ def test_folder_layout_and_card_yaml(built):
     # body: split design for few articles, exclusions, agreement figures, outlet note, licensing
     assert "3/1/1" in text and "With only 5 articles" in text
     assert "unclear: 2; unresolved: 2" in text
-    assert "krippendorff_alpha**: 0.410" in text and "Adjudication rule: majority" in text
+    assert "| Krippendorff's alpha (nominal) | 0.514 (n=15) |" in text
+    assert "Adjudication rule: unanimous > majority > adjudicator" in text
+    assert "| mean pairwise Cohen's kappa | 0.524 (3 pairs) |" in text
+    assert "accuracy (confirmed / real quotes) 1.000 (n=15)" in text
+    assert "@example.org" not in text  # raw annotator ids never reach the card
     assert "pro-Kremlin" in text and "cannot override" in text and "@misc{" in text
     assert "Wladimir Putin | 3" in text and "nan" not in text.split("## People named")[1].split("##")[0]
 
@@ -217,3 +221,21 @@ def test_cli_reports_bad_input_without_traceback(tmp_path):
     err = " ".join(proc.stderr.split())  # rich wraps long lines
     assert "error:" in err and "1 quote(s) have no adjudicated label" in err and "--skip-unlabelled" in err
     assert "Traceback" not in err
+
+
+def test_consumes_the_agreement_stage_output(tmp_path):
+    """Contract check with toolkit.agreement: its adjudicated.parquet (JSON-encoded annotator_labels) builds."""
+    from toolkit import agreement as ag
+
+    annotations = pd.DataFrame(_rows("annotations.jsonl"))
+    adjudicated = ag.adjudicate(ag.validate_annotations(annotations, "annotations"))
+    ag.adjudicated_for_parquet(adjudicated).to_parquet(tmp_path / "adjudicated.parquet")
+    result = hub.build(FIX / "quotes.jsonl", tmp_path / "adjudicated.parquet", tmp_path / "ds")
+    dsd = _load(result.folder, tmp_path)
+    gold = dict(zip(adjudicated["quote_id"], adjudicated["label"]))
+    names = dsd["train"].features["label"].names
+    rows = [r for split in dsd.values() for r in split]
+    assert len(rows) == sum(v in names for v in gold.values()) == 11
+    assert all(names[r["label"]] == gold[r["quote_id"]] for r in rows)
+    assert {r["target"] for r in rows} == {"Waffenlieferungen an Nordkorea"}
+    assert all(len(r["annotations"]) == 3 for r in rows)

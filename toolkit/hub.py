@@ -261,8 +261,8 @@ def assemble_rows(quotes: pd.DataFrame, adjudicated: pd.DataFrame, annotations: 
         target = None
         if qid in ann_targets:
             target = ann_targets[qid].most_common(1)[0][0]
-        elif "target" in q:
-            target = _str_or_none(q.get("target"))
+        else:  # the agreement stage carries the project's target; older quote tables may have one
+            target = _str_or_none(a.get("target")) or _str_or_none(q.get("target"))
         rows.append({
             "quote_id": qid,
             "article_id": str(q["article_id"]),

@@ -132,30 +132,68 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def _figure(entry: Any) -> str:
+    """Render one figure of the agreement stage ({value, reason, n_items, ...}) or a plain number."""
+    if isinstance(entry, dict):
+        value = entry.get("value")
+        n = entry.get("n_items")
+        basis = f" (n={n})" if n is not None else (f" ({entry['n_pairs']} pairs)" if "n_pairs" in entry else "")
+        return f"{_fmt(value)}{basis}" if value is not None else f"undefined: {entry.get('reason') or 'no reason given'}"
+    return _fmt(entry)
+
+
+_STANCE_FIGURES = (("krippendorff_alpha", "Krippendorff's alpha (nominal)"), ("fleiss_kappa", "Fleiss' kappa"),
+                   ("mean_cohen_kappa", "mean pairwise Cohen's kappa"), ("percent_agreement", "observed pairwise agreement"))
+
+
 def _agreement_section(agreement: dict | None, stats) -> str:
+    """Agreement figures: the agreement stage's agreement.json if given, else the per-item column only.
+
+    Raw annotator ids in agreement.json (e.g. e-mail addresses) are never copied into the card.
+    """
     lines = []
     if stats.resolution_counts:
         res = ", ".join(f"{k}: {v}" for k, v in sorted(stats.resolution_counts.items()))
         lines.append(f"How the labels in the dataset were decided: {res}.")
-    if agreement is None:
+    if not isinstance(agreement, dict):
         lines.append("No agreement report was supplied when this card was built (`qst build-dataset --agreement`); "
                      "the per-item `agreement` column gives the share of annotators agreeing with the final label.")
         return "\n\n".join(lines)
-    rule = agreement.get("rule") or agreement.get("adjudication_rule") if isinstance(agreement, dict) else None
+    adjudication = agreement.get("adjudication") if isinstance(agreement.get("adjudication"), dict) else {}
+    rule = adjudication.get("rule") or agreement.get("rule") or agreement.get("adjudication_rule")
     if rule:
-        lines.append(f"Adjudication rule: {json.dumps(rule, ensure_ascii=False) if not isinstance(rule, str) else rule}.")
-    lines.append("Figures from the agreement report (`agreement.json`):")
+        lines.append(f"Adjudication rule: {rule if isinstance(rule, str) else json.dumps(rule, ensure_ascii=False)}")
+    stance = agreement.get("stance")
+    if isinstance(stance, dict):  # the shape written by `qst agreement`
+        rows = [[label, _figure(stance.get(key))] for key, label in _STANCE_FIGURES if key in stance]
+        per_label = stance.get("per_label_alpha") or {}
+        rows += [[f"alpha, {lab} vs rest", _figure(e)] for lab, e in per_label.items()]
+        lines.append(f"Stance agreement over {stance.get('items_used', '?')} items labelled by at least two of "
+                     f"{len(stance.get('annotators') or [])} annotators (before adjudication, `unclear` included "
+                     "as a label):\n\n" + _table(["figure", "value"], rows))
+        if adjudication.get("resolution_counts"):
+            lines.append("Adjudication of all annotated quotes: " + ", ".join(
+                f"{k} {v}" for k, v in adjudication["resolution_counts"].items()) + ".")
+        attribution = agreement.get("attribution")
+        if isinstance(attribution, dict) and "attribution_accuracy" in attribution:
+            lines.append("Speaker attribution checked by the annotators: accuracy (confirmed / real quotes) "
+                         f"{_figure(attribution.get('attribution_accuracy'))}, quote precision "
+                         f"{_figure(attribution.get('quote_precision'))}.")
+        return "\n\n".join(lines)
     items = []
-    for key, value in (agreement.items() if isinstance(agreement, dict) else []):
-        if key in {"rule", "adjudication_rule"}:
+    for key, value in agreement.items():
+        if key in {"rule", "adjudication_rule", "annotators", "source"}:
             continue
         if isinstance(value, (int, float, str, bool)) or value is None:
             items.append(f"- **{key}**: {_fmt(value)}")
+        elif isinstance(value, dict) and "value" in value:
+            items.append(f"- **{key}**: {_figure(value)}")
         elif isinstance(value, dict):
             inner = [f"{k}: {_fmt(v)}" for k, v in value.items() if isinstance(v, (int, float, str, bool)) or v is None]
             if inner:
                 items.append(f"- **{key}**: " + "; ".join(inner))
-    lines.append("\n".join(items) if items else "(the report holds no scalar figures)")
+    lines.append("Figures from the agreement report (`agreement.json`):\n\n" +
+                 ("\n".join(items) if items else "(the report holds no scalar figures)"))
     return "\n\n".join(lines)
 
 
