@@ -458,9 +458,11 @@ def adjudicate(annotations: pd.DataFrame, rule: str | Sequence[str] = DEFAULT_RU
     live, _ = _latest_per_annotator(df)
     has_speaker = "speaker" in df.columns
 
+    groups = {q: g for q, g in live.groupby("quote_id", sort=False)}
+    empty = live.iloc[0:0]
     rows = []
     for qid in pd.unique(df["quote_id"]):
-        ann = live[live["quote_id"] == qid]
+        ann = groups.get(qid, empty)
         voters = ann[ann["annotator"] != adjudicator] if adjudicator else ann
         adj = ann[ann["annotator"] == adjudicator] if adjudicator else ann.iloc[0:0]
         truth = ann[ann["is_ground_truth"]]
@@ -659,8 +661,7 @@ def disagreement_report(annotations: pd.DataFrame, adjudicated: pd.DataFrame | N
     annotators = sorted(set(live["annotator"]))
     gold = adjudicated.set_index("quote_id") if adjudicated is not None else None
     rows = []
-    for qid in pd.unique(live["quote_id"]):
-        ann = live[live["quote_id"] == qid]
+    for qid, ann in live.groupby("quote_id", sort=False):
         stances = {a: s for a, s in zip(ann["annotator"], ann["stance"]) if s is not None}
         speakers = {}
         for a, r, n in zip(ann["annotator"], ann["speaker_review"], ann["speaker_corrected"]):
