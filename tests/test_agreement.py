@@ -452,3 +452,35 @@ def test_cli_bad_input_raises_input_error(tmp_path):
     assert isinstance(res.exception, InputError)
     assert "ann.csv: missing required column(s) annotator" in str(res.exception)
     assert not (tmp_path / "o" / "agreement.json").exists()
+
+
+def test_cli_csv_input_with_quotes_applies_speaker_review(tmp_path):
+    # CSV as exported by hand: integer annotator ids, empty cells, booleans as text
+    src = tmp_path / "ann.csv"
+    src.write_text(
+        "quote_id,annotator,stance,speaker_review,speaker_corrected,was_cancelled,is_ground_truth\n"
+        "q1,7,against,corrected,Matthew Miller,False,False\n"
+        "q1,9,against,corrected,Matthew Miller,False,False\n"
+        "q2,7,,not_a_quote,,False,False\n"
+        "q2,9,neutral,not_a_quote,,True,False\n"
+        "q3,7,favor,confirmed,,False,False\n"
+        "q3,9,neutral,confirmed,,False,True\n", encoding="utf-8")
+    quotes = tmp_path / "quotes.jsonl"
+    quotes.write_text("\n".join(json.dumps(q) for q in [
+        {"quote_id": "q1", "speaker": "Antony Blinken", "speaker_id": "blinken", "flags": []},
+        {"quote_id": "q2", "speaker": "Wladimir Putin", "speaker_id": "putin", "flags": ["unbalanced_quote"]},
+        {"quote_id": "q3", "speaker": "Dmitri Peskow", "speaker_id": "peskov", "flags": []},
+    ]) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(_app(), ["agreement", str(src), "--out", str(out), "--quotes", str(quotes)])
+    assert res.exit_code == 0, res.output
+    figures = json.loads((out / "agreement.json").read_text())
+    assert figures["stance"]["annotators"] == ["7", "9"]
+    assert figures["stance"]["cancelled_excluded"] == 1
+    assert figures["adjudication"]["resolution_counts"]["ground_truth"] == 1  # q3: tie, 9's GT decides
+    assert figures["attribution"]["attribution_accuracy"]["value"] == pytest.approx(0.5)
+    assert figures["speaker_review_applied"]["not_a_quote_dropped"] == 1
+    reviewed = [json.loads(line) for line in (out / "quotes_reviewed.jsonl").read_text().splitlines()]
+    assert [(q["quote_id"], q["speaker"], q["speaker_extracted"]) for q in reviewed] == [
+        ("q1", "Matthew Miller", "Antony Blinken"), ("q3", "Dmitri Peskow", "Dmitri Peskow")]
+    assert pd.read_parquet(out / "quotes_reviewed.parquet").shape[0] == 2
