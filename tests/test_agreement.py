@@ -11,10 +11,8 @@ and from hand calculations written out next to each assertion.
 from __future__ import annotations
 
 import json
-import math
 from collections import Counter
 
-import numpy as np
 import pandas as pd
 import pytest
 import typer

@@ -81,9 +81,7 @@ def agreement_command(
 ) -> None:
     """Inter-annotator agreement, disagreements and adjudicated gold labels.
 
-    Writes OUT/agreement.json (all figures, the rule, attribution accuracy),
-    OUT/disagreements.md and .csv (every contested quote with every annotator's label) and
-    OUT/adjudicated.parquet and .jsonl (one gold label per quote).
+    Writes OUT/agreement.json (all figures, the rule, attribution accuracy), OUT/disagreements.md and .csv (every contested quote with every annotator's label) and OUT/adjudicated.parquet and .jsonl (one gold label per quote). See docs/agreement.md.
     """
     source = str(annotations)
     table = read_table(annotations)
