@@ -1,0 +1,58 @@
+"""`qst run`: the whole pipeline on the bundled seed articles, with progress and a summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+console = Console(stderr=True)
+
+
+def run_command(
+    out: Path = typer.Option(Path("out/demo"), "--out", help="Folder for every stage's outputs."),
+    articles: Path = typer.Option(Path("annotations/articles"), "--articles", help="Seed articles folder."),
+    export_dir: Path = typer.Option(Path("annotations/labelstudio"), "--labelstudio-export",
+                                    help="Folder with the team's Label Studio JSON export(s)."),
+    seed: int = typer.Option(0, "--seed", help="Seed for the model's cross-validation folds."),
+) -> None:
+    """Run extract -> tasks -> annotations -> agreement -> train -> reports -> dataset and summarise."""
+    from toolkit import pipeline
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=console, transient=False) as progress:
+        bar = progress.add_task("pipeline", total=len(pipeline.STAGES))
+
+        def on_stage(name: str, result) -> None:
+            if result is None:
+                progress.update(bar, description=f"[bold]{name}[/] ...")
+                return
+            counts = ", ".join(f"{k} {v}" for k, v in result.counts.items())
+            progress.console.print(f"[green]done[/] {name:<12} {counts}  ({result.seconds:.1f} s)", highlight=False)
+            progress.advance(bar)
+
+        try:
+            result = pipeline.run(out, articles_dir=articles, export_dir=export_dir, seed=seed, on_stage=on_stage)
+        except Exception:
+            progress.update(bar, description="[red]stopped[/]")
+            raise
+        progress.update(bar, description="[green]finished[/]")
+
+    s = result.summary
+    table = Table(title="qst run: summary", show_header=False)
+    table.add_row("quotes extracted", str(s["quotes"]))
+    table.add_row("annotations", str(s["annotations"]))
+    alpha = s["krippendorff_alpha"]
+    table.add_row("Krippendorff's alpha (stance)", "undefined" if alpha is None else f"{alpha:.3f}")
+    table.add_row("gold labels", str(s["gold_labels"]))
+    table.add_row(f"macro-F1 ({s['best_model']}, grouped CV)", f"{s['macro_f1']:.3f}")
+    table.add_row("reports", s["report"])
+    table.add_row("dataset", s["dataset"])
+    Console().print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command(name="run")(run_command)
