@@ -317,3 +317,25 @@ def test_refuses_folder_that_is_not_a_dataset(tmp_path):
     (tmp_path / "x.txt").write_text("hi")
     with pytest.raises(InputError, match="not a dataset folder"):
         hub_publish.plan_upload(tmp_path)
+
+
+def test_refuses_folder_with_an_empty_split(folder, tmp_path):
+    """A consistent card but a 0-row split (e.g. built by hand): say which split and how to fix it."""
+    import datasets
+    from huggingface_hub import DatasetCard
+
+    copy = tmp_path / "ds"
+    import shutil
+
+    shutil.copytree(folder, copy)
+    test_file = copy / "data" / "test-00000-of-00001.parquet"
+    ds = datasets.Dataset.from_parquet(str(test_file), cache_dir=str(tmp_path / "cache"))
+    ds.select([]).to_parquet(str(test_file))
+    card = DatasetCard.load(copy / "README.md")
+    for split in card.data["dataset_info"]["splits"]:
+        if split["name"] == "test":
+            split["num_examples"] = 0
+    card.save(copy / "README.md")
+    hub.check_card(copy)  # card and parquet agree ...
+    with pytest.raises(InputError, match="split 'test' is empty; rebuild the folder .* more articles"):
+        hub_publish.plan_upload(copy)  # ... but an empty split is not published

@@ -198,10 +198,12 @@ def _agreement_section(agreement: dict | None, stats) -> str:
 
 
 def _annotation_process(annotations: pd.DataFrame | None, stats) -> str:
-    parts = [f"{stats.n_annotators} annotator(s) labelled the quotes in Label Studio, pre-annotated with a "
-             "model's suggestion that they could accept or change. Each quote was shown with its context, the "
-             "attributed speaker and the stance target; annotators also confirmed or corrected the speaker, or "
-             "marked the span as not a quote."]
+    pre = (annotations is not None and "prediction_stance" in annotations.columns
+           and annotations["prediction_stance"].notna().any())
+    parts = [f"{stats.n_annotators} annotator(s) labelled the quotes in Label Studio"
+             + (", pre-annotated with a model's suggestion that they could accept or change. " if pre else ". ")
+             + "Each quote was shown with its context, the attributed speaker and the stance target; annotators "
+             "also confirmed or corrected the speaker, or marked the span as not a quote."]
     if annotations is not None and len(annotations):
         done = annotations[~annotations.get("was_cancelled", pd.Series(False, index=annotations.index)).fillna(False).astype(bool)]
         per_item = done.groupby("quote_id")["annotator"].nunique()
@@ -302,7 +304,9 @@ def render_card(dsd, stats, *, rows: pd.DataFrame, quotes: pd.DataFrame, annotat
                 "news as a whole. Label distributions differ by outlet (table above), so a classifier can learn "
                 "outlet style instead of stance. Annotators' own views may also colour the labels.")
 
-    body.append("## Licensing\n\n"
+    text_note = ("This build contains no news text at all (`--text-mode ids`): only ids, offsets and URLs. "
+                 if stats.text_mode == "ids" else "")
+    body.append("## Licensing\n\n" + text_note +
                 f"The annotations (labels, attributions, ids, offsets) are released under `{license}`. The news text "
                 "(quotes and context) belongs to the publishers: the dataset licence cannot override their rights, "
                 "and reuse of the text beyond what copyright exceptions for research (e.g. German UrhG section 60d, "

@@ -82,6 +82,13 @@ def plan_upload(folder: str | Path) -> list[PlannedFile]:
     if not (folder / "README.md").exists() or not list((folder / "data").glob("*.parquet")):
         raise InputError(f"{folder}: not a dataset folder (needs README.md and data/*.parquet from `qst build-dataset`)")
     check_card(folder)
+    import pyarrow.parquet as pq
+
+    for path in sorted((folder / "data").glob("*.parquet")):
+        if pq.ParquetFile(path).metadata.num_rows == 0:
+            raise InputError(f"{path}: split {path.name.split('-')[0]!r} is empty; rebuild the folder with "
+                             "`qst build-dataset` from annotations covering more articles (every split needs at "
+                             "least one article with a labelled quote)")
     files = []
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder)
