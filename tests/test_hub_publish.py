@@ -339,3 +339,17 @@ def test_refuses_folder_with_an_empty_split(folder, tmp_path):
     hub.check_card(copy)  # card and parquet agree ...
     with pytest.raises(InputError, match="split 'test' is empty; rebuild the folder .* more articles"):
         hub_publish.plan_upload(copy)  # ... but an empty split is not published
+
+
+def test_unreachable_endpoint(folder, monkeypatch):
+    import socket
+
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)  # a real connection attempt, not offline mode
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(ToolkitError, match=f"cannot reach http://127.0.0.1:{port}.*re-run"):
+        hub_publish.publish(folder, "my-lab/z", token=TOKEN, endpoint=f"http://127.0.0.1:{port}")

@@ -124,8 +124,11 @@ def publish(folder: str | Path, repo_id: str, *, token: str, private: bool = Fal
         hint = " (is the token valid and allowed to write to this namespace?)" if status in (401, 403) else ""
         raise ToolkitError(_scrub(f"could not create or find dataset repo {repo_id} at {api.endpoint}: "
                                   f"HTTP {status}{hint}: {exc}", token)) from None
-    except OSError as exc:  # connection refused, DNS, timeouts (httpx errors are OSError subclasses or wrap them)
-        raise ToolkitError(_scrub(f"cannot reach {api.endpoint}: {exc}", token)) from None
+    except Exception as exc:  # connection refused, DNS, timeouts: httpx/httpx2 transport errors, OSError
+        if not (isinstance(exc, OSError) or type(exc).__module__.split(".")[0] in {"httpx", "httpx2", "httpcore"}):
+            raise
+        raise ToolkitError(_scrub(f"cannot reach {api.endpoint}: {type(exc).__name__}: {exc}; check --endpoint "
+                                  "and the network, then re-run", token)) from None
     ops = [CommitOperationAdd(path_in_repo=f.path_in_repo, path_or_fileobj=str(f.local_path)) for f in files]
     try:
         info = api.create_commit(repo_id, ops, commit_message=commit_message, repo_type="dataset", revision=revision)
