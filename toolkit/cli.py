@@ -27,7 +27,7 @@ app = typer.Typer(
 console = Console(stderr=True)
 
 #: Command modules, in pipeline order. A module missing here is simply not offered.
-COMMAND_MODULES = ["extract", "labelstudio", "agreement", "baseline", "hub", "corpus", "pipeline"]
+COMMAND_MODULES = ["extract", "evaluation", "labelstudio", "agreement", "baseline", "hub", "corpus", "pipeline"]
 
 
 def _register() -> None:
