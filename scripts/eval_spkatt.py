@@ -1,0 +1,207 @@
+"""Benchmark the quote extractor on SpkAtt-2023 Task 2 (German Wikinews speaker attribution).
+
+Reads ../shared/spkatt-news/train.jsonl (beside the repository; CC BY-NC-SA 4.0, never copied
+into the repository), runs toolkit.extract.extract_article on every article and scores the
+records with the official Task 2 simplified metric (toolkit.spkatt_eval: Message, Source and
+joint F1, macro over Hungarian-matched events, top-level events only).
+
+Usage:
+    .venv/bin/python scripts/eval_spkatt.py [--data PATH] [--limit N] [--errors /tmp/spkatt_errors.jsonl]
+
+Exit code 0 also when the data is absent (the benchmark is skipped with a message), 1 when the
+team targets (Message F1 >= 0.75, joint F1 >= 0.65) are missed and --check is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from rich.console import Console  # noqa: E402
+from rich.progress import Progress  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from toolkit import spkatt_eval as sp  # noqa: E402
+from toolkit.fileio import read_jsonl, write_json, write_jsonl  # noqa: E402
+from toolkit.ingest import make_article  # noqa: E402
+
+DEFAULT_DATA = REPO.parent / "shared" / "spkatt-news" / "train.jsonl"
+TARGETS = {"message_f1": 0.75, "joint_f1": 0.65}
+REFERENCE = {"QUiTE baseline (dev, official scorer)": {"message_f1": 0.4825, "source_f1": 0.3483, "joint_f1": 0.4182}}
+console = Console(width=None if sys.stdout.isatty() else 110)
+
+
+def load_docs(path: Path, limit: int | None) -> list[dict[str, Any]]:
+    docs = []
+    for _, obj in read_jsonl(path, required=("doc_id", "text", "quotes")):
+        docs.append(obj)
+        if limit and len(docs) >= limit:
+            break
+    return docs
+
+
+def to_article(doc: dict[str, Any], where: str) -> dict[str, Any]:
+    return make_article({"id": doc["doc_id"], "text": doc["text"], "date": doc.get("date"),
+                         "title": doc.get("title")}, where)
+
+
+def _snip(text: str, tokens: sp.Tokens, idx: list[int]) -> str | None:
+    if not idx:
+        return None
+    return text[tokens.starts[idx[0]]:tokens.ends[idx[-1]]]
+
+
+def error_sample(groups, docs_by_id: dict[str, dict[str, Any]], preds: dict[str, list[dict[str, Any]]],
+                 n: int, seed: int = 0) -> list[dict[str, Any]]:
+    """A reproducible sample of imperfect groups, with the texts needed to see what went wrong."""
+    bad = groups[(groups["status"] != "pair") | (groups["message_fp"] + groups["message_fn"] > 0)
+                 | (groups["source_fp"] + groups["source_fn"] > 0)]
+    rows = bad.to_dict("records")
+    random.Random(seed).shuffle(rows)
+    out = []
+    for r in rows[:n]:
+        doc = docs_by_id[r["doc_id"]]
+        g = None if r["gold_ref"] is None or r["gold_ref"] != r["gold_ref"] else doc["quotes"][int(r["gold_ref"])]
+        p = None if r["sys_ref"] is None or r["sys_ref"] != r["sys_ref"] else preds[r["doc_id"]][int(r["sys_ref"])]
+        if r["status"] != "pair":
+            kind = r["status"]
+        elif r["message_fp"] + r["message_fn"] > 0:
+            kind = "message_boundary" if r["message_tp"] else "message_no_overlap"
+        else:
+            kind = "wrong_source"
+        anchor = (g or p)["start"]
+        sent = next(((s, e) for s, e in doc.get("sentences", []) if s <= anchor < e), (anchor, anchor + 200))
+        out.append({
+            "doc_id": r["doc_id"], "kind": kind, "gold_type": r["gold_type"], "pred_type": r["sys_type"],
+            "message_overlap": round(float(r["message_overlap"]), 3),
+            "gold_message": None if g is None else doc["text"][g["start"]:g["end"]],
+            "pred_message": None if p is None else p["text"],
+            "gold_source": None if g is None else g.get("speaker_text"),
+            "pred_source": None if p is None else p.get("speaker_mention"),
+            "pred_speaker": None if p is None else p.get("speaker"),
+            "gold_cue": None if g is None else g.get("cue_text"), "pred_cue": None if p is None else p.get("cue"),
+            "sentence": doc["text"][sent[0]:sent[1]],
+        })
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help=f"SpkAtt train.jsonl (default {DEFAULT_DATA})")
+    ap.add_argument("--limit", type=int, default=None, help="Only the first N articles (quick runs).")
+    ap.add_argument("--errors", type=Path, default=Path("/tmp/spkatt_errors.jsonl"),
+                    help="Where to write a sample of errors (JSONL; keep it outside the repository).")
+    ap.add_argument("--n-errors", type=int, default=300, help="Size of the error sample.")
+    ap.add_argument("--out", type=Path, default=None, help="Write the figures as JSON here.")
+    ap.add_argument("--check", action="store_true", help="Exit 1 when a team target is missed.")
+    args = ap.parse_args(argv)
+
+    if not args.data.exists():
+        console.print(f"SpkAtt benchmark skipped: {args.data} not found (the data lives beside the repository in "
+                      "../shared/spkatt-news/ and is never copied into it).")
+        return 0
+    if args.errors.resolve().is_relative_to(REPO):
+        console.print(f"[red]refusing to write corpus text into the repository: {args.errors}[/]")
+        return 2
+
+    from toolkit.extract import extract_article
+    from toolkit.speakers import load_registry
+
+    docs = load_docs(args.data, args.limit)
+    registry = load_registry()
+    preds: dict[str, list[dict[str, Any]]] = {}
+    triples = []
+    shifted = 0
+    t0 = time.perf_counter()
+    extract_time = 0.0
+    with Progress(console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("extracting", total=len(docs))
+        for doc in docs:
+            article = to_article(doc, f"{args.data}:{doc['doc_id']}")
+            if article["text"] != doc["text"]:
+                shifted += 1  # normalisation changed the text: offsets would not line up
+            t = time.perf_counter()
+            recs = extract_article(article, registry)
+            extract_time += time.perf_counter() - t
+            preds[doc["doc_id"]] = recs
+            tokens = sp.Tokens(article["text"])
+            triples.append((doc["doc_id"], sp.gold_events(doc, tokens), sp.record_events(recs, tokens)))
+            progress.advance(task)
+    scores, groups = sp.evaluate(triples)
+    total_time = time.perf_counter() - t0
+    breakdown = sp.by_type(groups)
+
+    n_gold = int(groups["gold_type"].notna().sum())
+    n_sys = int(groups["sys_type"].notna().sum())
+    console.print(f"{len(docs)} articles, {n_gold} top-level gold events, {n_sys} extracted quotes; "
+                  f"{shifted} articles changed by text normalisation")
+    t = Table(title="SpkAtt-2023 Task 2 (simplified: Message + Source, top-level), official macro metric",
+              title_justify="left")
+    for col in ("figure", "P %", "R %", "F1 %", "target F1 %"):
+        t.add_column(col, justify="left" if col == "figure" else "right")
+    for name, key in (("Message", "message"), ("Source", "source"), ("Joint", "joint")):
+        tgt = TARGETS.get(f"{key}_f1")
+        t.add_row(name, f"{100 * scores[f'{key}_p']:.2f}", f"{100 * scores[f'{key}_r']:.2f}",
+                  f"{100 * scores[f'{key}_f1']:.2f}", "" if tgt is None else f"≥ {100 * tgt:.0f}")
+    t.add_row("Cue (unofficial)", f"{100 * scores['cue_p']:.2f}", f"{100 * scores['cue_r']:.2f}",
+              f"{100 * scores['cue_f1']:.2f}", "")
+    for name, ref in REFERENCE.items():
+        t.add_row(f"[dim]{name}[/]", "", "", f"[dim]M {100 * ref['message_f1']:.2f} / S {100 * ref['source_f1']:.2f} "
+                  f"/ J {100 * ref['joint_f1']:.2f}[/]", "")
+    console.print(t)
+    mt = Table(title="Micro (token counts summed over events; not the official figure)", title_justify="left")
+    for col in ("role", "P %", "R %", "F1 %"):
+        mt.add_column(col, justify="left" if col == "role" else "right")
+    for role in ("message", "source", "cue"):
+        mt.add_row(role, f"{100 * scores[f'micro_{role}_p']:.2f}", f"{100 * scores[f'micro_{role}_r']:.2f}",
+                   f"{100 * scores[f'micro_{role}_f1']:.2f}")
+    console.print(mt)
+    bt = Table(title="By type (gold rows: recall over gold events of the type; system rows: precision)",
+               title_justify="left")
+    for col in ("side", "type", "events", "paired", "Message P %", "Message R %", "Source P %", "Source R %"):
+        bt.add_column(col, justify="left" if col in ("side", "type") else "right")
+    fmt = lambda v: "" if v is None or v != v else f"{100 * v:.1f}"  # noqa: E731
+    for r in breakdown.to_dict("records"):
+        bt.add_row(r["side"], r["type"], str(r["events"]), str(r["found"]), fmt(r["message_p"]), fmt(r["message_r"]),
+                   fmt(r["source_p"]), fmt(r["source_r"]))
+    console.print(bt)
+    console.print(f"throughput: {len(docs) / extract_time:.1f} articles/s extraction only "
+                  f"({extract_time:.1f} s), {len(docs) / total_time:.1f} articles/s end to end ({total_time:.1f} s)")
+    status = {k: scores[k] >= v for k, v in TARGETS.items()}
+    console.print("targets: " + ", ".join(f"{k} {'met' if ok else 'MISSED'} ({100 * scores[k]:.2f} vs {100 * TARGETS[k]:.0f})"
+                                         for k, ok in status.items()))
+
+    sample = error_sample(groups, {d["doc_id"]: d for d in docs}, preds, args.n_errors)
+    write_jsonl(args.errors, sample)
+    kinds: dict[str, int] = {}
+    for g in groups.to_dict("records"):
+        if g["status"] != "pair":
+            k = g["status"]
+        elif g["message_fp"] + g["message_fn"] > 0:
+            k = "message_boundary" if g["message_tp"] else "message_no_overlap"
+        elif g["source_fp"] + g["source_fn"] > 0:
+            k = "wrong_source"
+        else:
+            k = "perfect"
+        kinds[k] = kinds.get(k, 0) + 1
+    console.print("groups by outcome: " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
+    console.print(f"wrote {len(sample)} sampled errors to {args.errors}")
+    if args.out:
+        write_json(args.out, {"articles": len(docs), "gold_events": n_gold, "system_events": n_sys, "scores": scores,
+                              "by_type": breakdown.to_dict("records"), "outcomes": kinds,
+                              "articles_per_second": len(docs) / extract_time, "targets": TARGETS})
+    if args.check and not all(status.values()):
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
