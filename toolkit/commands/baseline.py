@@ -1,0 +1,102 @@
+"""`qst train` and `qst predict`: thin CLI over toolkit.baseline (logic and checks live there)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from toolkit import baseline
+
+console = Console(stderr=True)
+
+
+def train(
+    data: Path = typer.Argument(..., help="Labelled quotes: .parquet/.jsonl/.json/.csv, a parquet folder, or a "
+                                          "`datasets` save_to_disk folder."),
+    out: Path = typer.Option(..., "--out", help="Run folder, e.g. reports/<run>: metrics, report, model."),
+    test: Optional[Path] = typer.Option(None, "--test", help="Separate test table (fixed train/test split)."),
+    model: list[str] = typer.Option([], "--model", "-m", help=f"Model(s) to train: {', '.join(baseline.MODEL_NAMES)}. "
+                                    "Repeatable. majority and speaker-majority always run as references."),
+    estimator: Optional[str] = typer.Option(None, "--estimator", help="Any scikit-learn classifier as module:Class, "
+                                            "used after the TF-IDF features (e.g. sklearn.linear_model:RidgeClassifier)."),
+    save: Optional[str] = typer.Option(None, "--save", help="Which model to save (default: first non-reference)."),
+    per_target: bool = typer.Option(False, "--per-target", help="One model per target (SemEval-2016 protocol)."),
+    group_by: str = typer.Option("auto", "--group-by", help="Split groups: article, speaker, date, none, or auto "
+                                 "(article when the group column exists)."),
+    use_target: bool = typer.Option(True, "--use-target/--no-use-target", help="Feed the target's words to the model."),
+    class_weight: Optional[str] = typer.Option(None, "--class-weight", help="'balanced' to reweight rare classes."),
+    seed: int = typer.Option(0, "--seed", help="Seed for splits, models and bootstrap."),
+    folds: int = typer.Option(5, "--folds", help="Cross-validation folds."),
+    test_size: float = typer.Option(0.2, "--test-size", help="Held-out share for large data."),
+    cv_below: int = typer.Option(2000, "--cv-below", help="Cross-validate below this many quotes, else hold out."),
+    n_boot: int = typer.Option(1000, "--bootstrap", help="Bootstrap replicates for the 95% intervals."),
+    learning_curve: bool = typer.Option(True, "--learning-curve/--no-learning-curve"),
+    text_col: str = typer.Option("text", "--text-col"),
+    label_col: str = typer.Option("label", "--label-col"),
+    target_col: str = typer.Option("target", "--target-col"),
+    speaker_col: str = typer.Option("speaker", "--speaker-col"),
+    group_col: str = typer.Option("article_id", "--group-col"),
+    id_col: str = typer.Option("quote_id", "--id-col"),
+    context_col: str = typer.Option("context", "--context-col"),
+    date_col: str = typer.Option("article_date", "--date-col"),
+) -> None:
+    """Train baseline stance classifiers, evaluate them on leak-free splits, write reports and a model."""
+    cols = baseline.Columns(text=text_col, label=label_col, target=target_col, speaker=speaker_col,
+                            group=group_col, id=id_col, context=context_col, date=date_col)
+    opts = baseline.TrainOptions(models=tuple(model), estimator=estimator, save=save, group_by=group_by,
+                                 per_target=per_target, use_target=use_target, class_weight=class_weight,
+                                 seed=seed, n_splits=folds, test_size=test_size, cv_below=cv_below,
+                                 n_boot=n_boot, learning_curve=learning_curve)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as bar:
+        def progress(label: str, total: int):
+            task = bar.add_task(label, total=total)
+            return lambda: bar.advance(task)
+
+        result = baseline.run_training(data, out, cols, opts, test_path=test, progress=progress)
+    for w in result["warnings"]:
+        console.print(f"[yellow]warning:[/] {w}", highlight=False)
+    if result["uncertain"]:
+        console.print("[bold yellow]NUMBERS ARE UNCERTAIN:[/] " + "; ".join(result["uncertain"]), highlight=False)
+    console.print(f"split: {result['split']['description']}", highlight=False)
+    for name, m in result["models"].items():
+        fa = f"  F_avg {m['f_avg']['value']:.3f}" if "f_avg" in m else ""
+        console.print(f"  {name:<22} macro-F1 {m['macro_f1']['value']:.3f} "
+                      f"[{m['macro_f1']['ci95'][0]:.3f}, {m['macro_f1']['ci95'][1]:.3f}]{fa}", highlight=False)
+    if "text_vs_speaker" in result:
+        console.print(f"text vs speaker: {result['text_vs_speaker']['verdict']}", highlight=False)
+    console.print(f"wrote {out}/report.html, metrics.json, model.skops (saved: {result['saved_model']})",
+                  highlight=False)
+
+
+def predict(
+    model: Path = typer.Argument(..., help="A run folder from `qst train` or its model.skops."),
+    quotes: Path = typer.Argument(..., help="Quotes to label: a table, or Label Studio tasks JSON."),
+    out: Path = typer.Option(..., "--out", help="Label Studio tasks with predictions (JSON list)."),
+    table: Optional[Path] = typer.Option(None, "--table", help="Also a flat table (.csv/.parquet/.jsonl)."),
+    model_version: Optional[str] = typer.Option(None, "--model-version", help="Label Studio model_version."),
+    trust: list[str] = typer.Option([], "--trust", help="Extra type to trust in the model file (your own class)."),
+    text_col: Optional[str] = typer.Option(None, "--text-col", help="Default: as at training."),
+    id_col: Optional[str] = typer.Option(None, "--id-col", help="Default: as at training."),
+) -> None:
+    """Label new quotes; write Label Studio predictions so the next round starts pre-annotated."""
+    cols = None
+    if text_col or id_col:
+        _, meta = baseline.load_model(model, trust=tuple(trust))
+        saved = meta.get("columns") or {}
+        cols = baseline.Columns(**{k: v for k, v in saved.items() if k in baseline.Columns.__dataclass_fields__})
+        cols.text = text_col or cols.text
+        cols.id = id_col or cols.id
+    summary = baseline.run_predict(model, quotes, out, table=table, cols=cols, model_version=model_version,
+                                   trust=tuple(trust))
+    console.print(f"{summary['n']} quotes labelled ({summary['label_counts']}), model_version "
+                  f"{summary['model_version']} -> {out}" + (f", {table}" if table else ""), highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command(name="train")(train)
+    app.command(name="predict")(predict)
