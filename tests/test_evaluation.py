@@ -309,3 +309,24 @@ def test_evaluate_attribution_reports_bad_gold_line(tmp_path, gold_lines):
     assert proc.returncode == 2
     assert f"{bad}:2: missing required field(s)" in " ".join(proc.stderr.split())
     assert "Traceback" not in proc.stderr
+
+
+SPKATT = REPO.parent / "shared" / "spkatt-news" / "train.jsonl"
+
+
+@pytest.mark.spkatt
+@pytest.mark.skipif(not SPKATT.exists(), reason="needs ../shared/spkatt-news/train.jsonl (not part of the repository)")
+def test_eval_spkatt_on_the_real_corpus_head(tmp_path):
+    sys.path.insert(0, str(REPO / "scripts"))
+    import eval_spkatt
+
+    out = tmp_path / "scores.json"
+    assert eval_spkatt.main(["--limit", "20", "--out", str(out), "--errors", str(tmp_path / "e.jsonl")]) == 0
+    res = json.loads(out.read_text())
+    docs = [json.loads(line) for _, line in zip(range(20), SPKATT.open(encoding="utf-8"))]
+    assert res["articles"] == 20
+    assert res["gold_events"] == sum(1 for d in docs for q in d["quotes"] if not q["is_nested"])
+    s = res["scores"]
+    for key in ("message", "source", "joint"):
+        assert 0.0 < s[f"{key}_f1"] <= 1.0
+        assert s[f"{key}_f1"] == pytest.approx(2 * s[f"{key}_p"] * s[f"{key}_r"] / (s[f"{key}_p"] + s[f"{key}_r"]))
