@@ -1,0 +1,168 @@
+#!/usr/bin/env python
+"""Convert the SemEval-2016 Task 6 (Detecting Stance in Tweets, subtask A) files for `qst train`.
+
+Why a converter: the original files are tab-separated `ID<TAB>Target<TAB>Tweet<TAB>Stance` with a
+header line, encoded in Windows-1252 with CRLF line ends, and the test set's gold labels may come
+in a separate file (same format) to be joined by ID. This writes UTF-8 parquet tables with the
+toolkit's column names (quote_id, text, target, label favor/against/neutral).
+
+The data's terms forbid redistribution: bring your own copy and never commit it (data/ is yours).
+
+    python scripts/semeval2016.py convert --train trainingdata.txt \
+        --test testdata-taskA-all-annotations.txt --out data/semeval/
+    qst train data/semeval/train.parquet --test data/semeval/test.parquet \
+        --per-target --model svm-ngrams --out reports/semeval2016
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from toolkit.errors import InputError, ToolkitError  # noqa: E402
+from toolkit.fileio import write_parquet  # noqa: E402
+
+LABEL_MAP = {"FAVOR": "favor", "AGAINST": "against", "NONE": "neutral"}
+#: Stance values of an unlabelled test file, to be filled from the gold file.
+UNLABELLED = {"UNKNOWN", ""}
+HEADER = ["ID", "Target", "Tweet", "Stance"]
+
+
+def decode(raw: bytes, path: Path, encoding: str = "auto") -> str:
+    """UTF-8 if the bytes are valid UTF-8, else Windows-1252 (the originals); errors name the line."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    encodings = ["utf-8", "cp1252"] if encoding == "auto" else [encoding]
+    for enc in encodings:
+        try:
+            return raw.decode(enc)
+        except UnicodeDecodeError as exc:
+            last = exc
+            continue
+    line = raw[: last.start].count(b"\n") + 1
+    raise InputError(f"{path}:{line}: cannot decode byte {raw[last.start:last.start + 1]!r} as "
+                     f"{' or '.join(encodings)}; pass --encoding latin-1 if the file uses another code page")
+
+
+def read_semeval(path: str | Path, encoding: str = "auto", require_labels: bool = True) -> pd.DataFrame:
+    """One SemEval-2016 Task 6 file as a DataFrame (id, target, text, stance), checked line by line."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    text = decode(path.read_bytes(), path, encoding)
+    lines = re.split(r"\r\n|\n|\r", text)
+    while lines and not lines[-1].strip():
+        lines.pop()
+    if not lines:
+        raise InputError(f"{path}: empty file")
+    header = [h.strip() for h in lines[0].split("\t")]
+    if header != HEADER:
+        raise InputError(f"{path}:1: expected header {'<TAB>'.join(HEADER)}, got {lines[0][:80]!r}")
+    rows = []
+    seen: dict[str, int] = {}
+    for lineno, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            continue
+        parts = line.split("\t")
+        if len(parts) < 4:
+            raise InputError(f"{path}:{lineno}: expected 4 tab-separated fields (ID, Target, Tweet, Stance), "
+                             f"got {len(parts)}")
+        # A tab inside a tweet: the first two and the last field are fixed, the rest is the tweet.
+        rid, target, tweet, stance = parts[0].strip(), parts[1].strip(), "\t".join(parts[2:-1]), parts[-1].strip()
+        if not rid:
+            raise InputError(f"{path}:{lineno}: empty ID")
+        if rid in seen:
+            raise InputError(f"{path}:{lineno}: duplicate ID {rid} (first on line {seen[rid]})")
+        seen[rid] = lineno
+        if stance.upper() not in LABEL_MAP and not (stance.upper() in UNLABELLED and not require_labels):
+            raise InputError(f"{path}:{lineno}: stance {stance!r} is not one of FAVOR, AGAINST, NONE")
+        if not tweet.strip():
+            raise InputError(f"{path}:{lineno}: empty tweet")
+        rows.append({"id": rid, "target": target, "text": tweet.strip(), "stance": stance.upper(), "line": lineno})
+    return pd.DataFrame(rows)
+
+
+def join_gold(test: pd.DataFrame, gold: pd.DataFrame, test_path: str, gold_path: str) -> pd.DataFrame:
+    """Fill the test set's stance from the gold file by ID; every ID must match one to one."""
+    missing = sorted(set(test["id"]) - set(gold["id"]))
+    extra = sorted(set(gold["id"]) - set(test["id"]))
+    if missing:
+        raise InputError(f"{gold_path}: no gold label for {len(missing)} test ID(s) of {test_path} "
+                         f"(e.g. {', '.join(missing[:5])})")
+    if extra:
+        raise InputError(f"{gold_path}: {len(extra)} ID(s) not in {test_path} (e.g. {', '.join(extra[:5])})")
+    g = gold.set_index("id")
+    out = test.copy()
+    differ = out[out["target"] != out["id"].map(g["target"])]
+    if len(differ):
+        r = differ.iloc[0]
+        raise InputError(f"{gold_path}: ID {r['id']} has target {g.loc[r['id'], 'target']!r} but "
+                         f"{test_path}:{r['line']} says {r['target']!r}")
+    out["stance"] = out["id"].map(g["stance"])
+    return out
+
+
+def to_toolkit(df: pd.DataFrame, split: str) -> pd.DataFrame:
+    """Toolkit columns: quote_id, text, target, label (+ the original id and stance, and the split)."""
+    return pd.DataFrame({
+        "quote_id": "semeval2016-" + df["id"].astype(str),
+        "id": df["id"].astype(str),
+        "target": df["target"],
+        "text": df["text"],
+        "label": df["stance"].map(LABEL_MAP),
+        "stance_original": df["stance"],
+        "split": split,
+    })
+
+
+def convert(train: str, test: str | None, test_gold: str | None, out: str, encoding: str = "auto") -> dict:
+    """Write OUT/train.parquet (and test.parquet); return row and label counts."""
+    out_dir = Path(out)
+    tr = to_toolkit(read_semeval(train, encoding), "train")
+    summary = {"train": {"rows": len(tr), **tr["label"].value_counts().to_dict()}}
+    write_parquet(out_dir / "train.parquet", tr)
+    if test:
+        te = read_semeval(test, encoding, require_labels=test_gold is None)
+        if test_gold:
+            te = join_gold(te, read_semeval(test_gold, encoding), test, test_gold)
+        te = to_toolkit(te, "test")
+        overlap = sorted(set(tr["id"]) & set(te["id"]))
+        if overlap:
+            raise InputError(f"{test}: {len(overlap)} ID(s) also in {train} (e.g. {', '.join(overlap[:5])}): "
+                             f"train and test must be disjoint")
+        write_parquet(out_dir / "test.parquet", te)
+        summary["test"] = {"rows": len(te), **te["label"].value_counts().to_dict()}
+    elif test_gold:
+        raise InputError("--test-gold needs --test (the file whose labels it supplies)")
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("convert", help="convert the tab-separated SemEval files to parquet")
+    c.add_argument("--train", required=True, help="trainingdata.txt (or trainingdata-all-annotations.txt)")
+    c.add_argument("--test", help="test file: testdata-taskA-all-annotations.txt, or an unlabelled test file")
+    c.add_argument("--test-gold", help="gold labels for --test, same format, joined by ID")
+    c.add_argument("--out", required=True, help="output folder (keep it out of git)")
+    c.add_argument("--encoding", default="auto", help="auto (UTF-8, else Windows-1252), or a codec name")
+    args = parser.parse_args(argv)
+    try:
+        summary = convert(args.train, args.test, args.test_gold, args.out, args.encoding)
+    except ToolkitError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for split, counts in summary.items():
+        print(f"{split}: {counts}")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
