@@ -1,0 +1,172 @@
+"""`qst export | push | pull | import | ls-config`: the Label Studio round trip.
+
+Thin shell over toolkit.labelstudio (offline) and toolkit.labelstudio_client (SDK).
+The API key comes from --api-key or LABEL_STUDIO_API_KEY and is never printed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from toolkit import labelstudio as lsx
+from toolkit.errors import InputError
+from toolkit.fileio import read_table, write_json
+
+console = Console(stderr=True)
+
+URL_OPT = typer.Option(None, "--url", help="Label Studio URL [env LABEL_STUDIO_URL, default http://127.0.0.1:8080].")
+KEY_OPT = typer.Option(None, "--api-key", help="API key: legacy token or personal access token "
+                       "[env LABEL_STUDIO_API_KEY; prefer the env var: options show up in shell history].",
+                       show_default=False)
+RETRIES_OPT = typer.Option(4, "--retries", min=0, help="Retries with exponential backoff (1s, 2s, 4s, ...) on 5xx or a down server.")
+
+
+def _prefix_for(path: Path) -> Path:
+    return path.with_suffix("") if path.suffix else path
+
+
+def _known_quotes(quotes: Optional[Path]) -> set[str] | None:
+    if quotes is None:
+        return None
+    df = read_table(quotes)
+    if "quote_id" not in df.columns:
+        raise InputError(f"{quotes}: no quote_id column")
+    return set(df["quote_id"].astype(str))
+
+
+def _recon_table(recon: dict[str, Any], paths: list[Path]) -> None:
+    table = Table(title="Reconciliation", title_justify="left")
+    table.add_column("count")
+    table.add_column("n", justify="right")
+    table.add_row("tasks in", str(recon["tasks_in"]))
+    table.add_row("annotations in (incl. drafts)", str(recon["annotations_in"]))
+    table.add_row("rows out", str(recon["rows_out"]))
+    table.add_row("  of which cancelled/skipped (kept, was_cancelled=True)", str(recon["cancelled_rows"]))
+    for reason, n in recon["set_aside"].items():
+        ids = recon["set_aside_task_ids"].get(reason, [])
+        shown = ", ".join(map(str, ids[:8])) + (" …" if len(ids) > 8 else "")
+        table.add_row(f"set aside: {reason} (tasks {shown})", str(n))
+    table.add_row("tasks without any annotation", str(recon["tasks_without_annotations"]))
+    table.add_row("balanced (in = out + set aside)", "yes" if recon["balanced"] else "NO")
+    console.print(table)
+    for p in paths:
+        console.print(f"wrote {p}")
+
+
+def export_cmd(
+    quotes: Path = typer.Argument(..., help="Quotes (quotes.jsonl or quotes.parquet from `qst extract`)."),
+    out: Path = typer.Option(Path("tasks.json"), "--out", "-o", help="Task JSON to write (Label Studio import format)."),
+    target: Optional[list[str]] = typer.Option(None, "--target", "-t", help="Stance target(s); default from schemas/labelstudio.yaml. One task per quote and target."),
+    predictions: Optional[Path] = typer.Option(None, "--predictions", help="Pre-annotations: table with quote_id, stance|label, [score], [model_version]."),
+    rule: Optional[str] = typer.Option(None, "--rule", help=f"Pre-annotate by a rule instead: {', '.join(lsx.RULES)}."),
+    model_version: Optional[str] = typer.Option(None, "--model-version", help="model_version for --predictions rows that have none (default: file stem)."),
+) -> None:
+    """Write Label Studio tasks, one per quote (data.quote_id is the stable key), optionally with predictions."""
+    if predictions and rule:
+        raise InputError("give either --predictions or --rule, not both")
+    preds = lsx.load_predictions(predictions, model_version) if predictions else None
+    tasks = lsx.quotes_to_tasks(read_table(quotes), targets=target, predictions=preds, rule=rule, where=str(quotes))
+    write_json(out, tasks)
+    n_pred = sum(1 for t in tasks if t.get("predictions"))
+    console.print(f"wrote {len(tasks)} tasks ({n_pred} with predictions) to {out}")
+
+
+def push_cmd(
+    source: Path = typer.Argument(..., help="Quotes (.jsonl/.parquet) or a task JSON from `qst export`."),
+    project: str = typer.Option(..., "--project", "-p", help="Project title; created if missing."),
+    url: Optional[str] = URL_OPT,
+    api_key: Optional[str] = KEY_OPT,
+    target: Optional[list[str]] = typer.Option(None, "--target", "-t", help="Stance target(s) when SOURCE is quotes."),
+    rule: Optional[str] = typer.Option(None, "--rule", help="Pre-annotate quotes by a rule (when SOURCE is quotes)."),
+    model_version: Optional[str] = typer.Option(None, "--model-version", help="Set the project's model_version (default: the predictions' most common)."),
+    batch_size: int = typer.Option(100, "--batch-size", min=1, help="Tasks per import request."),
+    retries: int = RETRIES_OPT,
+) -> None:
+    """Create/update the project (label config) and import tasks it lacks: re-running adds no duplicates."""
+    from toolkit.labelstudio_client import Connection, push_tasks
+
+    settings = lsx.load_settings()
+    tasks = lsx.read_tasks_or_quotes(source, targets=target, rule=rule, settings=settings)
+    config = lsx.render_label_config(settings)
+    conn = Connection(url, api_key, retries=retries)
+    with Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(), console=console) as bar:
+        job = bar.add_task("push", total=len(tasks))
+        summary = push_tasks(conn, project, tasks, config, batch_size=batch_size, model_version=model_version,
+                             progress=lambda n: bar.advance(job, n), default_target=settings["default_target"])
+        bar.update(job, completed=len(tasks))
+    console.print(f"project {summary['project']!r} (id {summary['project_id']}, "
+                  f"{'created' if summary['created'] else 'existing'}): {summary['added']} added, "
+                  f"{summary['already_present']} already present, {summary['tasks_in_project']} tasks in project; "
+                  f"model_version={summary['model_version']}")
+    console.print(f"open {summary['url']}")
+
+
+def pull_cmd(
+    project: str = typer.Option(..., "--project", "-p", help="Project title."),
+    out: Path = typer.Option(Path("annotations.json"), "--out", "-o", help="Raw export (Label Studio JSON); the table goes beside it (.parquet, .jsonl, .reconciliation.json)."),
+    quotes: Optional[Path] = typer.Option(None, "--quotes", help="Quotes table: annotations on quote ids not in it are set aside as unknown_quote_id."),
+    url: Optional[str] = URL_OPT,
+    api_key: Optional[str] = KEY_OPT,
+    retries: int = RETRIES_OPT,
+) -> None:
+    """Snapshot-export a project (full predictions, annotator details) and normalise it to the annotation table."""
+    from toolkit.fileio import atomic_open
+    from toolkit.labelstudio_client import Connection, pull_export
+
+    conn = Connection(url, api_key, retries=retries)
+    raw, info = pull_export(conn, project)
+    with atomic_open(out, "wb") as fh:
+        fh.write(raw)
+    df, recon = lsx.detect_and_normalise(raw, out, known=_known_quotes(quotes), fmt="JSON",
+                                         model_version=info.get("model_version"))
+    recon["source"] = {"project": project, "project_id": info["project_id"], "export_id": info["export_id"]}
+    paths = lsx.write_annotation_table(df, recon, _prefix_for(out))
+    console.print(f"wrote raw export {out}")
+    _recon_table(recon, paths)
+
+
+def import_cmd(
+    file: Path = typer.Argument(..., help="Label Studio export: JSON, JSON_MIN or CSV."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output prefix (default: FILE without suffix); writes PREFIX.parquet, .jsonl, .reconciliation.json."),
+    fmt: Optional[str] = typer.Option(None, "--format", "-f", help="JSON, JSON_MIN or CSV (default: detect)."),
+    quotes: Optional[Path] = typer.Option(None, "--quotes", help="Quotes table: annotations on quote ids not in it are set aside as unknown_quote_id."),
+) -> None:
+    """Normalise a Label Studio export file to the annotation table, with a reconciliation."""
+    if not file.exists():
+        raise InputError(f"{file}: no such file")
+    df, recon = lsx.detect_and_normalise(file.read_bytes(), file, known=_known_quotes(quotes), fmt=fmt)
+    recon["source"] = {"file": str(file)}
+    prefix = out if out is not None else _prefix_for(file)
+    if prefix.with_name(prefix.name + ".jsonl").resolve() == file.resolve():
+        raise InputError(f"{file}: output would overwrite the input; pass --out")
+    paths = lsx.write_annotation_table(df, recon, prefix)
+    _recon_table(recon, paths)
+
+
+def config_cmd(
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the XML here instead of stdout."),
+    speakers: Optional[Path] = typer.Option(None, "--speakers", help="Speaker registry YAML (default: schemas/speakers.yaml)."),
+) -> None:
+    """Print the Label Studio labeling config rendered from schemas/labelstudio.yaml."""
+    xml = lsx.render_label_config(speakers_file=speakers)
+    if out:
+        from toolkit.fileio import write_text
+        write_text(out, xml)
+        console.print(f"wrote {out}")
+    else:
+        typer.echo(xml)
+
+
+def register(app: typer.Typer) -> None:
+    app.command(name="export")(export_cmd)
+    app.command(name="push")(push_cmd)
+    app.command(name="pull")(pull_cmd)
+    app.command(name="import")(import_cmd)
+    app.command(name="ls-config")(config_cmd)
