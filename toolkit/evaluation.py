@@ -28,7 +28,7 @@ from typing import Any
 import pandas as pd
 
 from toolkit.errors import InputError
-from toolkit.fileio import read_jsonl
+from toolkit.fileio import read_jsonl, read_table
 
 QUOTE_TYPES = ("direct", "indirect", "mixed")
 GOLD_REQUIRED = ("article_id", "start", "end", "text", "type", "speaker")
@@ -370,8 +370,6 @@ def load_predictions(path: str | Path) -> pd.DataFrame:
                     raise InputError(f"{path}:{lineno}: field {k!r} must be an integer, got {obj[k]!r}")
             recs.append(obj)
         return pd.DataFrame(recs, columns=None if recs else list(PRED_REQUIRED))
-    from toolkit.fileio import read_table
-
     df = read_table(path)
     missing = [c for c in PRED_REQUIRED if c not in df.columns]
     if missing:
