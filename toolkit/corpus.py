@@ -1,0 +1,331 @@
+"""Corpus-scale quote extraction: millions of articles, on one machine or on a Dask cluster.
+
+The corpus is planned into parts of K records (toolkit.corpus_io), each part is read, extracted
+and written by toolkit.corpus_parts.process_part (local engine) or by the same functions in a
+Dask graph (toolkit.corpus_dask). Output in DIR:
+
+- `quotes-part-NNNNN.parquet` (+ `.jsonl` with `jsonl=True`), one per input part, written atomically;
+- `_parts/part-NNNNN.json`, the part's manifest entry, written after its files: the truth for `--resume`;
+- `manifest.json`: run config, every complete part (input range, counts, sha256), summary;
+- `errors.jsonl`: one line per bad record / failed article / lost part, in part order.
+
+Why parts: they bound memory (a worker holds one part), they are the unit of resume (a crash
+costs at most the parts in flight), and because their boundaries depend only on the input and K,
+output is identical for any number of workers and either engine.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import multiprocessing
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from toolkit.corpus_io import describe_range, fingerprint, input_files, plan_parts
+from toolkit.corpus_parts import (DEFAULT_EXTRACT_FN, PARTS_DIR, ExtractFn, fn_name, part_name, process_part,
+                                  sha256_file)
+from toolkit.errors import InputError, ToolkitError
+from toolkit.fileio import write_json, write_jsonl
+
+MANIFEST = "manifest.json"
+ERRORS = "errors.jsonl"
+#: Errors that mean "the output location cannot take more data": stop at once, keep what is complete.
+FATAL_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR,
+                      errno.EISDIR, errno.EFBIG}
+#: Config keys that must match for --resume (engine and workers may change: output is the same).
+IDENTITY_KEYS = ("input", "format", "files", "part_size", "extract_fn", "jsonl")
+
+
+@dataclass
+class CorpusRun:
+    """Options of one extract-corpus run (the CLI's flags)."""
+    input: str | Path
+    out: str | Path
+    workers: int = 1
+    engine: str = "local"
+    scheduler: str | None = None
+    part_size: int = 1000
+    resume: bool = False
+    skip_bad: bool = False
+    jsonl: bool = False
+    extract_fn: str | ExtractFn = DEFAULT_EXTRACT_FN
+    on_start: Callable[[int, int], None] | None = None      # (total records, records already done)
+    on_part: Callable[[dict[str, Any]], None] | None = None  # each part completed by this run
+    failed: list[dict[str, Any]] = field(default_factory=list)
+
+
+# ------------------------------------------------------------------------------ output folder
+
+def _load_entries(out: Path, specs: list[dict[str, Any]], verify: bool = True) -> dict[int, dict[str, Any]]:
+    """Complete parts: a manifest entry whose files exist with the recorded size and sha256.
+
+    A part file without an entry (crash between rename and entry), an entry whose file is
+    missing or different, or a stray temp file, is not complete and will be redone.
+    """
+    done: dict[int, dict[str, Any]] = {}
+    folder = out / PARTS_DIR
+    if not folder.is_dir():
+        return done
+    for p in sorted(folder.glob("part-*.json")):
+        try:
+            entry = json.loads(p.read_text(encoding="utf-8"))
+            idx = int(entry["part"])
+            spec = specs[idx]
+            same_input = entry["input"] == {k: v for k, v in spec.items() if k not in ("part", "header")}
+            ok = same_input and all(
+                (out / f["path"]).is_file() and (out / f["path"]).stat().st_size == f["bytes"]
+                and (not verify or sha256_file(out / f["path"]) == f["sha256"])
+                for f in entry["files"].values())
+        except (ValueError, KeyError, IndexError, TypeError, OSError):
+            ok = False
+        if ok:
+            done[idx] = entry
+        else:
+            p.unlink()
+    return done
+
+
+def _remove_temp_files(out: Path) -> int:
+    """Temp files a killed process left behind (atomic writes that never got renamed)."""
+    n = 0
+    for folder in (out, out / PARTS_DIR):
+        if folder.is_dir():
+            for p in folder.glob(".*.tmp"):
+                p.unlink()
+                n += 1
+    return n
+
+
+def _prepare_out(run: CorpusRun, config: dict[str, Any]) -> dict[str, Any] | None:
+    """Check the output folder against --resume; return the previous manifest if resuming."""
+    out = Path(run.out)
+    if out.exists() and not out.is_dir():
+        raise ToolkitError(f"{out}: --out exists and is not a folder")
+    manifest_path = out / MANIFEST
+    previous = None
+    if manifest_path.exists():
+        try:
+            previous = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except (ValueError, OSError) as exc:
+            raise ToolkitError(f"{manifest_path}: unreadable manifest ({exc}); use a new --out") from None
+        if not run.resume:
+            raise ToolkitError(f"{out} already holds an extract-corpus run ({previous.get('status')}); "
+                               "add --resume to continue it, or choose another --out")
+        old = previous.get("config", {})
+        changed = [k for k in IDENTITY_KEYS if old.get(k) != config.get(k)]
+        if changed:
+            detail = "; ".join(f"{k}: was {old.get(k)!r}, now {config.get(k)!r}" for k in changed
+                               if k != "files") or ""
+            if "files" in changed:
+                detail = (detail + "; " if detail else "") + "the input files changed (size or modification time)"
+            raise ToolkitError(f"{out}: cannot resume, the run's settings differ ({detail}); "
+                               "use the same input and options, or a new --out")
+    elif out.is_dir() and any(out.glob("quotes-part-*")):
+        raise ToolkitError(f"{out} holds quote parts but no {MANIFEST}; choose an empty --out")
+    return previous
+
+
+# ------------------------------------------------------------------------------------ engines
+
+def _is_fatal_write(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno in FATAL_WRITE_ERRNOS
+
+
+def _write_error(exc: OSError, out: Path) -> ToolkitError:
+    name = errno.errorcode.get(exc.errno or 0, str(exc.errno))
+    where = exc.filename or out
+    return ToolkitError(f"cannot write {where}: {exc.strerror} ({name}). The run stopped; complete parts are "
+                        f"kept, no half-written part remains. Fix the output location and rerun with --resume.")
+
+
+def _run_inprocess(todo: list[dict[str, Any]], run: CorpusRun, emit: Callable[[dict[str, Any]], None]) -> None:
+    for spec in todo:
+        emit(process_part(spec, str(run.out), run.extract_fn, run.skip_bad, run.jsonl))
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    # spawn, not fork: the driver runs a progress thread, and forking a threaded process can deadlock.
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+
+
+def _run_pool(todo: list[dict[str, Any]], run: CorpusRun, emit: Callable[[dict[str, Any]], None]) -> None:
+    """N local processes, at most 2N parts in flight (flat memory in the driver).
+
+    If a worker dies, ProcessPoolExecutor fails every part then in flight. Those parts become
+    suspects: the run goes on with a fresh pool, then retries each suspect alone, so a part that
+    kills its worker every time costs only itself (reported as worker_died; --resume redoes it).
+    """
+    args = (str(run.out), run.extract_fn, run.skip_bad, run.jsonl)
+    pending = deque(todo)
+    suspects: list[dict[str, Any]] = []
+    while pending:
+        pool = _pool(run.workers)
+        inflight: dict[Future, dict[str, Any]] = {}
+        broken = False
+        try:
+            while pending or inflight:
+                while pending and len(inflight) < 2 * run.workers and not broken:
+                    spec = pending.popleft()
+                    inflight[pool.submit(process_part, spec, *args)] = spec
+                done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    spec = inflight.pop(fut)
+                    try:
+                        emit(fut.result())
+                    except BrokenProcessPool:
+                        broken = True
+                        suspects.append(spec)
+                if broken:
+                    for fut, spec in inflight.items():
+                        try:
+                            emit(fut.result())
+                        except BrokenProcessPool:
+                            suspects.append(spec)
+                    inflight.clear()
+                    break
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+    for spec in sorted(suspects, key=lambda s: s["part"]):
+        with _pool(1) as pool:
+            try:
+                emit(pool.submit(process_part, spec, *args).result())
+            except BrokenProcessPool:
+                run.failed.append({"part": spec["part"], "kind": "worker_died", "where": describe_range(spec),
+                                   "message": f"part {spec['part']} ({describe_range(spec)}): the worker process "
+                                              "died while extracting it (twice); rerun with --resume"})
+
+
+# ------------------------------------------------------------------------------------ the run
+
+def run_corpus(run: CorpusRun) -> dict[str, Any]:
+    """Extract quotes from a whole corpus into parts under run.out; return the run summary.
+
+    Raises ToolkitError for bad input (without skip_bad), a changed input on resume, or an output
+    location that cannot be written (disk full, permissions): in every case the parts already
+    complete stay valid and no half-written part is left that looks complete.
+    """
+    if run.engine not in ("local", "dask"):
+        raise InputError(f"--engine must be local or dask, got {run.engine!r}")
+    if run.workers < 1:
+        raise InputError(f"--workers must be at least 1, got {run.workers}")
+    t0 = time.time()
+    fmt, specs = plan_parts(run.input, run.part_size)
+    _, files = input_files(run.input)
+    config = {"input": str(Path(run.input).resolve()), "format": fmt, "files": fingerprint(files),
+              "part_size": run.part_size, "extract_fn": fn_name(run.extract_fn), "jsonl": run.jsonl,
+              "parts": len(specs), "records": sum(s["records"] for s in specs)}
+    previous = _prepare_out(run, config)
+    out = Path(run.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        _remove_temp_files(out)
+        done = _load_entries(out, specs) if previous is not None or (out / PARTS_DIR).is_dir() else {}
+        runs = (previous or {}).get("runs", [])
+        runs.append({"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t0)), "engine": run.engine,
+                     "workers": run.workers, "scheduler": run.scheduler, "skip_bad": run.skip_bad,
+                     "resumed_parts": len(done)})
+        write_json(out / MANIFEST, {"status": "running", "config": config, "runs": runs,
+                                    "parts": [_manifest_part(e) for _, e in sorted(done.items())]})
+    except OSError as exc:
+        if _is_fatal_write(exc):
+            raise _write_error(exc, out) from None
+        raise
+    todo = [s for s in specs if s["part"] not in done]
+    if run.on_start:
+        run.on_start(config["records"], sum(e["records"] for e in done.values()))
+    new: list[dict[str, Any]] = []
+
+    def emit(entry: dict[str, Any]) -> None:
+        new.append(entry)
+        if run.on_part:
+            run.on_part(entry)
+
+    try:
+        if run.engine == "dask":
+            from toolkit.corpus_dask import run_dask
+            run_dask(todo, run, emit)
+        elif run.workers == 1:
+            _run_inprocess(todo, run, emit)
+        else:
+            _run_pool(todo, run, emit)
+    except OSError as exc:
+        if _is_fatal_write(exc):
+            _finalise_quietly(run, specs, config, runs, new, t0)
+            raise _write_error(exc, out) from None
+        raise
+    except BaseException:
+        _finalise_quietly(run, specs, config, runs, new, t0)
+        raise
+    return _finalise(run, specs, config, runs, new, t0)
+
+
+def _manifest_part(entry: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in entry.items() if k != "errors"} | {"errors": len(entry.get("errors", ()))}
+
+
+def _finalise_quietly(*args: Any) -> None:
+    """Best-effort manifest after a failure (it may fail itself, e.g. on a full disk)."""
+    try:
+        _finalise(*args, status="stopped")
+    except Exception:  # noqa: BLE001 - the original error is the one to report
+        pass
+
+
+def _finalise(run: CorpusRun, specs: list[dict[str, Any]], config: dict[str, Any], runs: list[dict[str, Any]],
+              new: list[dict[str, Any]], t0: float, status: str | None = None) -> dict[str, Any]:
+    """Rebuild manifest.json and errors.jsonl from the part entries on disk; return the summary."""
+    out = Path(run.out)
+    entries = _load_entries(out, specs, verify=False)
+    errors = [e for _, entry in sorted(entries.items()) for e in entry.get("errors", ())]
+    done_parts = set(entries)
+    failed = [f for f in run.failed if f["part"] not in done_parts]
+    errors += failed
+    kinds = Counter(e["kind"] for e in errors)
+    seconds = time.time() - t0
+    this_articles = sum(e["records"] for e in new)
+    complete = len(entries) == len(specs)
+    summary = {
+        "status": status or ("complete" if complete else "incomplete"),
+        "parts": {"total": len(specs), "complete": len(entries), "written_this_run": len(new),
+                  "resumed": len(entries) - len(new), "failed": len(failed), "missing": len(specs) - len(entries)},
+        "records": config["records"],
+        "articles": sum(e["articles"] for e in entries.values()),
+        "bad_records": sum(e["bad_records"] for e in entries.values()),
+        "extract_failures": sum(e["extract_failures"] for e in entries.values()),
+        "quotes": sum(e["quotes"] for e in entries.values()),
+        "failures_by_kind": dict(sorted(kinds.items())),
+        "this_run": {"engine": run.engine, "workers": run.workers, "records": this_articles,
+                     "quotes": sum(e["quotes"] for e in new), "seconds": round(seconds, 2),
+                     "records_per_s": round(this_articles / seconds, 2) if seconds > 0 else None},
+    }
+    runs[-1]["summary"] = summary["this_run"]
+    write_jsonl(out / ERRORS, errors)
+    write_json(out / MANIFEST, {"status": summary["status"], "config": config, "runs": runs, "summary": summary,
+                                "parts": [_manifest_part(e) for _, e in sorted(entries.items())]})
+    return summary
+
+
+def read_quotes(out: str | Path) -> Any:
+    """All quotes of a finished run, in part order, as one DataFrame (small corpora and tests)."""
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    out = Path(out)
+    manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    tables = [pq.read_table(out / p["files"]["parquet"]["path"]) for p in manifest["parts"]]
+    if not tables:
+        return pd.DataFrame()
+    import pyarrow as pa
+    return pa.concat_tables(tables).to_pandas()
+
+
+__all__ = ["CorpusRun", "run_corpus", "read_quotes", "part_name", "MANIFEST", "ERRORS"]
