@@ -62,19 +62,26 @@ def read_semeval(path: str | Path, encoding: str = "auto", require_labels: bool 
     if not lines:
         raise InputError(f"{path}: empty file")
     header = [h.strip() for h in lines[0].split("\t")]
-    if header != HEADER:
+    if header[:4] != HEADER:
         raise InputError(f"{path}:1: expected header {'<TAB>'.join(HEADER)}, got {lines[0][:80]!r}")
+    # Later releases (*-all-annotations.txt) add columns such as "Opinion Towards" and "Sentiment".
+    extra_names = [re.sub(r"\W+", "_", h.lower()).strip("_") for h in header[4:]]
+    ncols = len(header)
+    tail = ncols - 3  # fields after the tweet: Stance and the extra columns
     rows = []
     seen: dict[str, int] = {}
     for lineno, line in enumerate(lines[1:], start=2):
         if not line.strip():
             continue
         parts = line.split("\t")
-        if len(parts) < 4:
-            raise InputError(f"{path}:{lineno}: expected 4 tab-separated fields (ID, Target, Tweet, Stance), "
+        if len(parts) < ncols:
+            raise InputError(f"{path}:{lineno}: expected {ncols} tab-separated fields ({', '.join(header)}), "
                              f"got {len(parts)}")
-        # A tab inside a tweet: the first two and the last field are fixed, the rest is the tweet.
-        rid, target, tweet, stance = parts[0].strip(), parts[1].strip(), "\t".join(parts[2:-1]), parts[-1].strip()
+        # A tab inside a tweet: the first two and the last fields are fixed, the rest is the tweet.
+        rid, target = parts[0].strip(), parts[1].strip()
+        tweet = "\t".join(parts[2:len(parts) - tail])
+        stance = parts[len(parts) - tail].strip()
+        extras = [x.strip() for x in parts[len(parts) - tail + 1:]]
         if not rid:
             raise InputError(f"{path}:{lineno}: empty ID")
         if rid in seen:
@@ -84,7 +91,8 @@ def read_semeval(path: str | Path, encoding: str = "auto", require_labels: bool 
             raise InputError(f"{path}:{lineno}: stance {stance!r} is not one of FAVOR, AGAINST, NONE")
         if not tweet.strip():
             raise InputError(f"{path}:{lineno}: empty tweet")
-        rows.append({"id": rid, "target": target, "text": tweet.strip(), "stance": stance.upper(), "line": lineno})
+        rows.append({"id": rid, "target": target, "text": tweet.strip(), "stance": stance.upper(), "line": lineno,
+                     **dict(zip(extra_names, extras))})
     return pd.DataFrame(rows)
 
 
@@ -110,6 +118,7 @@ def join_gold(test: pd.DataFrame, gold: pd.DataFrame, test_path: str, gold_path:
 
 def to_toolkit(df: pd.DataFrame, split: str) -> pd.DataFrame:
     """Toolkit columns: quote_id, text, target, label (+ the original id and stance, and the split)."""
+    extra = [c for c in df.columns if c not in {"id", "target", "text", "stance", "line"}]
     return pd.DataFrame({
         "quote_id": "semeval2016-" + df["id"].astype(str),
         "id": df["id"].astype(str),
@@ -118,6 +127,7 @@ def to_toolkit(df: pd.DataFrame, split: str) -> pd.DataFrame:
         "label": df["stance"].map(LABEL_MAP),
         "stance_original": df["stance"],
         "split": split,
+        **{c: df[c] for c in extra},
     })
 
 

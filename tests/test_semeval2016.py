@@ -132,3 +132,13 @@ def test_per_target_svm_ngrams_end_to_end(tmp_path):
     pooled = f1_score(test["label"], pred, labels=["favor", "against"], average="macro")
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["models"]["svm-ngrams"]["f_avg"][
         "value"] == pytest.approx(pooled, abs=1e-4)
+
+
+def test_all_annotations_release_with_extra_columns(tmp_path):
+    raw = ("ID\tTarget\tTweet\tStance\tOpinion Towards\tSentiment\r\n"
+           "10\tAtheism\tGod’s plan\twith a tab\tAGAINST\t1.  The tweet explicitly expresses opinion about the "
+           "target\tpos\r\n").encode("cp1252")
+    (tmp_path / "all.txt").write_bytes(raw)
+    df = S.to_toolkit(S.read_semeval(tmp_path / "all.txt"), "train")
+    assert df["text"].tolist() == ["God’s plan\twith a tab"] and df["label"].tolist() == ["against"]
+    assert df["sentiment"].tolist() == ["pos"] and df["opinion_towards"].str.startswith("1.").all()

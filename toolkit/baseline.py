@@ -429,7 +429,8 @@ def build_model(name: str, *, use_target: bool = False, class_weight: str | None
     never split by target so they stay comparable.
     """
     if name == "majority":
-        return Pipeline([("clf", DummyClassifier(strategy="most_frequent"))])
+        dummy = Pipeline([("clf", DummyClassifier(strategy="most_frequent"))])
+        return PerTargetClassifier(dummy, "target") if per_target else dummy
     if name == "speaker-majority":
         return Pipeline([("clf", SpeakerMajorityClassifier("speaker"))])
     # One model per target already conditions on the target: its words add nothing there.
@@ -992,7 +993,7 @@ def run_training(data_path: str | Path, out_dir: str | Path, cols: Columns | Non
 
     def make(name: str) -> Any:
         return build_model(name, use_target=use_target, class_weight=opts.class_weight, seed=opts.seed,
-                           per_target=opts.per_target and name not in REFERENCE_MODELS,
+                           per_target=opts.per_target and name != "speaker-majority",
                            estimator=estimator if name.startswith("custom:") else None)
 
     if test is not None:
@@ -1028,7 +1029,7 @@ def run_training(data_path: str | Path, out_dir: str | Path, cols: Columns | Non
         "seed": opts.seed,
         "labels": labels,
         "uncertain": uncertain,
-        "warnings": warn + plan.notes,
+        "warnings": warn,
         "columns": asdict(cols),
         "options": {**asdict(opts), "test": str(test_path) if test_path else None},
         "data": {"path": str(data_path), "sha256": data_sha256(data_path), "n_train": len(train),

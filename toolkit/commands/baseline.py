@@ -63,6 +63,8 @@ def train(
     if result["uncertain"]:
         console.print("[bold yellow]NUMBERS ARE UNCERTAIN:[/] " + "; ".join(result["uncertain"]), highlight=False)
     console.print(f"split: {result['split']['description']}", highlight=False)
+    for note in result["split"]["notes"]:
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
     for name, m in result["models"].items():
         fa = f"  F_avg {m['f_avg']['value']:.3f}" if "f_avg" in m else ""
         console.print(f"  {name:<22} macro-F1 {m['macro_f1']['value']:.3f} "
