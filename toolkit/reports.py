@@ -411,15 +411,29 @@ def _markdown_to_html(md: str) -> str:
             continue
         if line.startswith("#"):
             level = len(line) - len(line.lstrip("#"))
-            out.append(f"<h{level}>{e(line.lstrip('#').strip())}</h{level}>")
+            out.append(f"<h{level}>{_inline(line.lstrip('#').strip())}</h{level}>")
         elif line.startswith("> "):
-            out.append(f"<blockquote>{e(line[2:]).replace('**', '')}</blockquote>")
+            out.append(f"<blockquote>{_inline(line[2:])}</blockquote>")
         elif line.startswith("- "):
-            out.append(f"<li>{e(line[2:])}</li>")
+            items = []
+            while i < len(lines) and lines[i].startswith("- "):
+                items.append(f"<li>{_inline(lines[i][2:])}</li>")
+                i += 1
+            out.append("<ul>" + "".join(items) + "</ul>")
+            continue
         elif line.strip():
-            out.append(f"<p>{e(line).replace('**', '')}</p>")
+            out.append(f"<p>{_inline(line)}</p>")
         i += 1
     return "\n".join(out)
+
+
+def _inline(text: str) -> str:
+    """Escape, then `code` and **bold**."""
+    import re
+
+    t = html.escape(text)
+    t = re.sub(r"`([^`]+)`", r"<code>\1</code>", t)
+    return re.sub(r"\*\*([^*]+)\*\*", r"<b>\1</b>", t)
 
 
 def write_report(out_dir: str | Path, result: dict[str, Any], errors: pd.DataFrame,
