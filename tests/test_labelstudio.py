@@ -1,0 +1,355 @@
+"""Label Studio round trip against a REAL server (tests/ls_server.py) plus the offline parts.
+
+Offline: label config rendering/escaping, task export and validation, malformed exports.
+Server: push (twice, no duplicates), add quotes, resume an interrupted push, two annotators
+(one skips), a draft and a foreign task, pull, JSON/JSON_MIN/CSV import, every count and
+label, personal access tokens, a down server and a 5xx server, and no token leaks.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+import xml.etree.ElementTree as ET
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ls_server import LSServer, free_port, ls_server  # noqa: E402,F401
+
+from toolkit import labelstudio as lsx  # noqa: E402
+from toolkit.errors import InputError  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+FIX = ROOT / "tests" / "fixtures" / "labelstudio"
+QST = [sys.executable, "-m", "toolkit.cli"]
+TARGET = "militärische Zusammenarbeit zwischen Russland und Nordkorea"
+
+
+def qst(*args: str, env: dict | None = None, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
+    proc = subprocess.run([*QST, *map(str, args)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"qst {' '.join(map(str, args))} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def quotes(name: str = "quotes.jsonl") -> list[dict]:
+    return [json.loads(line) for line in (FIX / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+# ----------------------------------------------------------------------------------- offline
+
+def test_label_config_renders_escaped_plain_text(tmp_path: Path) -> None:
+    reg = tmp_path / "speakers.yaml"
+    reg.write_text('speakers:\n  - {id: evil, name: "A <b>\\"&amp; Co</b>", kind: person}\n'
+                   '  - {id: putin, name: Vladimir Putin, kind: person}\n', encoding="utf-8")
+    xml = lsx.render_label_config(speakers_file=reg)
+    root = ET.fromstring(xml)  # escaping kept it well-formed
+    tags = {el.tag for el in root.iter()}
+    assert "HyperText" not in tags and "Text" in tags
+    text_values = {el.get("name"): el.get("value") for el in root.iter("Text")}
+    assert text_values == {"target": "$target", "speaker": "$speaker_display", "context": "$context", "quote": "$text"}
+    choices = {el.get("name"): el for el in root.iter("Choices")}
+    stance = [(c.get("value"), c.get("hotkey")) for c in choices["stance"]]
+    assert stance == [("favor", "1"), ("against", "2"), ("neutral", "3"), ("unclear", "4")]
+    assert [c.get("value") for c in choices["speaker_review"]] == ["confirmed", "corrected", "not_a_quote"]
+    assert [c.get("value") for c in choices["speaker_choice"]] == ['A <b>"&amp; Co</b>', "Vladimir Putin"]
+    assert {el.get("name") for el in root.iter("TextArea")} == {"speaker_free", "comment"}
+    # the bundled registry is used by default
+    default = ET.fromstring(lsx.render_label_config())
+    names = [c.get("value") for el in default.iter("Choices") if el.get("name") == "speaker_choice" for c in el]
+    assert "Dmitri Peskov" in names and "Matthew Miller" in names
+
+
+def test_export_cli_tasks_predictions_and_schema(tmp_path: Path) -> None:
+    out = tmp_path / "tasks.json"
+    qst("export", FIX / "quotes.jsonl", "--out", out, "--rule", "lexicon")
+    tasks = json.loads(out.read_text(encoding="utf-8"))
+    qs = quotes()
+    assert [t["data"]["quote_id"] for t in tasks] == [q["quote_id"] for q in qs]
+    lsx.validate_tasks(tasks)
+    for t, q in zip(tasks, qs):
+        assert t["data"]["text"] == q["text"] and t["data"]["context"] == q["context"]
+        assert t["data"]["target"] == TARGET and t["data"]["quote_type"] == q["type"]
+        (pred,) = t["predictions"]
+        assert pred["model_version"] == "rule-lexicon-v1" and pred["result"][0]["from_name"] == "stance"
+    # "Kiew die Verwendung ... nicht kontrolliert" has no cue -> neutral; "instabilisieren" -> against
+    by_id = {t["data"]["quote_id"]: t["predictions"][0]["result"][0]["value"]["choices"][0] for t in tasks}
+    assert by_id["q_ced34c8611201353"] == "against"
+
+    preds = tmp_path / "preds.csv"
+    pd.DataFrame({"quote_id": [qs[0]["quote_id"], qs[1]["quote_id"]], "label": ["favor", "neutral"],
+                  "score": [0.8, 0.55]}).to_csv(preds, index=False)
+    out2 = tmp_path / "tasks2.json"
+    qst("export", FIX / "quotes.jsonl", "--out", out2, "--predictions", preds, "--target", "Sanktionen gegen Russland")
+    tasks2 = json.loads(out2.read_text(encoding="utf-8"))
+    assert sum(1 for t in tasks2 if t.get("predictions")) == 2
+    assert tasks2[0]["predictions"][0] == {"model_version": "preds", "score": 0.8, "result": [
+        {"from_name": "stance", "to_name": "quote", "type": "choices", "value": {"choices": ["favor"]}}]}
+    assert {t["data"]["target"] for t in tasks2} == {"Sanktionen gegen Russland"}
+
+
+def test_export_bad_quote_names_row(tmp_path: Path) -> None:
+    bad = tmp_path / "q.jsonl"
+    rows = quotes()[:3]
+    rows[2]["quote_id"] = "Q-7"
+    bad.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    proc = qst("export", bad, "--out", tmp_path / "t.json", check=False)
+    assert proc.returncode == 2 and "row 3" in proc.stderr and "Q-7" in proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "t.json").exists()
+
+
+def test_import_malformed_export_names_task(tmp_path: Path) -> None:
+    task = {"id": 42, "data": {"quote_id": "q_0123456789abcdef"}, "annotations": [
+        {"id": 7, "completed_by": 1, "was_cancelled": False,
+         "result": [{"from_name": "stance", "to_name": "quote", "type": "choices", "value": {"choices": ["maybe"]}}]}]}
+    f = tmp_path / "bad.json"
+    f.write_text(json.dumps([task]), encoding="utf-8")
+    proc = qst("import", f, check=False)
+    assert proc.returncode == 2 and "task 42" in proc.stderr and "'maybe'" in proc.stderr, proc.stderr
+    f.write_text(json.dumps([{"id": 5, "data": {}, "annotations": {"oops": 1}}]), encoding="utf-8")
+    proc = qst("import", f, check=False)
+    assert proc.returncode == 2 and "task 5" in proc.stderr and "annotations is not a list" in proc.stderr
+    with pytest.raises(InputError, match=r"record #2.*no task id"):
+        lsx.detect_and_normalise(b'[{"id": 1, "annotator": 1, "annotation_id": 1, "quote_id": "q_0123456789abcdef"},'
+                                 b' {"annotator": 2}]', "x.json")
+
+
+# ----------------------------------------------------------------------------------- server
+
+def stance_result(label: str) -> list[dict]:
+    return [{"from_name": "stance", "to_name": "quote", "type": "choices", "value": {"choices": [label]}}]
+
+
+def choice(name: str, value: str) -> dict:
+    return {"from_name": name, "to_name": "quote", "type": "choices", "value": {"choices": [value]}}
+
+
+def text(name: str, value: str) -> dict:
+    return {"from_name": name, "to_name": "quote", "type": "textarea", "value": {"text": [value]}}
+
+
+@pytest.mark.labelstudio
+def test_round_trip(ls_server: LSServer, tmp_path: Path) -> None:  # noqa: F811
+    env = ls_server.env()
+    outputs: list[str] = []
+    project = "Stance round trip"
+
+    def run(*args: str, **kw) -> subprocess.CompletedProcess:
+        proc = qst(*args, env=env, **kw)
+        outputs.extend([proc.stdout, proc.stderr])
+        return proc
+
+    ls = ls_server.client()
+    # 1. push with rule pre-annotations
+    run("push", FIX / "quotes.jsonl", "--project", project, "--rule", "lexicon")
+    proj = next(p for p in ls.projects.list(title=project) if p.title == project)
+    full = ls.projects.get(proj.id)
+    assert full.model_version == "rule-lexicon-v1"  # else LS hides the predictions
+    assert "<Text name=\"quote\" value=\"$text\"/>" in full.label_config
+    tasks = list(ls.tasks.list(project=proj.id, fields="all"))
+    assert len(tasks) == 8 and all(len(t.predictions) == 1 for t in tasks)
+
+    # 2. same quotes again: nothing added
+    proc = run("push", FIX / "quotes.jsonl", "--project", project, "--rule", "lexicon")
+    assert "0 added, 8 already present" in " ".join(proc.stderr.split())
+    assert len(list(ls.tasks.list(project=proj.id))) == 8
+
+    # 3. an interrupted push: one of the three new tasks landed, then the run died
+    more = lsx.quotes_to_tasks(pd.DataFrame(quotes("quotes_more.jsonl")), rule="lexicon")
+    ls.projects.import_tasks(proj.id, request=[more[8]])
+    proc = run("push", FIX / "quotes_more.jsonl", "--project", project, "--rule", "lexicon", "--batch-size", "1")
+    assert "2 added, 9 already present" in " ".join(proc.stderr.split())
+    tasks = list(ls.tasks.list(project=proj.id, fields="all"))
+    ids = [t.data["quote_id"] for t in tasks]
+    assert len(ids) == 11 and len(set(ids)) == 11
+    assert set(ids) == {q["quote_id"] for q in quotes("quotes_more.jsonl")}
+
+    # 4. a task that is not ours (no quote_id) in the same project
+    foreign = {"text": "Fremder Text", "context": "Fremder Kontext", "speaker_display": "niemand", "target": TARGET}
+    ls.projects.import_tasks(proj.id, request=[{"data": foreign}])
+    tasks = {t.data.get("quote_id"): t for t in ls.tasks.list(project=proj.id, fields="all")}
+    assert len(tasks) == 12
+
+    # 5. two annotators: admin (id 1) and a second user created through the API
+    admin = ls.users.whoami()
+    second = ls.users.create(username="annotator2", email="annotator2@example.com", first_name="Zweite")
+    qids = [q["quote_id"] for q in quotes("quotes_more.jsonl")]
+    admin_labels = {qids[0]: "against", qids[1]: "favor", qids[2]: "neutral", qids[3]: "unclear",
+                    qids[4]: "against", qids[5]: "against"}
+    second_labels = {qids[0]: "against", qids[1]: "neutral", qids[2]: "neutral", qids[3]: "against"}
+    extra = {qids[1]: [choice("speaker_review", "corrected"), choice("speaker_choice", "Dmitri Peskov")],
+             qids[2]: [choice("speaker_review", "corrected"), text("speaker_free", "Kim Jong Un")],
+             qids[3]: [choice("speaker_review", "not_a_quote"), text("comment", "Das ist eine Überschrift.")],
+             qids[0]: [choice("speaker_review", "confirmed")]}
+    for qid, label in admin_labels.items():
+        ls.annotations.create(id=tasks[qid].id, result=stance_result(label) + extra.get(qid, []), lead_time=4.5)
+    for qid, label in second_labels.items():
+        ls.annotations.create(id=tasks[qid].id, result=stance_result(label), completed_by=second.id, lead_time=2.0)
+    # the second annotator skips qids[4]
+    ls.annotations.create(id=tasks[qids[4]].id, result=[], was_cancelled=True, completed_by=second.id)
+    # a draft on qids[6] (never submitted) and an annotation on the foreign task
+    r = httpx.post(f"{ls_server.url}/api/tasks/{tasks[qids[6]].id}/drafts",
+                   headers={"Authorization": f"Token {ls_server.token}"},
+                   json={"result": stance_result("favor"), "lead_time": 1.0}, timeout=30)
+    assert r.status_code in (200, 201), r.text
+    ls.annotations.create(id=tasks[None].id, result=stance_result("favor"))
+
+    # 6. pull: snapshot export -> table + reconciliation
+    out = tmp_path / "pull" / "annotations.json"
+    run("pull", "--project", project, "--out", out, "--quotes", FIX / "quotes_more.jsonl")
+    table = pd.read_parquet(out.with_suffix(".parquet"))
+    recon = json.loads((out.parent / "annotations.reconciliation.json").read_text())
+    assert list(table.columns) == lsx.ANNOTATION_COLUMNS
+    assert recon["tasks_in"] == 12
+    assert recon["annotations_in"] == 6 + 4 + 1 + 1 + 1  # admin, second, cancelled, foreign, draft
+    assert recon["rows_out"] == len(table) == 11
+    assert recon["set_aside"] == {"draft": 1, "no_quote_id": 1}
+    assert recon["set_aside_task_ids"]["no_quote_id"] == [tasks[None].id]
+    assert recon["set_aside_task_ids"]["draft"] == [tasks[qids[6]].id]
+    assert recon["cancelled_rows"] == 1 and recon["balanced"] is True
+    assert recon["tasks_without_annotations"] == 12 - 7 - 0  # qids[6..10] (draft only counts as none)
+
+    a1, a2 = lsx.anonymise(admin.id), lsx.anonymise(second.id)
+    assert set(table["annotator"]) == {a1, a2} and a1 != a2
+    got = {(r.quote_id, r.annotator): r for r in table.itertuples()}
+    for qid, label in admin_labels.items():
+        assert got[(qid, a1)].stance == label and got[(qid, a1)].lead_time == 4.5
+    for qid, label in second_labels.items():
+        assert got[(qid, a2)].stance == label
+    skipped = got[(qids[4], a2)]
+    assert skipped.was_cancelled and pd.isna(skipped.stance)
+    assert table["was_cancelled"].sum() == 1
+    assert got[(qids[1], a1)].speaker_review == "corrected" and got[(qids[1], a1)].speaker_corrected == "Dmitri Peskov"
+    assert got[(qids[2], a1)].speaker_corrected == "Kim Jong Un"
+    assert got[(qids[3], a1)].speaker_review == "not_a_quote" and got[(qids[3], a1)].comment == "Das ist eine Überschrift."
+    assert got[(qids[0], a1)].speaker_review == "confirmed" and pd.isna(got[(qids[0], a2)].speaker_review)
+    # predictions joined back: model version and whether the annotator changed the pre-annotation
+    rule = {t["data"]["quote_id"]: t["predictions"][0]["result"][0]["value"]["choices"][0] for t in more}
+    for (qid, ann), row in got.items():
+        assert row.prediction_model_version == "rule-lexicon-v1" and row.prediction_stance == rule[qid]
+        if not pd.isna(row.stance):
+            assert bool(row.changed_from_prediction) == (row.stance != rule[qid])
+    assert set(table["target"]) == {TARGET} and not table["is_ground_truth"].any()
+    jsonl = [json.loads(x) for x in out.with_suffix(".jsonl").read_text().splitlines()]
+    assert len(jsonl) == 11
+
+    # 7. import of the same snapshot file gives the same table
+    proc = run("import", out, "--out", tmp_path / "reimport", "--quotes", FIX / "quotes_more.jsonl")
+    again = pd.read_parquet(tmp_path / "reimport.parquet")
+    pd.testing.assert_frame_equal(again.drop(columns=["prediction_stance", "prediction_model_version",
+                                                      "changed_from_prediction"]),
+                                  table.drop(columns=["prediction_stance", "prediction_model_version",
+                                                      "changed_from_prediction"]))
+
+    # 8. the quick exports JSON_MIN and CSV (submitted annotations only, by LS design)
+    for fmt, suffix in (("JSON_MIN", ".json"), ("CSV", ".csv")):
+        raw = b"".join(ls.projects.exports.download_sync(proj.id, export_type=fmt, download_all_tasks=True))
+        f = tmp_path / f"export_{fmt.lower()}{suffix}"
+        f.write_bytes(raw)
+        run("import", f, "--quotes", FIX / "quotes_more.jsonl")
+        t2 = pd.read_parquet(f.with_suffix(".parquet"))
+        r2 = json.loads(f.with_name(f.stem + ".reconciliation.json").read_text())
+        assert r2["format"] == fmt
+        assert r2["rows_out"] == len(t2) == 10, (fmt, r2)  # the skipped one is not in quick exports
+        assert r2["set_aside"] == {"no_quote_id": 1} and r2["balanced"]
+        sub = table[~table["was_cancelled"]]
+        def key(df: pd.DataFrame) -> dict:
+            cols = ["stance", "speaker_review", "speaker_corrected", "comment"]
+            return {(r["quote_id"], r["annotator"]): tuple(None if pd.isna(r[c]) else r[c] for c in cols)
+                    for r in df.to_dict("records")}
+        want, have = key(sub), key(t2)
+        assert have == want, fmt
+
+    # 9. the token appears in no output and no file we wrote, nor in the server's log
+    for path in [*tmp_path.rglob("*"), ls_server.log]:
+        if path.is_file():
+            assert ls_server.token not in path.read_text(errors="replace"), path
+    for text_ in outputs:
+        assert ls_server.token not in text_
+
+
+@pytest.mark.labelstudio
+def test_personal_access_token(ls_server: LSServer, tmp_path: Path) -> None:  # noqa: F811
+    """A personal access token (JWT refresh token) works through the SDK's refresh flow."""
+    from toolkit.labelstudio_client import Connection
+
+    ls = ls_server.client()
+    try:
+        pat = ls.tokens.create(request_options={"max_retries": 0}).token
+    except Exception as exc:  # 409: one already exists for this user -> rotate is not needed here
+        pytest.fail(f"could not create a personal access token: {exc}")
+    conn = Connection(ls_server.url, pat, retries=1)
+    assert conn.client._client_wrapper._tokens_client._use_legacy_token is False  # noqa: SLF001
+    env = dict(ls_server.env(), LABEL_STUDIO_API_KEY=pat)
+    proc = qst("push", FIX / "quotes.jsonl", "--project", "PAT project", env=env)
+    assert "8 added" in " ".join(proc.stderr.split())
+    assert pat not in proc.stdout + proc.stderr
+    proc = qst("pull", "--project", "PAT project", "--out", tmp_path / "a.json", env=env)
+    recon = json.loads((tmp_path / "a.reconciliation.json").read_text())
+    assert recon["tasks_in"] == 8 and recon["rows_out"] == 0 and recon["tasks_without_annotations"] == 8
+    for p in tmp_path.iterdir():
+        assert pat not in p.read_text(errors="replace")
+    bad = qst("pull", "--project", "PAT project", "--out", tmp_path / "b.json",
+              env=dict(env, LABEL_STUDIO_API_KEY="0" * 40), check=False)
+    assert bad.returncode == 2 and "rejected the API key" in bad.stderr and "0" * 40 not in bad.stderr
+
+
+def test_down_server_retries_then_clear_error(tmp_path: Path) -> None:
+    port = free_port()  # nothing listens here: a real refused connection
+    env = {**__import__("os").environ, "LABEL_STUDIO_URL": f"http://127.0.0.1:{port}",
+           "LABEL_STUDIO_API_KEY": "secret-token-that-must-not-leak"}
+    t0 = time.monotonic()
+    proc = qst("push", FIX / "quotes.jsonl", "--project", "x", "--retries", "2", env=env, check=False)
+    took = time.monotonic() - t0
+    msg = " ".join(proc.stderr.split())
+    assert proc.returncode == 2, proc.stderr
+    assert f"cannot reach Label Studio at http://127.0.0.1:{port}" in msg and "after 2 retries" in msg
+    assert took >= 2.5  # backoff 1 s + 2 s (±10 % jitter) before giving up
+    assert "secret-token-that-must-not-leak" not in proc.stdout + proc.stderr and "Traceback" not in proc.stderr
+
+
+class _Always503(BaseHTTPRequestHandler):
+    hits: list[str] = []
+
+    def _answer(self) -> None:
+        type(self).hits.append(self.path)
+        body = b'{"detail": "upstream unavailable"}'
+        self.send_response(503)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_PATCH = _answer
+
+    def log_message(self, *args) -> None:  # keep test output clean
+        pass
+
+
+def test_5xx_server_retries_then_clear_error(tmp_path: Path) -> None:
+    _Always503.hits = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Always503)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        env = {**__import__("os").environ, "LABEL_STUDIO_URL": f"http://127.0.0.1:{server.server_port}",
+               "LABEL_STUDIO_API_KEY": "secret-token-that-must-not-leak"}
+        proc = qst("pull", "--project", "x", "--out", tmp_path / "a.json", "--retries", "2", env=env, check=False)
+    finally:
+        server.shutdown()
+        server.server_close()
+    msg = " ".join(proc.stderr.split())
+    assert proc.returncode == 2
+    assert "answered HTTP 503" in msg and "after 2 retries" in msg and "upstream unavailable" in msg
+    assert len(_Always503.hits) == 3  # first try + 2 retries, then it stopped
+    assert all(h.startswith("/api/projects") for h in _Always503.hits)
+    assert "secret-token-that-must-not-leak" not in proc.stdout + proc.stderr
+    assert not (tmp_path / "a.json").exists()
