@@ -377,3 +377,27 @@ def test_speaker_majority_estimator():
     assert est.predict(pd.DataFrame({"speaker": ["a", "b", "c", "zzz"]})).tolist() == [
         "favor", "against", "neutral", "against"]  # unseen speaker -> global majority
     assert est.get_params() == {"speaker_column": "speaker"}
+
+
+def test_holdout_run_for_larger_data_and_label_case_warning(tmp_path):
+    df = synth(n_articles=30, per=6, seed=4)
+    df.loc[0, "label"] = "FAVOR"
+    df.to_csv(tmp_path / "q.csv", index=False)
+    r = B.run_training(tmp_path / "q.csv", tmp_path / "run",
+                       opts=B.TrainOptions(models=("tfidf-svm",), cv_below=100, n_boot=100, learning_curve=False))
+    assert r["split"]["kind"] == "holdout" and r["split"]["n_folds"] == 1
+    n_test = r["split"]["fold_sizes"][0]["test"]
+    assert r["models"]["tfidf-svm"]["n"] == n_test < len(df)
+    assert "refitted on all 180" in r["final_fit"]
+    assert any("'FAVOR' -> 'favor'" in w for w in r["warnings"])
+
+
+def test_per_target_cross_validation(tmp_path):
+    synth(n_articles=30, per=6, seed=5).to_parquet(tmp_path / "q.parquet")
+    r = B.run_training(tmp_path / "q.parquet", tmp_path / "run",
+                       opts=B.TrainOptions(models=("tfidf-logreg",), per_target=True, n_boot=100,
+                                           learning_curve=False))
+    model, meta = B.load_model(tmp_path / "run")
+    assert meta["per_target"] is True and sorted(model.estimators_) == ["Mietendeckel", "Tempolimit", "Windkraft"]
+    assert r["models"]["tfidf-logreg"]["macro_f1"]["value"] > r["models"]["majority"]["macro_f1"]["value"] + 0.2
+    assert {row["target"] for row in r["per_target"]} == set(model.estimators_)

@@ -222,6 +222,10 @@ def prepare(df: pd.DataFrame, cols: Columns, where: str, labels: tuple[str, ...]
         if excluded.any():
             warn.append(f"{where}: {int(excluded.sum())} row(s) labelled 'unclear' dropped "
                         f"(not a trainable stance)")
+        recased = ~missing & raw.map(lambda v: isinstance(v, str)) & (raw.astype(object) != lab.astype(object))
+        if recased.any():
+            warn.append(f"{where}: {int(recased.sum())} label(s) normalised to lower case without surrounding "
+                        f"spaces (e.g. {raw[recased].iloc[0]!r} -> {lab[recased].iloc[0]!r})")
         out["label"] = lab
         out = out[~missing & ~excluded]
     prep.frame = out.reset_index(drop=True)
