@@ -1,0 +1,151 @@
+"""Articles in, attributed quote records out (schemas/quote.schema.json).
+
+The per-article function is pure and deterministic, so a corpus can be split across
+processes or a Dask cluster and still give identical records and ids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from functools import lru_cache
+from typing import Any
+
+import jsonschema
+
+from toolkit import SCHEMAS_DIR
+from toolkit.quotes import QuoteSpan, detect_quotes
+from toolkit.segment import paragraphs, sentences
+from toolkit.speakers import Discourse, Registry, load_registry, parse_date
+
+CONFIDENCE = {"name": 0.95, "alias": 0.9, "metonymy": 0.8, "role": 0.85, "pronoun": 0.75,
+              "continuation": 0.8, "mention": 0.6, "none": 0.3}
+
+
+def quote_id(article_id: str, start: int, end: int, qtype: str) -> str:
+    """Stable id: the same article, offsets and type always give the same id."""
+    digest = hashlib.sha1(f"{article_id}\x1f{start}\x1f{end}\x1f{qtype}".encode("utf-8")).hexdigest()
+    return f"q_{digest[:16]}"
+
+
+@lru_cache(maxsize=1)
+def quote_validator() -> jsonschema.Draft202012Validator:
+    schema = json.loads((SCHEMAS_DIR / "quote.schema.json").read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(schema)
+
+
+def validate_record(record: dict[str, Any]) -> None:
+    err = next(iter(quote_validator().iter_errors(record)), None)
+    if err is not None:
+        path = ".".join(str(p) for p in err.absolute_path) or "(record)"
+        raise ValueError(f"quote {record.get('quote_id')} of article {record.get('article_id')}: {path}: {err.message}")
+
+
+def _title_span(article: dict[str, Any], paras: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    title = article.get("title")
+    if title and paras and article["text"][paras[0][0]:paras[0][1]] == title:
+        return [paras[0]]
+    return []
+
+
+def extract_article(article: dict[str, Any], registry: Registry | None = None) -> list[dict[str, Any]]:
+    """All quotes of one article, attributed, in text order."""
+    registry = registry or load_registry()
+    text: str = article["text"]
+    paras = paragraphs(text)
+    skip = [(b["start"], b["end"]) for b in article.get("boilerplate", [])] + _title_span(article, paras)
+    sents = sentences(text, paras)
+    spans: list[tuple[int, QuoteSpan]] = []
+    for pi, (ps, pe) in enumerate(paras):
+        if any(s <= ps and pe <= e for s, e in skip):
+            continue
+        p_sents = [(s, e) for s, e in sents if ps <= s and e <= pe]
+        for q in detect_quotes(text, (ps, pe), p_sents, skip):
+            spans.append((pi, q))
+    date = parse_date(article.get("date"))
+    discourse = Discourse(text, registry, date, [(q.start, q.end) for _, q in spans])
+    records: list[dict[str, Any]] = []
+    by_start: dict[int, dict[str, Any]] = {}
+    for pi, q in spans:
+        rec = _record(article, text, sents, pi, q, discourse, registry, by_start)
+        records.append(rec)
+        by_start[q.start] = rec
+    return records
+
+
+def _record(article: dict[str, Any], text: str, sents: list[tuple[int, int]], pi: int, q: QuoteSpan,
+            discourse: Discourse, registry: Registry, previous: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    speaker = speaker_id = mention = ante = None
+    m_start = m_end = a_start = a_end = None
+    kind = "unknown"
+    method = "none"
+    if q.frame.mention is not None:
+        m_start, m_end = q.frame.mention
+        resolved = discourse.resolve(m_start, m_end)
+        mention = text[m_start:m_end]
+        method = resolved.method
+        if resolved.entity is not None:
+            speaker, speaker_id, kind = resolved.entity.name, resolved.entity.speaker_id, resolved.entity.kind
+        if resolved.antecedent is not None:
+            a_start, a_end, ante = resolved.antecedent
+        if q.frame.kind == "continuation":
+            method = "continuation"
+            ante, a_start, a_end = mention, m_start, m_end
+            # The continuation's own frame is the previous quote's: same mention, same speaker.
+            prev = next((r for r in reversed(list(previous.values())) if r["speaker_mention_start"] == m_start), None)
+            if prev is not None:
+                speaker, speaker_id, kind = prev["speaker"], prev["speaker_id"], prev["speaker_kind"]
+                if prev["antecedent"] is not None:
+                    ante, a_start, a_end = prev["antecedent"], prev["antecedent_start"], prev["antecedent_end"]
+    if kind == "unknown" and speaker is not None and method != "mention":
+        kind = "person"
+    cue = text[q.frame.cue[0]:q.frame.cue[1]] if q.frame.cue else None
+    lo = min(q.start, m_start if m_start is not None else q.start)
+    hi = max(q.end, m_end if m_end is not None else q.end)
+    ctx = [(s, e) for s, e in sents if s < hi and lo < e] or [(q.start, q.end)]
+    c_start, c_end = ctx[0][0], ctx[-1][1]
+    confidence = CONFIDENCE.get(method, 0.5) if speaker is not None else CONFIDENCE["none"]
+    if "unbalanced_quote" in q.flags:
+        confidence *= 0.5
+    return {
+        "quote_id": quote_id(article["id"], q.start, q.end, q.type),
+        "article_id": article["id"],
+        "start": q.start,
+        "end": q.end,
+        "text": text[q.start:q.end],
+        "type": q.type,
+        "speaker": speaker,
+        "speaker_id": speaker_id,
+        "speaker_kind": kind,
+        "speaker_mention": mention,
+        "speaker_mention_start": m_start,
+        "speaker_mention_end": m_end,
+        "antecedent": ante,
+        "antecedent_start": a_start,
+        "antecedent_end": a_end,
+        "attribution_method": method if speaker is not None else "none",
+        "cue": cue,
+        "cue_start": q.frame.cue[0] if q.frame.cue else None,
+        "cue_end": q.frame.cue[1] if q.frame.cue else None,
+        "context": text[c_start:c_end],
+        "context_start": c_start,
+        "context_end": c_end,
+        "paragraph_index": pi,
+        "confidence": round(confidence, 3),
+        "flags": list(q.flags),
+        "article_title": article.get("title"),
+        "article_date": article.get("date"),
+        "article_url": article.get("url"),
+        "article_source": article.get("source"),
+    }
+
+
+def extract_articles(articles: Iterable[dict[str, Any]], registry: Registry | None = None,
+                     speakers: set[str] | None = None) -> Iterator[dict[str, Any]]:
+    """Records for many articles; `speakers` (registry ids) filters the output."""
+    registry = registry or load_registry()
+    for article in articles:
+        for rec in extract_article(article, registry):
+            if speakers is None or rec["speaker_id"] in speakers:
+                yield rec

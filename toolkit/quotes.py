@@ -1,0 +1,501 @@
+"""Direct, indirect and mixed quotes in German news text, with their cues and local speaker mentions.
+
+Works on one paragraph at a time over the normalised article text, so every span is a true
+offset into it. Quotation marks are paired with a small state machine that accepts the
+mismatched pairs real articles publish („…” as well as „…“); an opener that never closes is
+flagged, not fatal. Indirect speech is found from its frames: a reporting verb with a
+dass-clause, "sagte er, <clause>", "<clause>, sagte X", "<clause>, so X", "laut X",
+"gemäß der Aussage des …", "X zufolge", "nach Angaben von X". An indirect clause that holds
+quoted fragments is a mixed quote.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+Span = tuple[int, int]
+
+# Opening mark -> accepted closing marks.
+_OPENERS: dict[str, str] = {
+    "„": "“”\"",
+    "“": "”",
+    "\"": "\"",
+    "«": "»",
+    "»": "«",
+    "‚": "‘’",
+    "‹": "›",
+    "›": "‹",
+}
+_ALL_MARKS = set(_OPENERS) | {"”", "’", "‘"}
+
+# Finite reporting verbs (3rd person, present and past) and a few participles.
+_SPEECH_VERB = (
+    r"sagt(?:e|en)?|gesagt|erklärt\w*|betont(?:e|en)?|unterstrich(?:en)?|unterstreicht|behauptet(?:e|en)?|"
+    r"warnt(?:e|en)?|gewarnt|kritisiert(?:e|en)?|meint(?:e|en)?|berichtet(?:e|en)?|argumentiert(?:e|en)?|"
+    r"erwähnt(?:e|en)?|bestätigt(?:e|en)?|schrieb(?:en)?|schreibt|teilt(?:e|en)?|mitteilte|mitgeteilt|"
+    r"fügt(?:e|en)?|hinzufügte|ergänzt(?:e|en)?|versichert(?:e|en)?|räumt(?:e|en)?|gab(?:en)?|gibt|"
+    r"deutet(?:e|en)?|kündigt(?:e|en)?|angekündigt|fordert(?:e|en)?|erinnert(?:e|en)?|schlug(?:en)?|schlägt|"
+    r"droht(?:e|en)?|beschuldigt(?:e|en)?|warf(?:en)?|wirft|äußert(?:e|en)?|bekräftigt(?:e|en)?|"
+    r"antwortet(?:e|en)?|sprach(?:en)?|spricht|verkündet(?:e|en)?|stellt(?:e|en)?|bezeichnet(?:e|en)?|"
+    r"nannte(?:n)?|beharrt(?:e|en)?|wies(?:en)?|weist|glaubt(?:e|en)?|hofft(?:e|en)?|befürchtet(?:e|en)?|"
+    r"vermutet(?:e|en)?|zitiert(?:e|en)?|meldet(?:e|en)?|twittert(?:e|en)?|erwidert(?:e|en)?|"
+    r"entgegnet(?:e|en)?|verwies(?:en)?|verweist|sieht|sah(?:en)?|ruft|rief(?:en)?|mahnt(?:e|en)?|"
+    r"verlangt(?:e|en)?|bekannt\w*|begründet(?:e|en)?|bestritt(?:en)?|bestreitet|dementiert(?:e|en)?|"
+    r"insistiert(?:e|en)?|versprach(?:en)?|verspricht|schätzt(?:e|en)?|heißt|hieß|lautet(?:e)?"
+)
+SPEECH_VERB = re.compile(rf"(?<![\wÄÖÜäöüß-])(?:{_SPEECH_VERB})(?![\wÄÖÜäöüß])", re.IGNORECASE)
+# Verbs that frame a clause without "dass" ("sagte er, …" / "…, sagte Miller").
+_CORE_VERB = (
+    r"sagt(?:e|en)?|erklärt(?:e|en)?|betont(?:e|en)?|meint(?:e|en)?|schrieb(?:en)?|schreibt|"
+    r"berichtet(?:e|en)?|behauptet(?:e|en)?|kritisiert(?:e|en)?|warnt(?:e|en)?|ergänzt(?:e|en)?|"
+    r"argumentiert(?:e|en)?|unterstrich(?:en)?|fügt(?:e|en)? hinzu|teilt(?:e|en)? mit|hieß es|heißt es|"
+    r"versichert(?:e|en)?|bekräftigt(?:e|en)?|antwortet(?:e|en)?|erwidert(?:e|en)?|entgegnet(?:e|en)?|"
+    r"räumt(?:e|en)? ein|gab(?:en)? an|gibt an|bestätigt(?:e|en)?|meldet(?:e|en)?|mahnt(?:e|en)?|"
+    r"kündigt(?:e|en)? an|erinnert(?:e|en)?|zitiert(?:e|en)?|twittert(?:e|en)?"
+)
+CORE_VERB = re.compile(rf"(?<![\wÄÖÜäöüß-])(?:{_CORE_VERB})(?![\wÄÖÜäöüß])")
+TRAILING_FRAME = re.compile(rf",\s*(?P<cue>{_CORE_VERB}|so)\s+(?P<rest>[^,.;:!?]*(?:,[^,.;:!?]*)?)[.!?]?\s*$")
+DASS = re.compile(r"(?<![\wÄÖÜäöüß])(?:dass|daß|ob)(?![\wÄÖÜäöüß])")
+# Prepositional source frames: "laut X", "gemäß X", "nach Angaben X", "X zufolge".
+SOURCE_PREP = re.compile(r"(?<![\wÄÖÜäöüß-])(?P<cue>[Ll]aut|[Gg]emäß|[Nn]ach Angaben(?: von| des| der)?|[Nn]ach Aussage(?:n)?(?: von| des| der)?|[Ww]ie\s)(?![\wÄÖÜäöüß])")
+ZUFOLGE = re.compile(r"(?<![\wÄÖÜäöüß-])zufolge(?![\wÄÖÜäöüß])")
+ADVERBS = {"auch", "jedoch", "zudem", "dann", "nun", "bereits", "außerdem", "ebenfalls", "hierzu", "dazu",
+           "weiter", "ferner", "noch", "aber", "daraufhin", "später", "erneut", "abermals", "schließlich",
+           "gestern", "heute", "am", "hinzu", "mit", "an", "ein", "vor", "fest", "klar", "darauf", "darüber"}
+
+
+@dataclass
+class QuoteMark:
+    """A quoted stretch between two marks (inclusive of the marks)."""
+
+    start: int
+    end: int
+    balanced: bool = True
+
+    @property
+    def inner(self) -> Span:
+        return (self.start + 1, self.end - 1 if self.balanced else self.end)
+
+
+@dataclass
+class Frame:
+    """Where a quote's speaker and cue were found, all as absolute offsets."""
+
+    cue: Span | None = None
+    mention: Span | None = None
+    kind: str = "none"  # after | before | dass | clause | trailing | prep | continuation | none
+
+
+@dataclass
+class QuoteSpan:
+    start: int
+    end: int
+    type: str
+    frame: Frame
+    flags: list[str] = field(default_factory=list)
+    fragments: list[Span] = field(default_factory=list)
+
+
+def find_quote_marks(text: str, start: int, end: int) -> list[QuoteMark]:
+    """Top-level quoted stretches in text[start:end]; unbalanced openers run to the paragraph end."""
+    out: list[QuoteMark] = []
+    stack: list[tuple[str, int]] = []
+    i = start
+    while i < end:
+        ch = text[i]
+        if ch in _ALL_MARKS:
+            prev = text[i - 1] if i > start else " "
+            nxt = text[i + 1] if i + 1 < end else " "
+            # An apostrophe inside or after a word ("Peking’s", "geht’s") is not a mark.
+            if ch in "’‘" and prev.isalnum():
+                i += 1
+                continue
+            if stack and ch in _OPENERS[stack[-1][0]]:
+                opener, pos = stack.pop()
+                if not stack:
+                    out.append(QuoteMark(pos, i + 1))
+            elif ch in _OPENERS and not (ch == "\"" and stack and stack[-1][0] == "\""):
+                # A straight quote opens only before a non-space character.
+                if ch == "\"" and (nxt.isspace() or i + 1 >= end):
+                    i += 1
+                    continue
+                if ch in "’‘":
+                    i += 1
+                    continue
+                stack.append((ch, i))
+        i += 1
+    if stack:
+        pos = stack[0][1]
+        out.append(QuoteMark(pos, end, balanced=False))
+    return out
+
+
+def is_speechlike(text: str, mark: QuoteMark) -> bool:
+    """Long or sentence-like quoted stretches are speech; one or two words are scare quotes."""
+    s, e = mark.inner
+    inner = text[s:e].strip()
+    words = inner.split()
+    if len(words) >= 5:
+        return True
+    return len(words) >= 3 and bool(re.search(r"[.!?,]$", inner))
+
+
+def strip_final_punct(text: str, s: int, e: int) -> Span:
+    while e > s and text[e - 1] in " .;:!?":
+        e -= 1
+    while s < e and text[s] in " ,":
+        s += 1
+    return s, e
+
+
+# --- noun phrases in frames -------------------------------------------------------------
+
+_DET = r"(?:der|die|das|des|den|dem|ein|eine|einer|eines|einem|einen|Der|Die|Das|Ein|Eine)"
+_ADJ = r"(?:[a-zäöüß][\wäöüß-]*(?:e|en|er|es|em)|US-amerikanische[nrs]?|[A-ZÄÖÜ][\wäöüß]*-[a-zäöüß][\wäöüß-]*(?:e|en|er|es))"
+_NOUN = r"(?:[A-ZÄÖÜ][\wÄÖÜäöüßéèáíóúñçë'’.-]*)"
+_NP_CORE = rf"(?:{_DET}\s+)?(?:{_ADJ}\s+){{0,3}}{_NOUN}(?:\s+{_NOUN}){{0,3}}"
+_CONNECT = r"(?:aus|von|vom|und|der|des|den|dem|für|im|in)"
+NP = re.compile(rf"{_NP_CORE}(?:\s+{_CONNECT}\s+{_NP_CORE})*")
+APPOSITION = re.compile(rf",\s+(?:(?:{_DET}\s+)?(?:{_ADJ}\s+){{0,3}}{_NOUN}(?:\s+(?:{_CONNECT}\s+)?(?:{_DET}\s+)?(?:{_ADJ}\s+){{0,2}}{_NOUN}){{0,4}})(?=\s*[,:])")
+PRONOUN = re.compile(r"(?:er|sie|Er|Sie)(?![\wÄÖÜäöüß])")
+SUBORDINATORS = {"als", "weil", "während", "nachdem", "wenn", "da", "indem", "obwohl", "wie", "bevor", "sodass", "nachdem", "wo", "wobei"}
+CONJUNCTIONS = {"aber", "und", "doch", "sondern", "denn", "oder"}
+STARTERS = {"Am", "Im", "Auf", "In", "Nach", "Vor", "Zuvor", "Dabei", "Gestern", "Heute", "Später", "Zudem",
+            "Außerdem", "Ohne", "Gefragt", "Befragt", "Angesprochen", "Während", "Bei", "Mit", "Seit", "Dazu",
+            "Daraufhin", "Dann", "Nun", "Danach", "Damals", "Anschließend", "Weiter", "Zugleich", "Gleichzeitig",
+            "Hierzu", "Darauf", "Jetzt", "Auch", "Zum", "Zur", "Beim", "Vom", "Über", "Unter", "Gegenüber",
+            "Trotz", "Wegen", "Angesichts", "Laut", "So", "Allerdings", "Jedoch", "Deshalb", "Daher", "Dennoch"}
+_WORD = re.compile(r"[\wÄÖÜäöüß-]+")
+
+
+def _skip_space(text: str, i: int, limit: int) -> int:
+    while i < limit and text[i].isspace():
+        i += 1
+    return i
+
+
+def np_at(text: str, i: int, limit: int, appositions: bool = True) -> Span | None:
+    """The noun phrase (or pronoun) starting at i, with appositions ("Miller, der Sprecher …,")."""
+    i = _skip_space(text, i, limit)
+    m = PRONOUN.match(text, i, limit)
+    if m:
+        return m.span()
+    m = NP.match(text, i, limit)
+    if not m:
+        return None
+    end = m.end()
+    # Trim a trailing abbreviation dot or sentence period that the noun pattern swallowed.
+    while end > i and text[end - 1] in ".'’":
+        end -= 1
+    if appositions:
+        while True:
+            a = APPOSITION.match(text, end, limit)
+            if not a:
+                break
+            end = a.end()
+    return (i, end) if end > i else None
+
+
+def np_after_verb(text: str, verb_end: int, limit: int) -> Span | None:
+    """Subject after a verb in V2 inversion ("sagte er", "betonte jedoch Miller")."""
+    i = verb_end
+    for _ in range(3):
+        j = _skip_space(text, i, limit)
+        w = _WORD.match(text, j, limit)
+        if w and w.group() in ADVERBS and w.group() not in {"am", "mit", "an", "vor"}:
+            i = w.end()
+        else:
+            break
+    return np_at(text, i, limit)
+
+
+def _first_word(text: str, i: int, limit: int) -> tuple[str, int, int] | None:
+    i = _skip_space(text, i, limit)
+    w = _WORD.match(text, i, limit)
+    return (w.group(), w.start(), w.end()) if w else None
+
+
+def _clause_starts(text: str, s: int, verb_start: int) -> list[int]:
+    """Sentence start and every position after ", " before the verb, outside quotes."""
+    starts = [s]
+    depth = 0
+    for k in range(s, verb_start):
+        ch = text[k]
+        if ch in "„«‚“\"»" and depth == 0 and ch != "“":
+            depth = 1
+        elif ch in "“”\"»«‘’" and depth == 1:
+            depth = 0
+        elif ch in ",;:" and depth == 0:
+            starts.append(k + 1)
+    return starts
+
+
+def frame_subject(text: str, sent_start: int, verb: Span, limit: int) -> Span | None:
+    """Who speaks in a frame: subject-first, after a subordinator, inverted, or coordinated."""
+    vs, ve = verb
+    # Subject directly before the verb, starting at some clause start.
+    for cs in _clause_starts(text, sent_start, vs):
+        fw = _first_word(text, cs, vs)
+        if fw is None:
+            continue
+        word, ws, we = fw
+        if word in CONJUNCTIONS:
+            cs = we
+            fw = _first_word(text, cs, vs)
+            if fw is None:
+                continue
+            word, ws, we = fw
+        if word in SUBORDINATORS or word.lower() in SUBORDINATORS and cs != sent_start:
+            span = np_at(text, we, vs)
+            if span and text[span[1]:vs].strip() == "":
+                return span
+            continue
+        if word in STARTERS:
+            continue
+        span = np_at(text, cs, vs)
+        if span and text[span[1]:vs].strip(" ,") == "":
+            return span
+    after = np_after_verb(text, ve, limit)
+    pre = text[sent_start:vs]
+    pre_stripped = pre.rstrip()
+    first = _first_word(text, sent_start, vs)
+    if pre_stripped.endswith(",") and not re.search(r"[“”\"»«]\s*,$", pre_stripped) and first and \
+            first[0] not in STARTERS and first[0] not in SUBORDINATORS:
+        # Coordinated verb phrase: "Peskow wollte …, unterstrich jedoch, dass …".
+        span = np_at(text, sent_start, vs)
+        if span and (after is None or not _is_subject_like(text, after)):
+            return span
+    return after
+
+
+def _is_subject_like(text: str, span: Span) -> bool:
+    s, e = span
+    w = text[s:e]
+    return bool(PRONOUN.fullmatch(w)) or w[:1].isupper() and not w.endswith("n ") and w.split()[0] not in {"dem", "den"}
+
+
+# --- quote detection --------------------------------------------------------------------
+
+SOURCE_NOUN_PREP = re.compile(
+    r"(?<![\wÄÖÜäöüß-])(?P<cue>[Ll]aut|[Gg]emäß|[Nn]ach (?:Angaben|Aussagen?|Informationen|Ansicht|Einschätzung|"
+    r"Meinung|Darstellung|Auffassung|Berichten|Schätzungen|Worten)(?:\s+(?:von|vom|des|der|eines|einer))?)(?![\wÄÖÜäöüß])")
+_NOT_CLAUSE_START = {"die", "der", "das", "den", "dem", "deren", "dessen", "welche", "welcher", "welches", "was",
+                     "wo", "wie", "weil", "wenn", "falls", "als", "während", "obwohl", "nachdem", "bevor", "um",
+                     "ohne", "und", "aber", "sondern", "denn", "da", "damit", "sodass", "indem", "wobei"}
+ZU_VERB = re.compile(r"(?<![\wÄÖÜäöüß-])(?:beschuldigt(?:e|en)?|droht(?:e|en)?|warf(?:en)?|wirft|fordert(?:e|en)?|"
+                     r"rief(?:en)?|ruft|appelliert(?:e|en)?|versprach(?:en)?|verspricht|kündigt(?:e|en)?|"
+                     r"drängt(?:e|en)?|mahnt(?:e|en)?|bat(?:en)?|bittet)(?![\wÄÖÜäöüß])")
+_CLAUSE_END = re.compile(r",\s+(?=(?:während|weil|obwohl|aber|doch|sondern|wobei|nachdem|als|wenn|falls|da|und)\s)")
+
+
+def _article_before_noun(text: str, i: int, limit: int) -> bool:
+    """After "die"/"der"/"das": a capitalised word means an article ("die Tatsache"), not a relative pronoun."""
+    nxt = _first_word(text, i, limit)
+    return nxt is not None and nxt[0][:1].isupper()
+
+
+def _sentence_of(sentences: list[Span], pos: int) -> int:
+    for k, (s, e) in enumerate(sentences):
+        if s <= pos < e or (pos == e and k == len(sentences) - 1):
+            return k
+    # pos in a gap (white space): the next sentence
+    for k, (s, _e) in enumerate(sentences):
+        if pos < s:
+            return k
+    return len(sentences) - 1
+
+
+def _inside(span: Span, spans: list[Span]) -> bool:
+    return any(s <= span[0] and span[1] <= e for s, e in spans)
+
+
+def _overlaps(span: Span, spans: list[Span]) -> bool:
+    return any(s < span[1] and span[0] < e for s, e in spans)
+
+
+def _trailing_frame(text: str, s: int, e: int) -> tuple[Span, Span, Span | None, str] | None:
+    """"<clause>, sagte X." -> (content, cue, mention, cue word)."""
+    m = TRAILING_FRAME.search(text, s, e)
+    if not m:
+        return None
+    content_end = m.start()
+    if content_end - s < 15 or text[content_end - 1] in "“”\"»«’":
+        return None
+    cue = m.span("cue")
+    rest_s, rest_e = m.span("rest")
+    if m.group("cue") == "so":
+        rest_s, rest_e = strip_final_punct(text, rest_s, rest_e)
+        mention = (rest_s, rest_e) if rest_e > rest_s and text[rest_s].isupper() or text[rest_s:rest_s + 3] in {"der", "die", "das", "ein"} else None
+        if mention is None:
+            return None
+    else:
+        mention = np_after_verb(text, cue[1], e)
+        if mention is None:
+            return None
+    content = strip_final_punct(text, s, content_end)
+    return content, cue, mention, m.group("cue")
+
+
+def _dass_content(text: str, verb: Span, sent: Span, claimed: list[Span]) -> Span | None:
+    s, e = sent
+    m = DASS.search(text, verb[1], e)
+    if not m:
+        return None
+    between = text[verb[1]:m.start()]
+    tail = re.search(r",\s*(?:darüber|darauf|davon|dafür|damit|daran|dazu)?\s*$", between)
+    if not tail:
+        return None
+    if SPEECH_VERB.search(between) or len(between.split()) > 25 or re.search(r"[.!?:;]", between):
+        return None
+    if "," in between[:tail.start()]:
+        return None  # "sagte, es zeige, dass …": the content starts at the first comma, not at dass
+    start = m.start()
+    end = e
+    tf = TRAILING_FRAME.search(text, start, e)
+    if tf:
+        end = tf.start()
+    return strip_final_punct(text, start, end)
+
+
+def detect_quotes(text: str, paragraph: Span, sentences: list[Span], skip: list[Span]) -> list[QuoteSpan]:
+    """All quotes of one paragraph. `sentences` are those inside it; `skip` marks boilerplate."""
+    p_start, p_end = paragraph
+    marks = find_quote_marks(text, p_start, p_end)
+    found: list[QuoteSpan] = []
+    claimed: list[Span] = []
+
+    def claim(q: QuoteSpan) -> None:
+        if q.end <= q.start or _overlaps((q.start, q.end), claimed):
+            return
+        inner = [(mk.start, mk.end) for mk in marks if q.start <= mk.start and mk.end <= q.end]
+        if inner and q.type == "indirect":
+            q.type = "mixed"
+            q.fragments = inner
+        found.append(q)
+        claimed.append((q.start, q.end))
+
+    speech_marks = [mk for mk in marks if is_speechlike(text, mk)]
+    mark_spans = [(mk.start, mk.end) for mk in marks]
+
+    for s, e in sentences:
+        if _overlaps((s, e), skip):
+            continue
+        # 1. Prepositional source frames: "laut X", "gemäß der Aussage des …", "nach Angaben von X".
+        for m in SOURCE_NOUN_PREP.finditer(text, s, e):
+            if _inside(m.span(), mark_spans):
+                continue
+            mention = np_at(text, m.end(), e)
+            if mention is None:
+                continue
+            if m.start() == s or text[s:m.start()].strip() == "":
+                c_start = mention[1]
+                while c_start < e and text[c_start] in " ,":
+                    c_start += 1
+                nxt = _CLAUSE_END.search(text, c_start, e)
+                c_end = nxt.start() if nxt else e
+            else:
+                c_start = s
+                for b in _CLAUSE_END.finditer(text, s, m.start()):
+                    c_start = b.end()
+                nxt = _CLAUSE_END.search(text, mention[1], e)
+                c_end = nxt.start() if nxt else e
+            content = strip_final_punct(text, c_start, c_end)
+            if content[1] - content[0] < 15:
+                continue
+            # "„…“, sagte er laut einer Abschrift": the source phrase belongs to a direct quote's frame.
+            if any(mk.start < content[1] and content[0] < mk.end and (mk.start <= content[0] or mk.end > content[1])
+                   for mk in speech_marks):
+                continue
+            claim(QuoteSpan(content[0], content[1], "indirect", Frame(m.span("cue"), mention, "prep")))
+        # 2. "X zufolge".
+        for m in ZUFOLGE.finditer(text, s, e):
+            pre_start = s
+            for b in _CLAUSE_END.finditer(text, s, m.start()):
+                pre_start = b.end()
+            mention = np_at(text, pre_start, m.start())
+            if mention is None or text[mention[1]:m.start()].strip():
+                continue
+            content = strip_final_punct(text, m.end(), e)
+            if content[1] - content[0] >= 15:
+                claim(QuoteSpan(content[0], content[1], "indirect", Frame(m.span(), mention, "prep")))
+        # 3. "<clause>, sagte X." / "<clause>, so X."
+        tf = _trailing_frame(text, s, e)
+        if tf and not _overlaps(tf[0], [(mk.start, mk.end) for mk in speech_marks if mk.end >= tf[0][1] - 1]):
+            content, cue, mention, _ = tf
+            claim(QuoteSpan(content[0], content[1], "indirect", Frame(cue, mention, "trailing")))
+        # 4. Reporting verb + dass-clause, or "sagte er, <clause>".
+        for v in SPEECH_VERB.finditer(text, s, e):
+            if _inside(v.span(), mark_spans) or _inside(v.span(), claimed):
+                continue
+            content = _dass_content(text, v.span(), (s, e), claimed)
+            kind = "dass"
+            if content is None and CORE_VERB.match(text, v.start()):
+                subj = frame_subject(text, s, v.span(), e)
+                after_subj = subj[1] if subj and subj[0] > v.start() else v.end()
+                m2 = re.match(r"\s*(?:hinzu|mit|an|ein)?\s*,\s*", text[after_subj:e])
+                if m2:
+                    c_start = after_subj + m2.end()
+                    fw = _first_word(text, c_start, e)
+                    if c_start < e and text[c_start] not in "„“\"«»" and not DASS.match(text, c_start) and \
+                            fw is not None and (fw[0] not in _NOT_CLAUSE_START or _article_before_noun(text, fw[2], e)):
+                        content = strip_final_punct(text, c_start, e)
+                        kind = "clause"
+                        if content[1] - content[0] < 20:
+                            content = None
+            if content is None and ZU_VERB.match(text, v.start()):
+                comma = text.find(",", v.end(), e)
+                if comma > 0 and len(text[v.end():comma].split()) <= 12:
+                    c = strip_final_punct(text, comma + 1, e)
+                    nxt = _CLAUSE_END.search(text, c[0], e)
+                    if nxt:
+                        c = strip_final_punct(text, c[0], nxt.start())
+                    if re.search(r"(?<![\wäöü])zu\s+[\wäöü]+en\b|\w+zu\w+en\b", text[c[0]:c[1]]):
+                        content, kind = c, "zu"
+            if content is None:
+                continue
+            subj = frame_subject(text, s, v.span(), e)
+            claim(QuoteSpan(content[0], content[1], "indirect", Frame(v.span(), subj, kind)))
+
+    # 5. Direct quotes not inside an indirect/mixed quote.
+    prev: QuoteSpan | None = None
+    for mk in marks:
+        if not is_speechlike(text, mk) or _overlaps((mk.start, mk.end), skip):
+            continue
+        if _inside((mk.start, mk.end), claimed):
+            prev = None
+            continue
+        q = QuoteSpan(mk.start, mk.end, "direct", Frame(), [] if mk.balanced else ["unbalanced_quote"])
+        k_end = _sentence_of(sentences, max(mk.end - 1, mk.start))
+        sent_end = sentences[k_end][1] if sentences else p_end
+        # The frame after the quote runs to the next sentence end outside the quote.
+        after_limit = p_end
+        stop = re.search(r"[.!?](?=\s|$)", text[mk.end:p_end])
+        if stop:
+            after_limit = mk.end + stop.end()
+        after_limit = max(min(after_limit, p_end), mk.end)
+        m = re.match(rf"\s*,?\s*(?P<verb>{_SPEECH_VERB}|so)(?![\wÄÖÜäöüß])", text[mk.end:after_limit], re.IGNORECASE)
+        k_start = _sentence_of(sentences, mk.start)
+        sent_start = sentences[k_start][0] if sentences else p_start
+        before = text[sent_start:mk.start]
+        if m and m.group("verb")[0].islower():
+            verb = (mk.end + m.start("verb"), mk.end + m.end("verb"))
+            q.frame = Frame(verb, np_after_verb(text, verb[1], after_limit), "after")
+        elif re.search(r":\s*$", before):
+            verbs = [v for v in SPEECH_VERB.finditer(text, sent_start, mk.start) if not _inside(v.span(), mark_spans)]
+            if verbs:
+                v = verbs[-1]
+                q.frame = Frame(v.span(), frame_subject(text, sent_start, v.span(), mk.start), "before")
+        if q.frame.kind == "none" and prev is not None and prev.frame.mention is not None:
+            # Continuation: nothing but the previous quote's own frame lies between them.
+            gap = text[prev.end:mk.start]
+            prev_sentence_end = re.search(r"[.!?]\s*$", gap)
+            if "\n" not in gap.strip() and (prev_sentence_end or not gap.strip()) and \
+                    not any(p_s > prev.end and p_s < mk.start for p_s, _ in claimed):
+                q.frame = Frame(None, prev.frame.mention, "continuation")
+        if q.frame.kind == "none":
+            q.flags.append("no_speaker_frame")
+        claim(q)
+        prev = q
+    found.sort(key=lambda q: q.start)
+    return found

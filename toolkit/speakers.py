@@ -1,0 +1,461 @@
+"""Speaker registry (data in schemas/speakers.yaml) and mention resolution.
+
+Resolution is ours to write: names and spellings, role descriptions valid only within their
+dates, bare surnames that resolve only to someone already named in the article (people who
+share a name part never merge), pronouns resolved to the latest eligible earlier mention,
+and organisations/metonymy ("Washington", "der Kreml") as non-person sources.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from toolkit import SCHEMAS_DIR
+from toolkit.errors import InputError
+
+DEFAULT_REGISTRY = SCHEMAS_DIR / "speakers.yaml"
+REGISTRY_SCHEMA = SCHEMAS_DIR / "speakers.schema.json"
+
+#: Role nouns that introduce or follow a person's name ("Vize-Außenminister Kim Hong-kyun").
+ROLE_NOUN = (
+    r"(?:[\wÄÖÜäöüß-]*(?:[Mm]inister(?:in)?|[Ss]precher(?:in)?|[Pp]räsident(?:in)?|[Dd]irektor(?:in)?|"
+    r"[Ss]ekretär(?:in)?|[Cc]hef(?:in)?|[Kk]anzler(?:in)?|[Bb]otschafter(?:in)?|[Bb]erater(?:in)?|"
+    r"[Vv]orsitzende[rn]?|[Kk]ollegen?|[Bb]eamte[rn]?|[Gg]eneral|[Ff]ührer(?:in)?|[Aa]nwalt|[Aa]nwältin|"
+    r"[Bb]ürgermeister(?:in)?|[Ss]enator(?:in)?|[Aa]bgeordnete[rn]?|[Ee]xperte|[Ee]xpertin|[Ss]taatssekretär(?:in)?|"
+    r"[Rr]egierungschef(?:in)?|[Pp]remier(?:minister)?(?:in)?|[Kk]oordinator(?:in)?|[Ll]eiter(?:in)?|[Kk]ommissar(?:in)?))"
+)
+_NAME_TOKEN = r"[A-ZÄÖÜ][a-zäöüßéèáíóúñçë]+(?:-[A-Za-zäöüß]+)?"
+PERSON_NAME = re.compile(rf"{_NAME_TOKEN}(?:\s+{_NAME_TOKEN}){{1,2}}")
+ROLE_THEN_NAME = re.compile(rf"\b{ROLE_NOUN}\s+(?P<name>{_NAME_TOKEN}(?:\s+{_NAME_TOKEN}){{0,2}})")
+NAME_THEN_APPOSITION = re.compile(
+    rf"(?P<name>{_NAME_TOKEN}(?:\s+{_NAME_TOKEN}){{1,2}}),\s+(?:der|die)\s+(?:[\wÄÖÜäöüß-]+\s+){{0,2}}{ROLE_NOUN}")
+ORG_HEAD = re.compile(
+    r"(Regierung|Ministerium|Ministeriums|Agentur|Zeitung|Behörde|Polizei|Verwaltung|Medien|Sender|Gericht|"
+    r"Staatsanwaltschaft|Partei|Konzern|Unternehmen|Firma|Kommission|Rat|Organisation|Bericht|Berichte|Angaben|"
+    r"Mitteilung|Erklärung|Institut|Amt|Bank|Verband|Gewerkschaft|Armee|Militär|Kreml|Pentagon|Medienberichten)\b")
+
+PRONOUNS = {"er": "m", "Er": "m", "sie": "f", "Sie": "f"}
+
+
+@dataclass(frozen=True)
+class Role:
+    title: str
+    patterns: tuple[str, ...]
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+    def valid_on(self, date: dt.date | None) -> bool:
+        if date is None:
+            return True
+        return (self.start is None or self.start <= date) and (self.end is None or date <= self.end)
+
+
+@dataclass(frozen=True)
+class Speaker:
+    id: str
+    name: str
+    kind: str
+    gender: str | None = None
+    focus: bool = False
+    aliases: tuple[str, ...] = ()
+    short_names: tuple[str, ...] = ()
+    roles: tuple[Role, ...] = ()
+
+
+@dataclass
+class Registry:
+    speakers: dict[str, Speaker]
+    source: str = "<memory>"
+    _matcher: re.Pattern[str] | None = field(default=None, repr=False)
+    _lookup: dict[str, list[tuple[str, str, Role | None]]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        entries: dict[str, list[tuple[str, str, Role | None]]] = {}
+        for sp in self.speakers.values():
+            for alias in {sp.name, *sp.aliases}:
+                entries.setdefault(alias, []).append((sp.id, "alias" if alias != sp.name else "name", None))
+            for short in sp.short_names:
+                entries.setdefault(short, []).append((sp.id, "short", None))
+            for role in sp.roles:
+                for pat in role.patterns:
+                    entries.setdefault(pat, []).append((sp.id, "role", role))
+        self._lookup = entries
+        keys = sorted(entries, key=len, reverse=True)
+        if keys:
+            alt = "|".join(re.escape(k) for k in keys)
+            # Allow German genitive/dative endings on the last word ("Putins", "Kremls", "Sprechers").
+            self._matcher = re.compile(rf"(?<![\wÄÖÜäöüß-])(?:{alt})(?:s|es|n)?(?![\wÄÖÜäöüß])")
+
+    def get(self, speaker_id: str | None) -> Speaker | None:
+        return self.speakers.get(speaker_id) if speaker_id else None
+
+    def matches(self, text: str, start: int = 0, end: int | None = None) -> list[RegistryMatch]:
+        """All registry mentions in text[start:end], longest first at each position."""
+        if self._matcher is None:
+            return []
+        end = len(text) if end is None else end
+        out: list[RegistryMatch] = []
+        for m in self._matcher.finditer(text, start, end):
+            surface = m.group()
+            key = surface
+            if key not in self._lookup:
+                for suffix in ("es", "s", "n"):
+                    if surface.endswith(suffix) and surface[: -len(suffix)] in self._lookup:
+                        key = surface[: -len(suffix)]
+                        break
+            if key not in self._lookup:
+                continue
+            genitive = key != surface and surface.endswith("s")
+            out.append(RegistryMatch(m.start(), m.end(), surface, tuple(self._lookup[key]), genitive))
+        return out
+
+
+@dataclass(frozen=True)
+class RegistryMatch:
+    start: int
+    end: int
+    text: str
+    candidates: tuple[tuple[str, str, Role | None], ...]
+    genitive: bool = False
+
+    def resolve(self, registry: Registry, date: dt.date | None) -> tuple[str | None, str | None]:
+        """(speaker id, method) for non-short candidates, honouring role dates."""
+        for sid, method, role in self.candidates:
+            if method == "short":
+                continue
+            if role is not None and not role.valid_on(date):
+                continue
+            sp = registry.speakers[sid]
+            if method in ("name", "alias") and sp.kind == "organisation":
+                return sid, "metonymy"
+            return sid, method
+        return None, None
+
+    @property
+    def short_ids(self) -> list[str]:
+        return [sid for sid, method, _ in self.candidates if method == "short"]
+
+
+def _to_date(value: Any) -> dt.date | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
+
+
+def parse_date(value: Any) -> dt.date | None:
+    """ISO date or datetime string (or None) to a date; anything else is None."""
+    if value in (None, ""):
+        return None
+    try:
+        return dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def _stringify_dates(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _stringify_dates(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_stringify_dates(v) for v in obj]
+    if isinstance(obj, dt.date):
+        return obj.isoformat()
+    return obj
+
+
+def registry_from_dict(data: Any, source: str = "<memory>") -> Registry:
+    """Validate against schemas/speakers.schema.json; errors name the entry and field."""
+    import json
+
+    data = _stringify_dates(data)
+    schema = json.loads(REGISTRY_SCHEMA.read_text(encoding="utf-8"))
+    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        err = errors[0]
+        path = list(err.absolute_path)
+        where = source
+        if len(path) >= 2 and path[0] == "speakers" and isinstance(path[1], int):
+            entry = data["speakers"][path[1]]
+            ident = entry.get("id", "?") if isinstance(entry, dict) else "?"
+            field_path = ".".join(str(p) for p in path[2:]) or "(entry)"
+            where = f"{source}: speaker #{path[1] + 1} (id {ident!r}), field {field_path}"
+        elif path:
+            where = f"{source}: field {'.'.join(str(p) for p in path)}"
+        raise InputError(f"{where}: {err.message}")
+    speakers: dict[str, Speaker] = {}
+    for i, entry in enumerate(data["speakers"]):
+        if entry["id"] in speakers:
+            raise InputError(f"{source}: speaker #{i + 1}: duplicate id {entry['id']!r}")
+        roles = tuple(
+            Role(r["title"], tuple(r["patterns"]), _to_date(r.get("start")), _to_date(r.get("end")))
+            for r in entry.get("roles", [])
+        )
+        for r in roles:
+            if r.start and r.end and r.start > r.end:
+                raise InputError(f"{source}: speaker {entry['id']!r}, role {r.title!r}: start {r.start} is after end {r.end}")
+        speakers[entry["id"]] = Speaker(
+            id=entry["id"], name=entry["name"], kind=entry["kind"], gender=entry.get("gender"),
+            focus=bool(entry.get("focus", False)), aliases=tuple(entry.get("aliases", [])),
+            short_names=tuple(entry.get("short_names", [])), roles=roles,
+        )
+    return Registry(speakers, source)
+
+
+def load_registry(path: str | Path | None = None) -> Registry:
+    path = Path(path) if path else DEFAULT_REGISTRY
+    return _load_registry_cached(str(path.resolve()), path.stat().st_mtime if path.exists() else 0.0)
+
+
+@lru_cache(maxsize=8)
+def _load_registry_cached(path: str, _mtime: float) -> Registry:
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{p}: speaker registry not found")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise InputError(f"{p}{line}: invalid YAML ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{p}: expected a mapping with a 'speakers' list")
+    return registry_from_dict(data, str(p))
+
+
+def select_speakers(registry: Registry, wanted: list[str]) -> set[str]:
+    """Map user-given ids, names or aliases to registry ids; unknown ones are an error."""
+    ids: set[str] = set()
+    for w in wanted:
+        hit = None
+        for sp in registry.speakers.values():
+            if w == sp.id or w.casefold() in {a.casefold() for a in (sp.name, *sp.aliases, *sp.short_names)}:
+                hit = sp.id
+                break
+        if hit is None:
+            raise InputError(f"--speakers: {w!r} is not in the registry {registry.source}")
+        ids.add(hit)
+    return ids
+
+
+# --- discourse: who has been mentioned, for short names and pronouns ---------------------
+
+_PREPOSITIONS = {"mit", "von", "vom", "an", "am", "gegenüber", "für", "zu", "zum", "zur", "nach", "gegen", "über",
+                 "bei", "beim", "vor", "um", "auf", "aus", "in", "im", "dem", "den", "ohne", "trotz", "laut", "gemäß"}
+PRONOUN_WORD = re.compile(r"(?<![\wÄÖÜäöüß-])(?:er|Er|sie|Sie)(?![\wÄÖÜäöüß-])")
+_PREV_WORD = re.compile(r"([\wÄÖÜäöüß-]+)\s*$")
+
+
+@dataclass
+class Entity:
+    """A resolved speaker: registry id, or an unregistered name/mention."""
+
+    key: str
+    name: str
+    kind: str  # person | organisation | unknown
+    speaker_id: str | None = None
+    gender: str | None = None
+
+
+@dataclass
+class Mention:
+    start: int
+    end: int
+    text: str
+    entity: Entity | None
+    method: str
+    eligible: bool  # may serve as an antecedent (subject-like, not inside a quote)
+    antecedent: tuple[int, int, str] | None = None
+
+
+class Discourse:
+    """Mentions of one article in text order; resolves short names and pronouns backwards."""
+
+    def __init__(self, text: str, registry: Registry, date: dt.date | None, exclude: list[tuple[int, int]]):
+        self.text = text
+        self.registry = registry
+        self.date = date
+        self.exclude = exclude
+        self.mentions: list[Mention] = []
+        self._scan()
+
+    def _excluded(self, s: int, e: int) -> bool:
+        return any(a <= s and e <= b for a, b in self.exclude)
+
+    def _after_preposition(self, s: int) -> bool:
+        m = _PREV_WORD.search(self.text, max(0, s - 30), s)
+        return bool(m and m.group(1).lower() in _PREPOSITIONS)
+
+    def entity_for_id(self, sid: str) -> Entity:
+        sp = self.registry.speakers[sid]
+        return Entity(sid, sp.name, sp.kind, sid, sp.gender)
+
+    def _scan(self) -> None:
+        text = self.text
+        found: dict[tuple[int, int], Mention] = {}
+        for rm in self.registry.matches(text):
+            sid, method = rm.resolve(self.registry, self.date)
+            if sid is None and rm.short_ids:
+                continue  # bare surnames are resolved lazily, against what came before
+            if sid is None:
+                continue
+            sp = self.registry.speakers[sid]
+            if sp.kind == "organisation" and method == "role":
+                continue  # "die Nachrichtenagentur" needs an antecedent; handled in resolve()
+            ent = self.entity_for_id(sid)
+            eligible = not rm.genitive and not self._after_preposition(rm.start) and not self._excluded(rm.start, rm.end)
+            found[(rm.start, rm.end)] = Mention(rm.start, rm.end, rm.text, ent, method, eligible)
+        for pattern in (_ROLE_NAME, _NAME_APPOS):
+            for m in pattern.finditer(text):
+                s, e = m.span("name")
+                if any(a <= s < b or a < e <= b for a, b in found):
+                    continue
+                name = m.group("name")
+                ent = Entity(f"name:{name}", name, "person")
+                eligible = not self._after_preposition(m.start()) and not self._excluded(s, e)
+                found[(s, e)] = Mention(s, e, name, ent, "mention", eligible)
+        for m in PRONOUN_WORD.finditer(text):
+            found.setdefault(m.span(), Mention(m.start(), m.end(), m.group(), None, "pronoun",
+                                               not self._excluded(*m.span())))
+        self.mentions = sorted(found.values(), key=lambda mn: mn.start)
+        # Resolve pronouns and bare surnames in order, so chains ("er … er") follow through.
+        for mn in self.mentions:
+            if mn.method == "pronoun" and mn.entity is None:
+                ante = self.antecedent_for_pronoun(mn.start, mn.text)
+                if ante is not None:
+                    mn.entity = ante.entity
+                    mn.antecedent = ante.antecedent or (ante.start, ante.end, ante.text)
+        self._scan_short_names()
+
+    def _scan_short_names(self) -> None:
+        for rm in self.registry.matches(self.text):
+            sid, _ = rm.resolve(self.registry, self.date)
+            if sid is not None or not rm.short_ids:
+                continue
+            if any(m.start <= rm.start and rm.end <= m.end for m in self.mentions):
+                continue  # part of a longer name already found ("Kim" in "Kim Son Gyong")
+            ent, ante = self.resolve_short(rm.text if not rm.genitive else rm.text[:-1], rm.start)
+            if ent is None:
+                continue
+            eligible = not rm.genitive and not self._after_preposition(rm.start) and not self._excluded(rm.start, rm.end)
+            self.mentions.append(Mention(rm.start, rm.end, rm.text, ent, "short", eligible,
+                                         (ante.start, ante.end, ante.text) if ante else None))
+        self.mentions.sort(key=lambda mn: mn.start)
+        for mn in self.mentions:  # re-resolve pronouns now that surnames count as antecedents
+            if mn.method == "pronoun":
+                ante = self.antecedent_for_pronoun(mn.start, mn.text)
+                if ante is not None:
+                    mn.entity = ante.entity
+                    mn.antecedent = ante.antecedent or (ante.start, ante.end, ante.text)
+
+    def resolve_short(self, token: str, pos: int) -> tuple[Entity | None, Mention | None]:
+        """A bare surname names the latest earlier person whose full name holds it."""
+        for mn in reversed([m for m in self.mentions if m.end <= pos and m.entity is not None]):
+            ent = mn.entity
+            if ent.kind != "person" or mn.method in ("pronoun", "short"):
+                continue
+            names = {ent.name}
+            if ent.speaker_id:
+                sp = self.registry.speakers[ent.speaker_id]
+                names |= set(sp.aliases) | set(sp.short_names)
+            if any(token == n or token in n.replace("-", " ").split() for n in names):
+                return ent, mn
+        holders = [sid for sid, sp in self.registry.speakers.items() if token in sp.short_names]
+        clash = any(m.entity and m.entity.speaker_id is None and token in m.entity.name.split()
+                    for m in self.mentions)
+        if len(holders) == 1 and not clash:
+            return self.entity_for_id(holders[0]), None
+        return None, None
+
+    def antecedent_for_pronoun(self, pos: int, pronoun: str) -> Mention | None:
+        want = PRONOUNS.get(pronoun)
+        for mn in reversed(self.mentions):
+            if mn.start >= pos or not mn.eligible or mn.entity is None:
+                continue
+            ent = mn.entity
+            if ent.kind != "person":
+                continue
+            if want == "m" and ent.gender not in (None, "m"):
+                continue
+            if want == "f" and ent.gender != "f":
+                continue
+            return mn
+        return None
+
+    def resolve(self, start: int, end: int) -> Mention:
+        """Resolve a frame's speaker mention text[start:end]."""
+        text = self.text[start:end]
+        if PRONOUN_WORD.fullmatch(text):
+            ante = self.antecedent_for_pronoun(start, text)
+            if ante is None:
+                return Mention(start, end, text, None, "pronoun", True)
+            return Mention(start, end, text, ante.entity, "pronoun", True,
+                           ante.antecedent or (ante.start, ante.end, ante.text))
+        best: Mention | None = None
+        rank = {"name": 0, "alias": 1, "metonymy": 2, "role": 3}
+        for rm in self.registry.matches(self.text, start, end):
+            sid, method = rm.resolve(self.registry, self.date)
+            if sid is not None:
+                sp = self.registry.speakers[sid]
+                if sp.kind == "organisation" and len(rm.text) < 0.6 * len(_strip_det(text)):
+                    continue  # "Beamte aus Washington, Seoul und Kiew" is not Washington itself
+                if sp.kind == "organisation" and method == "role":
+                    # "die Nachrichtenagentur": only an organisation already named in the article.
+                    prior = [m for m in self.mentions if m.end <= start and m.entity and m.entity.speaker_id == sid]
+                    if not prior:
+                        continue
+                    cand = Mention(start, end, text, prior[-1].entity, "role", True,
+                                   (prior[-1].start, prior[-1].end, prior[-1].text))
+                else:
+                    cand = Mention(start, end, text, self.entity_for_id(sid), method, True)
+                if best is None or rank.get(cand.method, 9) < rank.get(best.method, 9):
+                    best = cand
+            elif rm.short_ids and best is None and not _inside_longer_name(self.text, rm, start, end):
+                ent, ante = self.resolve_short(rm.text, rm.start)
+                if ent is not None:
+                    best = Mention(start, end, text, ent, "alias", True,
+                                   (ante.start, ante.end, ante.text) if ante else None)
+        if best is not None and best.method in ("name", "alias", "metonymy"):
+            return best
+        # An unregistered name inside the mention ("Avril Haines, die Direktorin …").
+        for pattern in (_ROLE_NAME, _NAME_APPOS):
+            m = pattern.search(self.text, start, end)
+            if m:
+                name = m.group("name")
+                if best is None:
+                    return Mention(start, end, text, Entity(f"name:{name}", name, "person"), "mention", True)
+        if best is not None:
+            return best
+        m = PERSON_NAME.fullmatch(_strip_det(text))
+        if m and not ORG_HEAD.search(text):
+            name = m.group()
+            return Mention(start, end, text, Entity(f"name:{name}", name, "person"), "mention", True)
+        kind = "organisation" if ORG_HEAD.search(text) else "unknown"
+        return Mention(start, end, text, Entity(f"mention:{text}", text, kind), "mention", True)
+
+
+def _inside_longer_name(text: str, rm: RegistryMatch, start: int, end: int) -> bool:
+    """"Kim" in "Kim Son Gyong": a bare surname that is part of a longer unregistered name."""
+    for pattern in (ROLE_THEN_NAME, NAME_THEN_APPOSITION):
+        for m in pattern.finditer(text, start, end):
+            s, e = m.span("name")
+            if s <= rm.start and rm.end <= e and (e - s) > (rm.end - rm.start):
+                return True
+    return False
+
+
+_ROLE_NAME = ROLE_THEN_NAME
+_NAME_APPOS = NAME_THEN_APPOSITION
+
+
+def _strip_det(text: str) -> str:
+    return re.sub(r"^(?:der|die|das|Der|Die|Das)\s+", "", text.strip())
