@@ -17,6 +17,7 @@ The data's terms forbid redistribution: bring your own copy and never commit it 
 from __future__ import annotations
 
 import argparse
+import codecs
 import re
 import sys
 from pathlib import Path
@@ -27,6 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from toolkit.errors import InputError, ToolkitError  # noqa: E402
 from toolkit.fileio import write_parquet  # noqa: E402
+
+codecs.register_error("_semeval_latin1", lambda exc: (exc.object[exc.start:exc.end].decode("latin-1"), exc.end))
 
 LABEL_MAP = {"FAVOR": "favor", "AGAINST": "against", "NONE": "neutral"}
 #: Stance values of an unlabelled test file, to be filled from the gold file.
@@ -45,6 +48,14 @@ def decode(raw: bytes, path: Path, encoding: str = "auto") -> str:
         except UnicodeDecodeError as exc:
             last = exc
             continue
+    if encoding == "auto":
+        # Five bytes (0x81 0x8D 0x8F 0x90 0x9D) are undefined in Windows-1252; keep them as the
+        # Latin-1 control characters they would be, and say where, rather than refuse the file.
+        bad = [i for i, b in enumerate(raw) if b in b"\x81\x8d\x8f\x90\x9d"]
+        lines = sorted({raw[:i].count(b"\n") + 1 for i in bad})
+        print(f"warning: {path}: {len(bad)} byte(s) undefined in Windows-1252 kept as Latin-1 control characters "
+              f"(line(s) {', '.join(map(str, lines[:10]))})", file=sys.stderr)
+        return raw.decode("cp1252", errors="_semeval_latin1")
     line = raw[: last.start].count(b"\n") + 1
     raise InputError(f"{path}:{line}: cannot decode byte {raw[last.start:last.start + 1]!r} as "
                      f"{' or '.join(encodings)}; pass --encoding latin-1 if the file uses another code page")

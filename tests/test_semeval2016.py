@@ -142,3 +142,10 @@ def test_all_annotations_release_with_extra_columns(tmp_path):
     df = S.to_toolkit(S.read_semeval(tmp_path / "all.txt"), "train")
     assert df["text"].tolist() == ["God’s plan\twith a tab"] and df["label"].tolist() == ["against"]
     assert df["sentiment"].tolist() == ["pos"] and df["opinion_towards"].str.startswith("1.").all()
+
+
+def test_bytes_undefined_in_cp1252_are_kept_with_a_warning(tmp_path, capsys):
+    raw = "ID\tTarget\tTweet\tStance\r\n1\tAtheism\tcafé x\tNONE\r\n".encode("cp1252").replace(b" x", b" \x81x")
+    (tmp_path / "odd.txt").write_bytes(raw)
+    assert S.read_semeval(tmp_path / "odd.txt")["text"].tolist() == ["café \x81x"]
+    assert "odd.txt: 1 byte(s) undefined in Windows-1252" in capsys.readouterr().err
