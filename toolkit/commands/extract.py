@@ -1,0 +1,70 @@
+"""`qst extract`: articles in, attributed quotes out (JSONL + Parquet), validated against the schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from toolkit.errors import InputError
+from toolkit.extract import extract_article, validate_record
+from toolkit.fileio import write_json, write_jsonl, write_parquet
+from toolkit.ingest import read_articles
+from toolkit.speakers import load_registry, select_speakers
+
+console = Console(stderr=True)
+
+
+def extract_cmd(
+    articles: Path = typer.Argument(..., help="Folder of .txt files (optional _metadata.jsonl), a .jsonl or a .csv file with id and text."),
+    out: Path = typer.Option(Path("out/quotes"), "--out", "-o", help="Output folder: quotes.jsonl, quotes.parquet, extract_summary.json."),
+    registry: Optional[Path] = typer.Option(None, "--registry", help="Speaker registry YAML (default schemas/speakers.yaml)."),
+    speakers: Optional[list[str]] = typer.Option(None, "--speakers", "-s", help="Keep only quotes of these speakers (registry id, name or alias); repeatable."),
+    skip_bad: bool = typer.Option(False, "--skip-bad", help="Report malformed articles and go on instead of stopping."),
+) -> None:
+    """Find direct, indirect and mixed quotes and attribute them to speakers.
+
+    For archives of many articles use `qst extract-corpus` (streaming, parallel, resumable).
+    """
+    reg = load_registry(registry)
+    wanted = select_speakers(reg, speakers) if speakers else None
+    errors: list[str] = []
+    records: list[dict] = []
+    n_articles = 0
+    with Progress(TextColumn("[bold]extract"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[q]} quotes"),
+                  TimeElapsedColumn(), console=console, transient=True) as progress:
+        task = progress.add_task("extract", total=None, q=0)
+        for article in read_articles(articles, skip_bad=skip_bad, errors=errors):
+            n_articles += 1
+            for rec in extract_article(article, reg):
+                validate_record(rec)
+                if wanted is None or rec["speaker_id"] in wanted:
+                    records.append(rec)
+            progress.update(task, advance=1, q=len(records))
+    write_jsonl(out / "quotes.jsonl", records)
+    write_parquet(out / "quotes.parquet", pd.DataFrame.from_records(records))
+    by_type = pd.Series([r["type"] for r in records], dtype="object").value_counts().to_dict()
+    by_speaker = pd.Series([r["speaker"] or "(unknown)" for r in records], dtype="object").value_counts().head(10).to_dict()
+    summary = {"articles": n_articles, "quotes": len(records), "by_type": by_type, "top_speakers": by_speaker,
+               "bad_articles": len(errors), "errors": errors}
+    write_json(out / "extract_summary.json", summary)
+    for err in errors:
+        console.print(f"[yellow]skipped:[/] {err}", highlight=False)
+    table = Table(title=f"{len(records)} quotes from {n_articles} articles")
+    table.add_column("speaker")
+    table.add_column("quotes", justify="right")
+    for name, n in by_speaker.items():
+        table.add_row(str(name), str(n))
+    console.print(table)
+    console.print(f"types: {by_type}  ->  {out / 'quotes.jsonl'}, {out / 'quotes.parquet'}")
+    if n_articles == 0:
+        raise InputError(f"{articles}: no articles read")
+
+
+def register(app: typer.Typer) -> None:
+    app.command(name="extract")(extract_cmd)
