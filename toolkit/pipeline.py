@@ -88,9 +88,10 @@ def stage_extract(articles_dir: Path, out: Path) -> tuple[pd.DataFrame, StageRes
 
 
 def stage_tasks(quotes: pd.DataFrame, out: Path) -> tuple[list[dict], StageResult]:
-    export = glue("labelstudio", "export_tasks", "tasks_from_quotes", "make_tasks",
-                  contract="docs/CONTRACTS.md 'Label Studio tasks': quote records -> one task per quote")
-    tasks = list(export(quotes))
+    """One Label Studio task per quote for the default target (toolkit.labelstudio.quotes_to_tasks)."""
+    quotes_to_tasks = glue("labelstudio", "quotes_to_tasks",
+                           contract="docs/CONTRACTS.md 'Label Studio tasks': quote table -> one task per quote")
+    tasks = list(quotes_to_tasks(quotes, where=str(out / "quotes" / "quotes.jsonl")))
     path = out / "labelstudio" / "tasks.json"
     write_json(path, tasks)
     return tasks, StageResult("tasks", {"tasks": len(tasks)}, {"tasks": str(path)})
@@ -105,28 +106,31 @@ def stage_annotations(export_dir: Path, quotes: pd.DataFrame, out: Path) -> tupl
             f"{export_dir}/<project>.json (or pull them with `qst pull`). Quotes and tasks are already written "
             f"under {out}/."
         )
-    read_export = glue("labelstudio", "import_export", "annotations_from_export", "read_export",
-                       contract="docs/CONTRACTS.md 'Annotation table': Label Studio JSON export -> annotation table")
+    normalise = glue("labelstudio", "detect_and_normalise",
+                     contract="docs/CONTRACTS.md 'Annotation table': Label Studio export -> annotation table")
+    known = set(quotes["quote_id"].astype(str))
     frames, reconciliation = [], []
     for path in files:
-        result = read_export(path)
-        table, rec = (result if isinstance(result, tuple) else (result, None))
+        table, rec = normalise(path.read_bytes(), path, known=known)
         frames.append(table)
-        if rec is not None:
-            reconciliation.append({"file": str(path), **rec})
-    annotations = pd.concat(frames, ignore_index=True)
-    unknown = sorted(set(annotations["quote_id"].astype(str)) - set(quotes["quote_id"].astype(str)))
-    if unknown:
+        reconciliation.append({"file": str(path), **rec})
+    annotations = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    set_aside: dict[str, int] = {}
+    for rec in reconciliation:
+        for reason, n in (rec.get("set_aside") or {}).items():
+            set_aside[reason] = set_aside.get(reason, 0) + int(n)
+    if annotations.empty:
         raise ToolkitError(
-            f"{export_dir}: {len(unknown)} annotated quote id(s) are not produced by the current extraction "
-            f"(first: {', '.join(unknown[:3])}); the export belongs to an older extraction run: re-export the "
-            "tasks and annotate them again, or restore the matching extractor version")
+            f"{export_dir}: the export(s) hold no usable annotation (set aside: {set_aside or 'none'}). "
+            + ("Their quote ids are not produced by the current extraction: the export belongs to another "
+               "extraction run; re-export the tasks (`qst export`) and annotate them again."
+               if set_aside.get("unknown_quote_id") else "Annotate the tasks in Label Studio and export again."))
     folder = out / "annotations"
     write_parquet(folder / "annotations.parquet", annotations)
-    if reconciliation:
-        write_json(folder / "reconciliation.json", reconciliation)
+    write_json(folder / "reconciliation.json", reconciliation)
     return annotations, StageResult(
         "annotations", {"files": len(files), "annotations": len(annotations),
+                        "set aside": sum(set_aside.values()),
                         "annotators": int(annotations["annotator"].nunique()),
                         "quotes annotated": int(annotations["quote_id"].nunique())},
         {"annotations": str(folder / "annotations.parquet")})
@@ -150,7 +154,7 @@ def stage_agreement(annotations: pd.DataFrame, out: Path) -> tuple[pd.DataFrame,
     write_parquet(folder / "adjudicated.parquet", ag.adjudicated_for_parquet(adjudicated))
     alpha = (result["stance"].get("krippendorff_alpha") or {}).get("value")
     return adjudicated, result, StageResult(
-        "agreement", {"krippendorff alpha": alpha, "gold labels": result["adjudication"]["gold_labels"],
+        "agreement", {"krippendorff alpha": None if alpha is None else round(alpha, 3), "gold labels": result["adjudication"]["gold_labels"],
                       "unresolved": result["adjudication"]["resolution_counts"].get("unresolved", 0)},
         {"agreement": str(folder / "agreement.json"), "adjudicated": str(folder / "adjudicated.parquet")})
 
@@ -164,50 +168,38 @@ def training_table(quotes: pd.DataFrame, adjudicated: pd.DataFrame) -> pd.DataFr
 
 
 def stage_train(table: pd.DataFrame, out: Path, seed: int = 0,
-                progress: Callable[[], None] | None = None) -> tuple[dict, StageResult]:
-    """Grouped-by-article cross-validation of the baseline models; save the best text model."""
-    from sklearn.metrics import f1_score
+                progress: Callable[[str, int], Callable[[], None]] | None = None) -> tuple[dict, StageResult]:
+    """Baselines under article-grouped evaluation, report and saved model (toolkit.baseline.run_training).
 
+    run_training writes the run folder OUT/reports/: metrics.json, report.md/.html (toolkit.reports)
+    and model.skops; the labelled table it trains on is kept beside it for reproducibility.
+    """
+    run_training = glue("baseline", "run_training",
+                        contract="labelled table path, run folder -> metrics dict; writes report and model")
     from toolkit import baseline as bl
 
-    where = "adjudicated quotes"
-    prep = bl.prepare(table, bl.Columns(), where)
-    frame = prep.frame
-    warnings = list(prep.warnings) + bl.check_trainable(frame, where, "article")
-    plan = bl.plan_splits(frame, "article", seed=seed)
-    labels = [lab for lab in bl.LABELS if lab in set(frame["label"])]
-    scores, predictions = {}, {}
-    for name in bl.DEFAULT_MODELS:
-        model = bl.build_model(name, use_target=prep.has_target, seed=seed)
-        pred = bl.cross_predict(model, frame, plan)
-        scores[name] = float(f1_score(pred["gold"], pred["pred"], labels=labels, average="macro", zero_division=0))
-        predictions[name] = pred
-        if progress:
-            progress()
-    text_models = [m for m in bl.DEFAULT_MODELS if m not in bl.REFERENCE_MODELS]
-    best = max(text_models, key=lambda m: scores[m])
-    folder = out / "model"
-    fitted = bl.fit_model(bl.build_model(best, use_target=prep.has_target, seed=seed), frame)
-    bl.save_model(fitted, folder, {"model_name": best, "labels": labels, "n_train": len(frame),
-                                   "split": plan.to_json(), "macro_f1_cv": scores[best]})
-    metrics = {"split": plan.to_json(), "labels": labels, "n_labelled": len(frame), "macro_f1": scores,
-               "best_model": best, "warnings": warnings}
-    write_json(out / "reports" / "metrics.json", metrics)
-    write_parquet(out / "reports" / "predictions.parquet",
-                  pd.concat([p.assign(model=m) for m, p in predictions.items()], ignore_index=True))
-    return metrics, StageResult("train", {"labelled quotes": len(frame), "best model": best,
-                                          "macro-F1 (best)": round(scores[best], 3),
-                                          "macro-F1 (majority)": round(scores["majority"], 3)},
-                                {"model": str(folder), "metrics": str(out / "reports" / "metrics.json")})
+    data = out / "train" / "labelled.parquet"
+    write_parquet(data, table.drop(columns=["annotations"], errors="ignore"))
+    folder = out / "reports"
+    result = run_training(data, folder, bl.Columns(), bl.TrainOptions(seed=seed, group_by="article"), progress=progress)
+    models = {name: m["macro_f1"]["value"] for name, m in result["models"].items()}
+    saved = result["saved_model"]
+    counts = {"labelled quotes": len(table), "model": saved, "macro-F1": round(models[saved], 3)}
+    if "majority" in models:
+        counts["macro-F1 majority"] = round(models["majority"], 3)
+    return result, StageResult("train", counts, {"run": str(folder), "model": str(folder / bl.MODEL_FILE)})
 
 
-def stage_reports(metrics: dict, out: Path) -> StageResult:
-    """Hand the training results to toolkit.reports (metrics.json / report.md / report.html)."""
-    write_report = glue("reports", "write_reports", "write_report", "render_reports",
-                        contract="training metrics + predictions -> OUT/reports/report.md and report.html")
-    paths = write_report(metrics, out / "reports")
-    outputs = {str(k): str(v) for k, v in (paths.items() if isinstance(paths, dict) else [("report", paths)])}
-    return StageResult("reports", {"files": len(outputs)}, outputs)
+def stage_reports(result: dict, out: Path) -> StageResult:
+    """The report files the training run wrote (toolkit.reports via run_training); fail if one is missing."""
+    folder = out / "reports"
+    wanted = ["metrics.json", "report.md", "report.html"]
+    missing = [name for name in wanted if not (folder / name).exists()]
+    if missing:
+        raise MissingGlue(f"{folder}: the training run wrote no {', '.join(missing)}; toolkit.baseline.run_training "
+                          "is expected to write them through toolkit.reports.write_report")
+    return StageResult("reports", {"files": len(wanted), "uncertain": len(result.get("uncertain") or [])},
+                       {name: str(folder / name) for name in wanted})
 
 
 def stage_dataset(out: Path, seed: int = 13) -> tuple[Any, StageResult]:
@@ -226,8 +218,12 @@ def stage_dataset(out: Path, seed: int = 13) -> tuple[Any, StageResult]:
 
 
 def run(out: str | Path, *, articles_dir: str | Path = ARTICLES_DIR, export_dir: str | Path = LABELSTUDIO_EXPORT_DIR,
-        seed: int = 0, on_stage: Callable[[str, StageResult | None], None] | None = None) -> RunResult:
-    """Run every stage in order; `on_stage(name, None)` before and `on_stage(name, result)` after each."""
+        seed: int = 0, on_stage: Callable[[str, StageResult | None], None] | None = None,
+        train_progress: Callable[[str, int], Callable[[], None]] | None = None) -> RunResult:
+    """Run every stage in order; `on_stage(name, None)` before and `on_stage(name, result)` after each.
+
+    `train_progress(label, total)` returns a callable ticked per fitted fold (as in `qst train`).
+    """
     out = Path(out)
     run_result = RunResult(out=out)
 
@@ -249,7 +245,7 @@ def run(out: str | Path, *, articles_dir: str | Path = ARTICLES_DIR, export_dir:
     annotations, _ = step("annotations", lambda: stage_annotations(Path(export_dir), quotes, out))
     adjudicated, agreement, _ = step("agreement", lambda: stage_agreement(annotations, out))
     table = training_table(quotes, adjudicated)
-    metrics, _ = step("train", lambda: stage_train(table, out, seed=seed))
+    metrics, _ = step("train", lambda: stage_train(table, out, seed=seed, progress=train_progress))
     step("reports", lambda: stage_reports(metrics, out))
     dataset, _ = step("dataset", lambda: stage_dataset(out))
     run_result.summary = {
@@ -257,9 +253,11 @@ def run(out: str | Path, *, articles_dir: str | Path = ARTICLES_DIR, export_dir:
         "annotations": len(annotations),
         "krippendorff_alpha": (agreement["stance"].get("krippendorff_alpha") or {}).get("value"),
         "gold_labels": agreement["adjudication"]["gold_labels"],
-        "best_model": metrics["best_model"],
-        "macro_f1": metrics["macro_f1"][metrics["best_model"]],
-        "report": str(out / "reports"),
+        "best_model": metrics["saved_model"],
+        "macro_f1": metrics["models"][metrics["saved_model"]]["macro_f1"]["value"],
+        "macro_f1_ci95": metrics["models"][metrics["saved_model"]]["macro_f1"].get("ci95"),
+        "uncertain": list(metrics.get("uncertain") or []),
+        "report": str(out / "reports" / "report.html"),
         "dataset": str(dataset.folder),
     }
     write_json(out / "summary.json", run_result.summary)

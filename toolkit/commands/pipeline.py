@@ -34,8 +34,13 @@ def run_command(
             progress.console.print(f"[green]done[/] {name:<12} {counts}  ({result.seconds:.1f} s)", highlight=False)
             progress.advance(bar)
 
+        def train_progress(label: str, total: int):
+            task = progress.add_task(f"  {label}", total=total)
+            return lambda: progress.advance(task)
+
         try:
-            result = pipeline.run(out, articles_dir=articles, export_dir=export_dir, seed=seed, on_stage=on_stage)
+            result = pipeline.run(out, articles_dir=articles, export_dir=export_dir, seed=seed, on_stage=on_stage,
+                                  train_progress=train_progress)
         except Exception:
             progress.update(bar, description="[red]stopped[/]")
             raise
@@ -43,13 +48,19 @@ def run_command(
 
     s = result.summary
     table = Table(title="qst run: summary", show_header=False)
+    table.add_column(overflow="fold")
+    table.add_column(overflow="fold")
     table.add_row("quotes extracted", str(s["quotes"]))
     table.add_row("annotations", str(s["annotations"]))
     alpha = s["krippendorff_alpha"]
     table.add_row("Krippendorff's alpha (stance)", "undefined" if alpha is None else f"{alpha:.3f}")
     table.add_row("gold labels", str(s["gold_labels"]))
-    table.add_row(f"macro-F1 ({s['best_model']}, grouped CV)", f"{s['macro_f1']:.3f}")
-    table.add_row("reports", s["report"])
+    ci = s.get("macro_f1_ci95")
+    ci_text = f" [95% CI {ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""
+    table.add_row(f"macro-F1 ({s['best_model']}, grouped by article)", f"{s['macro_f1']:.3f}{ci_text}")
+    if s.get("uncertain"):
+        table.add_row("[yellow]numbers are uncertain[/]", "; ".join(s["uncertain"]))
+    table.add_row("report", s["report"])
     table.add_row("dataset", s["dataset"])
     Console().print(table)
 
