@@ -215,6 +215,8 @@ def run_corpus(run: CorpusRun) -> dict[str, Any]:
     """
     if run.engine not in ("local", "dask"):
         raise InputError(f"--engine must be local or dask, got {run.engine!r}")
+    if run.scheduler and run.engine != "dask":
+        raise InputError("--scheduler needs --engine dask")
     if run.workers < 1:
         raise InputError(f"--workers must be at least 1, got {run.workers}")
     t0 = time.time()
