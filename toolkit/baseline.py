@@ -550,7 +550,6 @@ def plan_splits(frame: pd.DataFrame, group_by: str | None, *, seed: int = 0, n_s
     if groups is not None and n_groups is not None and n_groups < 2:
         raise InputError(f"grouping by {what} needs at least two {what}s; found one ({groups[0]!r})")
     if group_by == "date":
-        order = np.argsort(groups, kind="stable")
         uniq = sorted(set(groups))
         if kind == "holdout":
             cut = uniq[int(round(len(uniq) * (1 - test_size)))] if len(uniq) > 1 else uniq[-1]
@@ -564,7 +563,6 @@ def plan_splits(frame: pd.DataFrame, group_by: str | None, *, seed: int = 0, n_s
                 te = np.flatnonzero(np.isin(groups, b))
                 folds.append((np.setdiff1d(np.arange(n), te), te))
             desc = f"{k}-fold cross-validation over contiguous date blocks ({len(uniq)} dates)"
-            del order
     elif groups is not None:
         k = min(n_splits, n_groups) if kind == "cv" else max(2, int(round(1 / test_size)))
         if kind == "cv" and k < n_splits:
