@@ -62,7 +62,7 @@ def test_agreement_train_and_dataset_stages(tmp_path):
 
     table = pipeline.training_table(quotes, adjudicated)
     assert len(table) == 11 and set(table["label"]) == {"favor", "against", "neutral"}
-    metrics, stage = pipeline.stage_train(table, out)
+    metrics, stage = pipeline.stage_train(table, out, n_boot=100, learning_curve=False)
     from toolkit import baseline
 
     assert {"majority", "speaker-majority"} <= set(metrics["models"])
@@ -121,7 +121,8 @@ def test_qst_run_end_to_end(tmp_path):
 
     out = tmp_path / "demo"
     result = CliRunner().invoke(app, ["run", "--out", str(out), "--articles", str(ROOT / "annotations" / "articles"),
-                                      "--labelstudio-export", str(export_dir)], catch_exceptions=False)
+                                      "--labelstudio-export", str(export_dir), "--bootstrap", "100",
+                                      "--no-learning-curve"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     summary = json.loads((out / "summary.json").read_text())
     assert summary["quotes"] == len(quotes) and summary["annotations"] == 3 * len(tasks)

@@ -168,7 +168,8 @@ def training_table(quotes: pd.DataFrame, adjudicated: pd.DataFrame) -> pd.DataFr
 
 
 def stage_train(table: pd.DataFrame, out: Path, seed: int = 0,
-                progress: Callable[[str, int], Callable[[], None]] | None = None) -> tuple[dict, StageResult]:
+                progress: Callable[[str, int], Callable[[], None]] | None = None,
+                n_boot: int = 1000, learning_curve: bool = True) -> tuple[dict, StageResult]:
     """Baselines under article-grouped evaluation, report and saved model (toolkit.baseline.run_training).
 
     run_training writes the run folder OUT/reports/: metrics.json, report.md/.html (toolkit.reports)
@@ -181,7 +182,8 @@ def stage_train(table: pd.DataFrame, out: Path, seed: int = 0,
     data = out / "train" / "labelled.parquet"
     write_parquet(data, table.drop(columns=["annotations"], errors="ignore"))
     folder = out / "reports"
-    result = run_training(data, folder, bl.Columns(), bl.TrainOptions(seed=seed, group_by="article"), progress=progress)
+    result = run_training(data, folder, bl.Columns(), bl.TrainOptions(seed=seed, group_by="article", n_boot=n_boot,
+                                                                      learning_curve=learning_curve), progress=progress)
     models = {name: m["macro_f1"]["value"] for name, m in result["models"].items()}
     saved = result["saved_model"]
     counts = {"labelled quotes": len(table), "model": saved, "macro-F1": round(models[saved], 3)}
@@ -219,7 +221,8 @@ def stage_dataset(out: Path, seed: int = 13) -> tuple[Any, StageResult]:
 
 def run(out: str | Path, *, articles_dir: str | Path = ARTICLES_DIR, export_dir: str | Path = LABELSTUDIO_EXPORT_DIR,
         seed: int = 0, on_stage: Callable[[str, StageResult | None], None] | None = None,
-        train_progress: Callable[[str, int], Callable[[], None]] | None = None) -> RunResult:
+        train_progress: Callable[[str, int], Callable[[], None]] | None = None,
+        n_boot: int = 1000, learning_curve: bool = True) -> RunResult:
     """Run every stage in order; `on_stage(name, None)` before and `on_stage(name, result)` after each.
 
     `train_progress(label, total)` returns a callable ticked per fitted fold (as in `qst train`).
@@ -245,7 +248,8 @@ def run(out: str | Path, *, articles_dir: str | Path = ARTICLES_DIR, export_dir:
     annotations, _ = step("annotations", lambda: stage_annotations(Path(export_dir), quotes, out))
     adjudicated, agreement, _ = step("agreement", lambda: stage_agreement(annotations, out))
     table = training_table(quotes, adjudicated)
-    metrics, _ = step("train", lambda: stage_train(table, out, seed=seed, progress=train_progress))
+    metrics, _ = step("train", lambda: stage_train(table, out, seed=seed, progress=train_progress,
+                                                           n_boot=n_boot, learning_curve=learning_curve))
     step("reports", lambda: stage_reports(metrics, out))
     dataset, _ = step("dataset", lambda: stage_dataset(out))
     run_result.summary = {

@@ -18,6 +18,8 @@ def run_command(
     export_dir: Path = typer.Option(Path("annotations/labelstudio"), "--labelstudio-export",
                                     help="Folder with the team's Label Studio JSON export(s)."),
     seed: int = typer.Option(0, "--seed", help="Seed for the model's cross-validation folds."),
+    n_boot: int = typer.Option(1000, "--bootstrap", help="Bootstrap replicates for the macro-F1 intervals."),
+    learning_curve: bool = typer.Option(True, "--learning-curve/--no-learning-curve"),
 ) -> None:
     """Run extract -> tasks -> annotations -> agreement -> train -> reports -> dataset and summarise."""
     from toolkit import pipeline
@@ -40,7 +42,7 @@ def run_command(
 
         try:
             result = pipeline.run(out, articles_dir=articles, export_dir=export_dir, seed=seed, on_stage=on_stage,
-                                  train_progress=train_progress)
+                                  train_progress=train_progress, n_boot=n_boot, learning_curve=learning_curve)
         except Exception:
             progress.update(bar, description="[red]stopped[/]")
             raise
