@@ -18,7 +18,7 @@ def build_dataset(
     out_dir: Path = typer.Option(..., "--out", help="Dataset folder to write (replaced as a whole)."),
     annotations: Optional[Path] = typer.Option(None, "--annotations", help="Annotation table: individual labels, targets, process figures."),
     agreement: Optional[Path] = typer.Option(None, "--agreement", help="agreement.json from the agreement stage, quoted in the card."),
-    guidelines: Optional[Path] = typer.Option(None, "--guidelines", help="Annotation guidelines to ship with the card [default: annotations/guidelines.md if present]."),
+    guidelines: Optional[Path] = typer.Option(None, "--guidelines", help="Annotation guidelines to ship with the card (default: annotations/guidelines.md if present)."),
     outlet_notes: Optional[Path] = typer.Option(None, "--outlet-notes", help="YAML/JSON mapping outlet -> note on its slant, for the card."),
     text_mode: str = typer.Option("full", "--text-mode", help="full: quote + context; quote: quote only; ids: ids, offsets and URLs, no news text."),
     seed: int = typer.Option(13, "--seed", help="Seed of the article-grouped split."),
@@ -55,7 +55,7 @@ def publish(
     repo_id: str = typer.Option(..., "--repo-id", help="Target dataset repo, ORG/NAME."),
     private: bool = typer.Option(False, "--private", help="Create the repo as private (ignored if it exists)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List what would be uploaded and where; upload nothing."),
-    endpoint: Optional[str] = typer.Option(None, "--endpoint", help="Hub URL [default: HF_ENDPOINT or https://huggingface.co]."),
+    endpoint: Optional[str] = typer.Option(None, "--endpoint", help="Hub URL (default: HF_ENDPOINT, else https://huggingface.co)."),
 ) -> None:
     """Upload a dataset folder to the Hugging Face Hub (token from HF_TOKEN or `hf auth login`)."""
     import os
