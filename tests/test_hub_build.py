@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-
-os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import pandas as pd
 import pytest
@@ -31,10 +27,21 @@ def _build(tmp_path: Path, name: str = "ds", **kw) -> hub.BuildResult:
 
 
 def _load(folder: Path, tmp_path: Path):
-    import datasets
+    """load_dataset(folder) offline: the folder is local, nothing may be fetched from a hub.
 
-    datasets.config.HF_HUB_OFFLINE = True  # the folder is local: nothing may be fetched
-    return datasets.load_dataset(str(folder), cache_dir=str(tmp_path / "cache"))
+    The variables are read when datasets/huggingface_hub are imported, so the already-imported
+    modules' flags are set too; all of it is undone afterwards (other tests share the process).
+    """
+    import datasets
+    import huggingface_hub.constants
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HF_DATASETS_OFFLINE", "1")
+        mp.setenv("HF_HUB_OFFLINE", "1")
+        mp.setattr(datasets.config, "HF_HUB_OFFLINE", True)
+        mp.setattr(datasets.config, "HF_DATASETS_OFFLINE", True)
+        mp.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+        return datasets.load_dataset(str(folder), cache_dir=str(tmp_path / "cache"))
 
 
 @pytest.fixture(scope="module")
