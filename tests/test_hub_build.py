@@ -246,3 +246,27 @@ def test_consumes_the_agreement_stage_output(tmp_path):
     assert all(names[r["label"]] == gold[r["quote_id"]] for r in rows)
     assert {r["target"] for r in rows} == {"Waffenlieferungen an Nordkorea"}
     assert all(len(r["annotations"]) == 3 for r in rows)
+
+
+def test_cli_build_dataset(tmp_path):
+    from typer.testing import CliRunner
+
+    from toolkit.cli import app
+
+    result = CliRunner().invoke(app, [
+        "build-dataset", "--quotes", str(FIX / "quotes.jsonl"), "--adjudicated", str(FIX / "adjudicated.jsonl"),
+        "--annotations", str(FIX / "annotations.jsonl"), "--text-mode", "quote", "--seed", "3",
+        "--out", str(tmp_path / "ds")], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "11 of 15 quotes in the dataset; left out: unclear: 2, unresolved: 2; text mode quote" in text
+    assert "5 articles were split 3/1/1" in text
+    hub.check_card(tmp_path / "ds")
+
+
+def test_refuses_to_overwrite_a_foreign_folder(tmp_path):
+    (tmp_path / "ds").mkdir()
+    (tmp_path / "ds" / "notes.txt").write_text("mine")
+    with pytest.raises(InputError, match="not a dataset folder; choose another --out"):
+        _build(tmp_path)
+    assert (tmp_path / "ds" / "notes.txt").read_text() == "mine"
