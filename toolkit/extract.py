@@ -15,7 +15,7 @@ from typing import Any
 import jsonschema
 
 from toolkit import SCHEMAS_DIR
-from toolkit.quotes import QuoteSpan, detect_quotes
+from toolkit.quotes import QuoteSpan, detect_quotes, free_indirect
 from toolkit.segment import paragraphs, sentences
 from toolkit.speakers import Discourse, Registry, load_registry, parse_date
 
@@ -63,6 +63,10 @@ def extract_article(article: dict[str, Any], registry: Registry | None = None) -
         p_sents = [(s, e) for s, e in sents if ps <= s and e <= pe]
         for q in detect_quotes(text, (ps, pe), p_sents, skip):
             spans.append((pi, q))
+    for q in free_indirect(text, sents, [q for _, q in spans], skip):
+        pi = next((k for k, (ps, pe) in enumerate(paras) if ps <= q.start < pe), 0)
+        spans.append((pi, q))
+    spans.sort(key=lambda item: item[1].start)
     date = parse_date(article.get("date"))
     discourse = Discourse(text, registry, date, [(q.start, q.end) for _, q in spans])
     records: list[dict[str, Any]] = []

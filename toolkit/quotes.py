@@ -165,7 +165,10 @@ STARTERS = {"Am", "Im", "Auf", "In", "Nach", "Vor", "Zuvor", "Dabei", "Gestern",
             "Außerdem", "Ohne", "Gefragt", "Befragt", "Angesprochen", "Während", "Bei", "Mit", "Seit", "Dazu",
             "Daraufhin", "Dann", "Nun", "Danach", "Damals", "Anschließend", "Weiter", "Zugleich", "Gleichzeitig",
             "Hierzu", "Darauf", "Jetzt", "Auch", "Zum", "Zur", "Beim", "Vom", "Über", "Unter", "Gegenüber",
-            "Trotz", "Wegen", "Angesichts", "Laut", "So", "Allerdings", "Jedoch", "Deshalb", "Daher", "Dennoch"}
+            "Trotz", "Wegen", "Angesichts", "Laut", "So", "Allerdings", "Jedoch", "Deshalb", "Daher", "Dennoch",
+            "Dort", "Hier", "Darin", "Inzwischen", "Zuletzt", "Bislang", "Bisher", "Ebenso", "Erst", "Zunächst",
+            "Vorher", "Kürzlich", "Damit", "Demnach", "Insgesamt", "Offenbar", "Morgen", "Ferner", "Gleichwohl",
+            "Ebenfalls", "Erneut", "Weiterhin", "Schließlich", "Außerdem", "Deswegen", "Somit", "Trotzdem"}
 _WORD = re.compile(r"[\wÄÖÜäöüß-]+")
 
 
@@ -203,7 +206,8 @@ def np_after_verb(text: str, verb_end: int, limit: int) -> Span | None:
     for _ in range(3):
         j = _skip_space(text, i, limit)
         w = _WORD.match(text, j, limit)
-        if w and w.group() in ADVERBS and w.group() not in {"am", "mit", "an", "vor"}:
+        if w and w.group() in ADVERBS and w.group() not in {"am", "mit", "an", "vor"} and \
+                not (w.group() == "ein" and (_first_word(text, w.end(), limit) or ("",))[0][:1].isupper()):
             i = w.end()
         else:
             break
@@ -278,8 +282,19 @@ def _is_subject_like(text: str, span: Span) -> bool:
 # --- quote detection --------------------------------------------------------------------
 
 SOURCE_NOUN_PREP = re.compile(
-    r"(?<![\wÄÖÜäöüß-])(?P<cue>[Ll]aut|[Gg]emäß|[Nn]ach (?:Angaben|Aussagen?|Informationen|Ansicht|Einschätzung|"
-    r"Meinung|Darstellung|Auffassung|Berichten|Schätzungen|Worten)(?:\s+(?:von|vom|des|der|eines|einer))?)(?![\wÄÖÜäöüß])")
+    r"(?<![\wÄÖÜäöüß-])(?P<cue>[Ll]aut|[Gg]emäß)(?![\wÄÖÜäöüß])")
+# Nouns of saying/knowing after "nach" ("nach Angaben der Polizei", "Nach Zeugenaussagen", "nach deren Angaben").
+_SAY_NOUN = (r"[\wÄÖÜäöüß-]*(?:[Aa]ngaben|[Aa]ussagen?|[Ii]nformationen|[Aa]nsicht|[Ee]inschätzung(?:en)?|[Mm]einung|"
+             r"[Dd]arstellung|[Aa]uffassung|[Bb]erichten|[Bb]erichts|[Ss]chätzungen|[Ww]orten|[Mm]eldungen|[Ee]rkenntnissen|"
+             r"[Ee]rmittlungen|[Rr]echerchen|[Üü]berzeugung|[Aa]uskunft|[Mm]itteilung|[Vv]ermutungen|[Bb]erechnungen|"
+             r"[Uu]mfragen?|[Uu]ntersuchungen|[Ss]tudien?|[Ii]nformation|[Dd]arstellungen|[Vv]ersion|[Ww]unsch|[Pp]lanungen|"
+             r"[Pp]länen|[Vv]orstellungen?|[Dd]efinition|[Aa]ufassung|[Rr]echnung|[Zz]ählungen?|[Ss]ichtweise|[Üü]berlieferungen?)")
+_NACH_DET = (r"(?:(?:deren|dessen|seine[nmr]?|ihre[nmr]?|eigene[nmr]?|den|dem|der|einem|einer|eine[nmr]?|"
+             r"[a-zäöü][\wäöüß]*(?:en|er|em))\s+){0,3}")
+NACH_FRAME = re.compile(rf"(?<![\wÄÖÜäöüß-])(?P<cue>[Nn]ach)\s+(?P<noun>{_NACH_DET}{_SAY_NOUN})(?![\wÄÖÜäöüß])")
+# Postposed "nach": "Dem Vernehmen nach", "Medienberichten nach", "eigenen Angaben nach".
+NACH_POST = re.compile(rf"(?<![\wÄÖÜäöüß-])(?P<noun>(?:[Dd]em\s+Vernehmen|{_NACH_DET}{_SAY_NOUN}))\s+(?P<cue>nach)(?![\wÄÖÜäöüß])")
+_GEN_START = re.compile(r"\s+(?:des|der|eines|einer|von|vom|seines|seiner|ihres|ihrer|unseres)\s")
 _NOT_CLAUSE_START = {"die", "der", "das", "den", "dem", "deren", "dessen", "welche", "welcher", "welches", "was",
                      "wo", "wie", "weil", "wenn", "falls", "als", "während", "obwohl", "nachdem", "bevor", "um",
                      "ohne", "und", "aber", "sondern", "denn", "da", "damit", "sodass", "indem", "wobei"}
@@ -358,6 +373,34 @@ def _dass_content(text: str, verb: Span, sent: Span, claimed: list[Span]) -> Spa
     return strip_final_punct(text, start, end)
 
 
+def _prep_frames(text: str, s: int, e: int) -> list[tuple[int, Span, Span]]:
+    """(frame start, cue, mention) of "laut X", "gemäß X", "nach Angaben X", "X nach" in text[s:e].
+
+    For "nach" frames the mention is the noun of saying with its genitive ("Angaben der Polizei"),
+    as the SpkAtt gold takes it; the cue is "nach" alone.
+    """
+    out: list[tuple[int, Span, Span]] = []
+    for m in SOURCE_NOUN_PREP.finditer(text, s, e):
+        mention = np_at(text, m.end(), e)
+        if mention is not None:
+            out.append((m.start(), m.span("cue"), mention))
+    for m in NACH_FRAME.finditer(text, s, e):
+        ns, ne = m.span("noun")
+        g = _GEN_START.match(text, ne, e)
+        if g:
+            word = text[g.start():g.end()].split()[0]
+            np_ = np_at(text, g.end() if word in ("von", "vom") else g.start(), e)
+            if np_ is not None:
+                ne = max(ne, np_[1])
+        out.append((m.start(), m.span("cue"), (ns, ne)))
+    for m in NACH_POST.finditer(text, s, e):
+        if any(fs <= m.start("cue") < mn[1] for fs, _c, mn in out):
+            continue
+        out.append((m.start(), m.span("cue"), m.span("noun")))
+    out.sort()
+    return out
+
+
 def detect_quotes(text: str, paragraph: Span, sentences: list[Span], skip: list[Span]) -> list[QuoteSpan]:
     """All quotes of one paragraph. `sentences` are those inside it; `skip` marks boilerplate."""
     p_start, p_end = paragraph
@@ -382,23 +425,20 @@ def detect_quotes(text: str, paragraph: Span, sentences: list[Span], skip: list[
         if _overlaps((s, e), skip):
             continue
         # 1. Prepositional source frames: "laut X", "gemäß der Aussage des …", "nach Angaben von X".
-        for m in SOURCE_NOUN_PREP.finditer(text, s, e):
-            if _inside(m.span(), mark_spans):
+        for fs, cue, mention in _prep_frames(text, s, e):
+            if _inside(cue, mark_spans):
                 continue
-            mention = np_at(text, m.end(), e)
-            if mention is None:
-                continue
-            if m.start() == s or text[s:m.start()].strip() == "":
-                c_start = mention[1]
+            if fs == s or text[s:fs].strip() == "":
+                c_start = max(mention[1], cue[1])
                 while c_start < e and text[c_start] in " ,":
                     c_start += 1
                 nxt = _CLAUSE_END.search(text, c_start, e)
                 c_end = nxt.start() if nxt else e
             else:
                 c_start = s
-                for b in _CLAUSE_END.finditer(text, s, m.start()):
+                for b in _CLAUSE_END.finditer(text, s, fs):
                     c_start = b.end()
-                nxt = _CLAUSE_END.search(text, mention[1], e)
+                nxt = _CLAUSE_END.search(text, max(mention[1], cue[1]), e)
                 c_end = nxt.start() if nxt else e
             content = strip_final_punct(text, c_start, c_end)
             if content[1] - content[0] < 15:
@@ -407,7 +447,7 @@ def detect_quotes(text: str, paragraph: Span, sentences: list[Span], skip: list[
             if any(mk.start < content[1] and content[0] < mk.end and (mk.start <= content[0] or mk.end > content[1])
                    for mk in speech_marks):
                 continue
-            claim(QuoteSpan(content[0], content[1], "indirect", Frame(m.span("cue"), mention, "prep")))
+            claim(QuoteSpan(content[0], content[1], "indirect", Frame(cue, mention, "prep")))
         # 2. "X zufolge".
         for m in ZUFOLGE.finditer(text, s, e):
             pre_start = s
@@ -499,3 +539,54 @@ def detect_quotes(text: str, paragraph: Span, sentences: list[Span], skip: list[
         prev = q
     found.sort(key=lambda q: q.start)
     return found
+
+
+# --- free indirect continuations ----------------------------------------------------------
+
+#: Konjunktiv I/II finite forms that mark reported speech when no frame of their own is present
+#: ("Er sei bereit", "Es gebe keine Pläne", "Die Lage könnte sich verschärfen").
+KONJUNKTIV = re.compile(
+    r"(?<![\wÄÖÜäöüß-])(?:sei|seien|habe|hätte|hätten|wäre|wären|werde|würde|würden|könne|könnte|könnten|"
+    r"müsse|müsste|müssten|dürfe|dürfte|dürften|wolle|wollten|solle|solle|sollten|gebe|gäbe|gäben|liege|"
+    r"stehe|gehe|komme|bleibe|brauche|handle|handele|bestehe|fehle|diene|zeige|trage|lasse|wisse|sehe|"
+    r"verfüge|befinde|plane|arbeite|erwarte|benötige|halte|stamme|betrage|belaufe|entspreche|soll|sollen)"
+    r"(?![\wÄÖÜäöüß])")
+
+
+def free_indirect(text: str, sentences: list[Span], quotes: list[QuoteSpan], skip: list[Span]) -> list[QuoteSpan]:
+    """Konjunktiv sentences that directly follow reported speech and carry it on without a cue.
+
+    "Miller sagte, die Lage sei ernst. Es gebe keine Pläne." — the second sentence is still
+    Miller's (a free indirect continuation): its mention is the frame it continues, its cue None.
+    A chain of such sentences continues the same frame. Only sentences not touched by any quote
+    count, and the chain breaks at the first sentence that is neither a quote nor a continuation.
+    """
+    out: list[QuoteSpan] = []
+    prev: QuoteSpan | None = None
+    for s, e in sentences:
+        if _overlaps((s, e), skip):
+            prev = None
+            continue
+        covering = [q for q in quotes if q.start < e and s < q.end]
+        if covering:
+            prev = max(covering, key=lambda q: q.end)
+            continue
+        if prev is None or prev.frame.mention is None:
+            prev = None
+            continue
+        marks = find_quote_marks(text, s, e)
+        mark_spans = [(mk.start, mk.end) for mk in marks]
+        verb = next((m for m in KONJUNKTIV.finditer(text, s, e) if not _inside(m.span(), mark_spans)), None)
+        content = strip_final_punct(text, s, e)
+        # A sentence with a reporting verb of its own has its own frame (and maybe another speaker).
+        own_frame = any(not _inside(v.span(), mark_spans) for v in SPEECH_VERB.finditer(text, s, e))
+        if verb is None or own_frame or content[1] - content[0] < 15 or text[content[1] - 1:content[1] + 1].startswith("?"):
+            prev = None
+            continue
+        inner = [sp for sp in mark_spans if content[0] <= sp[0] and sp[1] <= content[1]]
+        flags = ["unbalanced_quote"] if any(not mk.balanced for mk in marks) else []
+        q = QuoteSpan(content[0], content[1], "mixed" if inner else "indirect",
+                      Frame(None, prev.frame.mention, "continuation"), flags, inner)
+        out.append(q)
+        prev = q
+    return out

@@ -458,4 +458,4 @@ _NAME_APPOS = NAME_THEN_APPOSITION
 
 
 def _strip_det(text: str) -> str:
-    return re.sub(r"^(?:der|die|das|Der|Die|Das)\s+", "", text.strip())
+    return re.sub(r"^(?:[Dd]er|[Dd]ie|[Dd]as|[Dd]em|[Dd]en|[Dd]es)\s+", "", text.strip())
