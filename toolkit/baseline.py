@@ -92,6 +92,11 @@ def _is_hf_dataset_dir(path: Path) -> bool:
     return path.is_dir() and ((path / "dataset_dict.json").exists() or (path / "state.json").exists())
 
 
+def _is_hub_folder(path: Path) -> bool:
+    """A Hub-format dataset folder (README card + data/*.parquet), as `qst build-dataset` writes."""
+    return path.is_dir() and (path / "README.md").exists() and any((path / "data").glob("*.parquet"))
+
+
 def _hf_to_frame(ds: Any) -> pd.DataFrame:
     """A `datasets.Dataset` as a DataFrame with ClassLabel integers turned back into names."""
     import datasets
@@ -117,11 +122,12 @@ def load_labelled(path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file or folder")
-    if _is_hf_dataset_dir(path):
+    if _is_hf_dataset_dir(path) or _is_hub_folder(path):
         import datasets
 
         try:
-            ds = datasets.load_from_disk(str(path))
+            ds = (datasets.load_dataset(str(path)) if _is_hub_folder(path)
+                  else datasets.load_from_disk(str(path)))
         except Exception as exc:  # datasets raises several types for a broken folder
             raise InputError(f"{path}: not a readable `datasets` folder ({exc})") from exc
         if isinstance(ds, datasets.DatasetDict):
