@@ -96,6 +96,23 @@ def test_export_cli_tasks_predictions_and_schema(tmp_path: Path) -> None:
     assert {t["data"]["target"] for t in tasks2} == {"Sanktionen gegen Russland"}
 
 
+def test_bare_tasks_from_other_stages_are_completed(tmp_path: Path) -> None:
+    """Tasks whose data is a bare quote (as `qst predict` writes them) get display fields, keep predictions."""
+    q = quotes()[0]
+    bare = [{"data": {"quote_id": q["quote_id"], "article_id": q["article_id"], "text": q["text"],
+                      "context": q["context"], "speaker": None, "speaker_mention": "er", "quote_type": "direct"},
+             "predictions": [lsx.prediction("favor", "tfidf-v1", 0.7)]}]
+    f = tmp_path / "pred.json"
+    f.write_text(json.dumps(bare, ensure_ascii=False), encoding="utf-8")
+    (task,) = lsx.read_tasks_or_quotes(f)
+    assert task["data"]["speaker_display"] == "(Sprecher unbekannt) – im Text: „er“"
+    assert task["data"]["target"] == TARGET and task["predictions"] == bare[0]["predictions"]
+    bare[0]["data"]["quote_id"] = "nope"
+    f.write_text(json.dumps(bare), encoding="utf-8")
+    with pytest.raises(InputError, match=r"task #1.*nope"):
+        lsx.read_tasks_or_quotes(f)
+
+
 def test_export_bad_quote_names_row(tmp_path: Path) -> None:
     bad = tmp_path / "q.jsonl"
     rows = quotes()[:3]

@@ -294,10 +294,33 @@ def read_tasks_or_quotes(path: str | Path, **kwargs: Any) -> list[dict[str, Any]
         except json.JSONDecodeError as exc:
             raise InputError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
         if isinstance(data, list) and data and isinstance(data[0], dict) and "data" in data[0]:
-            validate_tasks(data, where=str(path))
-            return data
+            settings = kwargs.get("settings") or load_settings()
+            tasks = [complete_task(t, settings["default_target"], where=f"{path}: task #{i + 1}")
+                     for i, t in enumerate(data)]
+            validate_tasks(tasks, where=str(path))
+            return tasks
         return quotes_to_tasks(pd.DataFrame(data if isinstance(data, list) else [data]), where=str(path), **kwargs)
     return quotes_to_tasks(read_table(path), where=str(path), **kwargs)
+
+
+def complete_task(task: dict[str, Any], default_target: str, where: str = "") -> dict[str, Any]:
+    """Fill display fields of a task written by another stage (e.g. `qst predict`), keeping its predictions.
+
+    Tasks from `qst export` pass through unchanged; a task whose data is a bare quote
+    (quote_id, text, context, speaker, quote_type, target) is rebuilt with quote_to_task.
+    """
+    if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
+        raise InputError(f"{where}: not a Label Studio task (needs a data object)")
+    data = task["data"]
+    if "speaker_display" in data:
+        return task
+    quote = dict(data)
+    quote.setdefault("type", data.get("quote_type"))
+    rebuilt = quote_to_task(quote, data.get("target") or default_target, where=where)
+    for key in ("predictions", "meta"):
+        if task.get(key):
+            rebuilt[key] = task[key]
+    return rebuilt
 
 
 def task_key(task: dict[str, Any], default_target: str | None = None) -> tuple[str, str | None] | None:
