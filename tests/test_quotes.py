@@ -288,3 +288,15 @@ def test_extract_article_properties(text: str, date: str | None) -> None:
     assert all(a[1] <= b[0] for a, b in zip(ordered, ordered[1:]))
     # Pure and deterministic.
     assert extract_article({"id": "p", "text": text, "date": date}) == recs
+
+
+def test_konjunktiv_i_after_statement_sentence_takes_its_subject() -> None:
+    text = ("Das Gesundheitsamt sieht derzeit keine besondere Gefahr für die Bevölkerung. "
+            "Nur Menschen mit engem Kontakt zu Geflügel seien gefährdet.")
+    r = one(text)
+    assert r["text"] == "Nur Menschen mit engem Kontakt zu Geflügel seien gefährdet"
+    assert r["cue"] is None and r["speaker_mention"] == "Das Gesundheitsamt"
+
+
+def test_konjunktiv_ii_alone_is_not_reported_speech() -> None:
+    assert extract("Der Zug fuhr pünktlich ab. Ohne den Streik wäre er schon gestern in Hamburg gewesen.") == []

@@ -543,50 +543,73 @@ def detect_quotes(text: str, paragraph: Span, sentences: list[Span], skip: list[
 
 # --- free indirect continuations ----------------------------------------------------------
 
-#: Konjunktiv I/II finite forms that mark reported speech when no frame of their own is present
-#: ("Er sei bereit", "Es gebe keine Pläne", "Die Lage könnte sich verschärfen").
+#: Konjunktiv I forms: outside quotes in news text they all but always mark reported speech
+#: ("Er sei bereit", "Es gebe keine Pläne").
+KONJUNKTIV_I = re.compile(
+    r"(?<![\wÄÖÜäöüß-])(?:sei|seien|habe|werde|könne|müsse|dürfe|wolle|solle|gebe|liege|stehe|gehe|komme|"
+    r"bleibe|brauche|handle|handele|bestehe|fehle|diene|zeige|trage|lasse|wisse|sehe|verfüge|befinde|plane|"
+    r"arbeite|erwarte|benötige|halte|stamme|betrage|belaufe|entspreche|bedeute|erscheine|existiere|gelte|"
+    r"führe|mache|nehme|erhalte|reiche|treffe|habe|wachse|sinke|steige|falle|laufe)(?![\wÄÖÜäöüß])")
+#: Konjunktiv II and hearsay modals: reported speech only when they carry on a frame
+#: ("Die Lage könnte sich verschärfen" after "sagte Miller").
 KONJUNKTIV = re.compile(
-    r"(?<![\wÄÖÜäöüß-])(?:sei|seien|habe|hätte|hätten|wäre|wären|werde|würde|würden|könne|könnte|könnten|"
-    r"müsse|müsste|müssten|dürfe|dürfte|dürften|wolle|wollten|solle|solle|sollten|gebe|gäbe|gäben|liege|"
-    r"stehe|gehe|komme|bleibe|brauche|handle|handele|bestehe|fehle|diene|zeige|trage|lasse|wisse|sehe|"
-    r"verfüge|befinde|plane|arbeite|erwarte|benötige|halte|stamme|betrage|belaufe|entspreche|soll|sollen)"
-    r"(?![\wÄÖÜäöüß])")
+    r"(?<![\wÄÖÜäöüß-])(?:hätte|hätten|wäre|wären|würde|würden|könnte|könnten|müsste|müssten|dürfte|dürften|"
+    r"wollten|sollten|gäbe|gäben|soll|sollen|seien|sei)(?![\wÄÖÜäöüß])")
+#: Verbs whose subject is the likely source of following free indirect speech.
+STATEMENT_VERB = re.compile(
+    rf"(?<![\wÄÖÜäöüß-])(?:{_SPEECH_VERB}|würdigt(?:e|en)?|schildert(?:e|en)?|bittet|bat(?:en)?|lobt(?:e|en)?|"
+    r"verurteilt(?:e|en)?|beschreibt|beschrieb(?:en)?|erläutert(?:e|en)?|informiert(?:e|en)?|appelliert(?:e|en)?|"
+    r"vermeldet(?:e|en)?|begrüßt(?:e|en)?|wertet(?:e|en)?|kommentiert(?:e|en)?|präsentiert(?:e|en)?|"
+    r"veröffentlicht(?:e|en)?|berichten|sagen|erklären|fordern|kritisieren|warnen|sehen|sprechen)(?![\wÄÖÜäöüß])")
 
 
 def free_indirect(text: str, sentences: list[Span], quotes: list[QuoteSpan], skip: list[Span]) -> list[QuoteSpan]:
-    """Konjunktiv sentences that directly follow reported speech and carry it on without a cue.
+    """Konjunktiv sentences without a cue of their own that report someone's speech.
 
     "Miller sagte, die Lage sei ernst. Es gebe keine Pläne." — the second sentence is still
     Miller's (a free indirect continuation): its mention is the frame it continues, its cue None.
-    A chain of such sentences continues the same frame. Only sentences not touched by any quote
-    count, and the chain breaks at the first sentence that is neither a quote nor a continuation.
+    A chain of such sentences continues the same frame; Konjunktiv II and hearsay modals count
+    only inside such a chain. A Konjunktiv I sentence after a sentence without a quote
+    ("Das Institut sieht keine Gefahr. Nur Halter von Geflügel seien gefährdet.") takes the
+    subject of that sentence's statement verb as its mention, or none.
     """
     out: list[QuoteSpan] = []
     prev: QuoteSpan | None = None
+    last: Span | None = None
     for s, e in sentences:
         if _overlaps((s, e), skip):
-            prev = None
+            prev, last = None, None
             continue
         covering = [q for q in quotes if q.start < e and s < q.end]
         if covering:
-            prev = max(covering, key=lambda q: q.end)
-            continue
-        if prev is None or prev.frame.mention is None:
-            prev = None
+            prev, last = max(covering, key=lambda q: q.end), (s, e)
             continue
         marks = find_quote_marks(text, s, e)
         mark_spans = [(mk.start, mk.end) for mk in marks]
-        verb = next((m for m in KONJUNKTIV.finditer(text, s, e) if not _inside(m.span(), mark_spans)), None)
         content = strip_final_punct(text, s, e)
         # A sentence with a reporting verb of its own has its own frame (and maybe another speaker).
         own_frame = any(not _inside(v.span(), mark_spans) for v in SPEECH_VERB.finditer(text, s, e))
-        if verb is None or own_frame or content[1] - content[0] < 15 or text[content[1] - 1:content[1] + 1].startswith("?"):
-            prev = None
+        strong = next((m for m in KONJUNKTIV_I.finditer(text, s, e) if not _inside(m.span(), mark_spans)), None)
+        weak = next((m for m in KONJUNKTIV.finditer(text, s, e) if not _inside(m.span(), mark_spans)), None)
+        mention: Span | None = None
+        ok = False
+        if own_frame or content[1] - content[0] < 15 or text[content[1]:content[1] + 1] == "?":
+            ok = False
+        elif prev is not None and (strong or weak):
+            ok, mention = True, prev.frame.mention
+        elif strong is not None:
+            ok = True
+            if last is not None:
+                v = next((m for m in STATEMENT_VERB.finditer(text, *last)), None)
+                if v is not None:
+                    mention = frame_subject(text, last[0], v.span(), last[1])
+        if not ok:
+            prev, last = None, (s, e)
             continue
         inner = [sp for sp in mark_spans if content[0] <= sp[0] and sp[1] <= content[1]]
         flags = ["unbalanced_quote"] if any(not mk.balanced for mk in marks) else []
         q = QuoteSpan(content[0], content[1], "mixed" if inner else "indirect",
-                      Frame(None, prev.frame.mention, "continuation"), flags, inner)
+                      Frame(None, mention, "continuation"), flags, inner)
         out.append(q)
-        prev = q
+        prev, last = q, (s, e)
     return out
