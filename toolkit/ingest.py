@@ -14,7 +14,7 @@ import csv
 import json
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -127,33 +127,36 @@ def _load_metadata(folder: Path) -> dict[str, dict[str, Any]]:
     return {str(obj["id"]): obj for _, obj in read_jsonl(meta_path, required=("id",))}
 
 
+def _guarded(raw: Iterator[tuple[str, Callable[[], dict[str, Any]]]], skip_bad: bool,
+             errors: list[str] | None) -> Iterator[dict[str, Any]]:
+    """Build an article from each (where, loader); a bad one raises, or with skip_bad is recorded."""
+    for where, load in raw:
+        try:
+            yield make_article(load(), where)
+        except InputError as exc:
+            if not skip_bad:
+                raise
+            if errors is not None:
+                errors.append(str(exc))
+
+
 def read_txt_folder(folder: Path, skip_bad: bool = False, errors: list[str] | None = None) -> Iterator[dict[str, Any]]:
     """One article per .txt file; id = file stem; optional _metadata.jsonl adds date/url/source/title."""
     meta = _load_metadata(folder)
     files = sorted(p for p in folder.rglob("*.txt") if p.is_file())
     if not files:
         raise InputError(f"{folder}: no .txt files found")
-    for path in files:
-        try:
-            text = decode_bytes(path.read_bytes(), str(path))
-            obj = {**meta.get(path.stem, {}), "id": path.stem, "text": text}
-            yield make_article(obj, str(path))
-        except InputError as exc:
-            if not skip_bad:
-                raise
-            if errors is not None:
-                errors.append(str(exc))
+
+    def loader(path: Path) -> Callable[[], dict[str, Any]]:
+        return lambda: {**meta.get(path.stem, {}), "id": path.stem,
+                        "text": decode_bytes(path.read_bytes(), str(path))}
+
+    yield from _guarded(((str(p), loader(p)) for p in files), skip_bad, errors)
 
 
 def read_jsonl_articles(path: Path, skip_bad: bool = False, errors: list[str] | None = None) -> Iterator[dict[str, Any]]:
-    for lineno, obj in read_jsonl(path, required=("id", "text"), skip_bad=skip_bad, errors=errors):
-        try:
-            yield make_article(obj, f"{path}:{lineno}")
-        except InputError as exc:
-            if not skip_bad:
-                raise
-            if errors is not None:
-                errors.append(str(exc))
+    rows = read_jsonl(path, required=("id", "text"), skip_bad=skip_bad, errors=errors)
+    yield from _guarded(((f"{path}:{n}", (lambda o=obj: o)) for n, obj in rows), skip_bad, errors)
 
 
 def read_csv_articles(path: Path, skip_bad: bool = False, errors: list[str] | None = None) -> Iterator[dict[str, Any]]:
@@ -161,15 +164,7 @@ def read_csv_articles(path: Path, skip_bad: bool = False, errors: list[str] | No
     reader = csv.DictReader(data.splitlines(keepends=True) if "\n" in data else [data])
     if reader.fieldnames is None or "id" not in reader.fieldnames or "text" not in reader.fieldnames:
         raise InputError(f"{path}:1: CSV header must have 'id' and 'text' columns (found {reader.fieldnames})")
-    for row in reader:
-        where = f"{path}:{reader.line_num}"
-        try:
-            yield make_article(row, where)
-        except InputError as exc:
-            if not skip_bad:
-                raise
-            if errors is not None:
-                errors.append(str(exc))
+    yield from _guarded(((f"{path}:{reader.line_num}", (lambda r=row: r)) for row in reader), skip_bad, errors)
 
 
 def read_articles(path: str | Path, skip_bad: bool = False, errors: list[str] | None = None) -> Iterator[dict[str, Any]]:
