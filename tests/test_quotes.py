@@ -300,3 +300,18 @@ def test_konjunktiv_i_after_statement_sentence_takes_its_subject() -> None:
 
 def test_konjunktiv_ii_alone_is_not_reported_speech() -> None:
     assert extract("Der Zug fuhr pünktlich ab. Ohne den Streik wäre er schon gestern in Hamburg gewesen.") == []
+
+
+@pytest.mark.parametrize("text,content,mention,cue", [
+    ("Das Ministerium hat Berichte der Zeitung zurückgewiesen, wonach die Regierung Waffen an das Nachbarland "
+     "geliefert habe.", "die Regierung Waffen an das Nachbarland geliefert habe", "Berichte der Zeitung", "wonach"),
+    ("Er verwies auf Studien der Universität, nach denen die Therapie oft wirksam sei.",
+     "die Therapie oft wirksam sei", "denen", "nach"),
+    ("Feierlichkeiten zum Jahrestag seien nicht vorgesehen, heißt es.",
+     "Feierlichkeiten zum Jahrestag seien nicht vorgesehen", None, "heißt es"),
+    ("Die Regierung geht davon aus, dass die Preise im nächsten Jahr weiter steigen werden.",
+     "dass die Preise im nächsten Jahr weiter steigen werden", "Die Regierung", "geht"),
+])
+def test_wonach_heisst_es_and_davon_ausgehen(text: str, content: str, mention: str | None, cue: str) -> None:
+    r = one(text)
+    assert (r["text"], r["speaker_mention"], r["cue"]) == (content, mention, cue)

@@ -42,7 +42,13 @@ _SPEECH_VERB = (
     r"vermutet(?:e|en)?|zitiert(?:e|en)?|meldet(?:e|en)?|twittert(?:e|en)?|erwidert(?:e|en)?|"
     r"entgegnet(?:e|en)?|verwies(?:en)?|verweist|sieht|sah(?:en)?|ruft|rief(?:en)?|mahnt(?:e|en)?|"
     r"verlangt(?:e|en)?|bekannt\w*|begründet(?:e|en)?|bestritt(?:en)?|bestreitet|dementiert(?:e|en)?|"
-    r"insistiert(?:e|en)?|versprach(?:en)?|verspricht|schätzt(?:e|en)?|heißt|hieß|lautet(?:e)?"
+    r"insistiert(?:e|en)?|versprach(?:en)?|verspricht|schätzt(?:e|en)?|heißt|hieß|lautet(?:e)?|"
+    r"geht|gehen|ging(?:en)?|besagt(?:e|en)?|bezweifelt(?:e|en)?|vorgeworfen|versprochen|gefordert|betont|"
+    r"behauptet|bestätigt|beteuert(?:e|en)?|befürchten|glauben|meinen|erklären|sagen|fordern|berichten|"
+    r"kritisieren|warnen|betonen|bestätigen|hoffen|vermuten|räumen|geben|erläutert(?:e|en)?|bekräftigen|"
+    r"beklagt(?:e|en)?|bedauert(?:e|en)?|überzeugt|Meinung|Ansicht|Auffassung|Überzeugung|Angaben|"
+    r"vermeldet(?:e|en)?|verkündete|signalisiert(?:e|en)?|unterstellt(?:e|en)?|wünscht(?:e|en)?|"
+    r"vorgeschlagen|angedeutet|dementiert|zugegeben|gab zu|gibt zu|zugestanden"
 )
 SPEECH_VERB = re.compile(rf"(?<![\wÄÖÜäöüß-])(?:{_SPEECH_VERB})(?![\wÄÖÜäöüß])", re.IGNORECASE)
 # Verbs that frame a clause without "dass" ("sagte er, …" / "…, sagte Miller").
@@ -55,10 +61,11 @@ _CORE_VERB = (
     r"kündigt(?:e|en)? an|erinnert(?:e|en)?|zitiert(?:e|en)?|twittert(?:e|en)?"
 )
 CORE_VERB = re.compile(rf"(?<![\wÄÖÜäöüß-])(?:{_CORE_VERB})(?![\wÄÖÜäöüß])")
-TRAILING_FRAME = re.compile(rf",\s*(?P<cue>{_CORE_VERB}|so)\s+(?P<rest>[^,.;:!?]*(?:,[^,.;:!?]*)?)[.!?]?\s*$")
+TRAILING_FRAME = re.compile(rf",\s*(?P<cue>{_CORE_VERB}|so)(?:\s+|(?=[.!?]?\s*$))(?P<rest>[^,.;:!?]*(?:,[^,.;:!?]*)?)[.!?]?\s*$")
 DASS = re.compile(r"(?<![\wÄÖÜäöüß])(?:dass|daß|ob)(?![\wÄÖÜäöüß])")
 # Prepositional source frames: "laut X", "gemäß X", "nach Angaben X", "X zufolge".
 SOURCE_PREP = re.compile(r"(?<![\wÄÖÜäöüß-])(?P<cue>[Ll]aut|[Gg]emäß|[Nn]ach Angaben(?: von| des| der)?|[Nn]ach Aussage(?:n)?(?: von| des| der)?|[Ww]ie\s)(?![\wÄÖÜäöüß])")
+WONACH = re.compile(r",\s*(?:(?P<cue>wonach)|(?P<cue2>nach)\s+(?P<pron>denen|dem|der))(?![\wÄÖÜäöüß])")
 ZUFOLGE = re.compile(r"(?<![\wÄÖÜäöüß-])zufolge(?![\wÄÖÜäöüß])")
 ADVERBS = {"auch", "jedoch", "zudem", "dann", "nun", "bereits", "außerdem", "ebenfalls", "hierzu", "dazu",
            "weiter", "ferner", "noch", "aber", "daraufhin", "später", "erneut", "abermals", "schließlich",
@@ -288,7 +295,10 @@ _SAY_NOUN = (r"[\wÄÖÜäöüß-]*(?:[Aa]ngaben|[Aa]ussagen?|[Ii]nformationen|[
              r"[Dd]arstellung|[Aa]uffassung|[Bb]erichten|[Bb]erichts|[Ss]chätzungen|[Ww]orten|[Mm]eldungen|[Ee]rkenntnissen|"
              r"[Ee]rmittlungen|[Rr]echerchen|[Üü]berzeugung|[Aa]uskunft|[Mm]itteilung|[Vv]ermutungen|[Bb]erechnungen|"
              r"[Uu]mfragen?|[Uu]ntersuchungen|[Ss]tudien?|[Ii]nformation|[Dd]arstellungen|[Vv]ersion|[Ww]unsch|[Pp]lanungen|"
-             r"[Pp]länen|[Vv]orstellungen?|[Dd]efinition|[Aa]ufassung|[Rr]echnung|[Zz]ählungen?|[Ss]ichtweise|[Üü]berlieferungen?)")
+             r"[Pp]länen|[Vv]orstellungen?|[Dd]efinition|[Aa]ufassung|[Rr]echnung|[Zz]ählungen?|[Ss]ichtweise|[Üü]berlieferungen?|"
+             r"[Aa]nalysen?|[Ee]rgebnisse?n?|[Pp]rognosen?|[Hh]ochrechnungen?|[Ss]tatistiken?|[Gg]utachten|[Aa]uswertungen?|"
+             r"[Aa]nnahmen?|[Ss]childerungen?|[Uu]rteil|[Ee]rklärungen?|[Aa]ussagen|[Mm]utmaßungen|[Gg]erüchten|[Ss]pekulationen|"
+             r"[Ii]ndizien|[Ee]mpfehlungen?|[Ww]illen|[Ww]orten|[Ää]ußerungen?|[Pp]lan)")
 _NACH_DET = (r"(?:(?:deren|dessen|seine[nmr]?|ihre[nmr]?|eigene[nmr]?|den|dem|der|einem|einer|eine[nmr]?|"
              r"[a-zäöü][\wäöüß]*(?:en|er|em))\s+){0,3}")
 NACH_FRAME = re.compile(rf"(?<![\wÄÖÜäöüß-])(?P<cue>[Nn]ach)\s+(?P<noun>{_NACH_DET}{_SAY_NOUN})(?![\wÄÖÜäöüß])")
@@ -346,7 +356,7 @@ def _trailing_frame(text: str, s: int, e: int) -> tuple[Span, Span, Span | None,
             return None
     else:
         mention = np_after_verb(text, cue[1], e)
-        if mention is None:
+        if mention is None and not m.group("cue").endswith(" es"):
             return None
     content = strip_final_punct(text, s, content_end)
     return content, cue, mention, m.group("cue")
@@ -371,6 +381,22 @@ def _dass_content(text: str, verb: Span, sent: Span, claimed: list[Span]) -> Spa
     if tf:
         end = tf.start()
     return strip_final_punct(text, start, end)
+
+
+def _np_ending_at(text: str, s: int, end: int, participle: bool = True) -> Span | None:
+    """The longest noun phrase of text[s:end] that ends exactly at `end` (last ~12 words)."""
+    starts = [w.start() for w in _WORD.finditer(text, max(s, end - 120), end)]
+    for ws in starts:
+        if ws > 0 and (text[ws - 1].isalnum() or ws != s and text[ws - 1] not in " \n\t\"„“«»"):
+            continue
+        span = np_at(text, ws, end, appositions=False)
+        if span is not None and span[1] == end:
+            return span
+    # "Berichte der Zeitung zurückgewiesen, wonach …": the noun phrase before a final participle.
+    last = list(_WORD.finditer(text, max(s, end - 40), end))
+    if participle and last and last[-1].end() == end and last[-1].group()[:1].islower() and last[-1].start() > s:
+        return _np_ending_at(text, s, len(text[:last[-1].start()].rstrip()), participle=False)
+    return None
 
 
 def _prep_frames(text: str, s: int, e: int) -> list[tuple[int, Span, Span]]:
@@ -447,6 +473,20 @@ def detect_quotes(text: str, paragraph: Span, sentences: list[Span], skip: list[
             if any(mk.start < content[1] and content[0] < mk.end and (mk.start <= content[0] or mk.end > content[1])
                    for mk in speech_marks):
                 continue
+            claim(QuoteSpan(content[0], content[1], "indirect", Frame(cue, mention, "prep")))
+        # 1b. "Berichte, wonach …" / "Studien, nach denen …": the noun before the comma is the source.
+        for m in WONACH.finditer(text, s, e):
+            if _inside(m.span(), mark_spans):
+                continue
+            c_start = _skip_space(text, m.end(), e)
+            nxt = _CLAUSE_END.search(text, c_start, e)
+            content = strip_final_punct(text, c_start, nxt.start() if nxt else e)
+            if content[1] - content[0] < 15:
+                continue
+            if m.group("cue") is None:
+                cue, mention = m.span("cue2"), m.span("pron")
+            else:
+                cue, mention = m.span("cue"), _np_ending_at(text, s, m.start())
             claim(QuoteSpan(content[0], content[1], "indirect", Frame(cue, mention, "prep")))
         # 2. "X zufolge".
         for m in ZUFOLGE.finditer(text, s, e):
