@@ -1,0 +1,146 @@
+"""Speaker resolution: spellings, dated roles, pronouns, unregistered speakers, metonymy, and
+registry validation. All sentences are written for these tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from toolkit.errors import InputError
+from toolkit.extract import extract_article
+from toolkit.speakers import load_registry, registry_from_dict, select_speakers
+
+QUOTE = "„Wir werden darauf antworten, wenn es nötig ist.“"
+
+
+def speaker_of(text: str, date: str | None = "2024-06-20", index: int = -1) -> dict:
+    recs = extract_article({"id": "s", "text": text, "date": date})
+    assert recs, text
+    r = recs[index]
+    if r["speaker_mention_start"] is not None:
+        assert text[r["speaker_mention_start"]:r["speaker_mention_end"]] == r["speaker_mention"]
+    if r["antecedent_start"] is not None:
+        assert text[r["antecedent_start"]:r["antecedent_end"]] == r["antecedent"]
+    return r
+
+
+@pytest.mark.parametrize("name", ["Peskow", "Peskov", "Dimitrij Peskow", "Dmitri Peskow", "Dmitry Peskov"])
+def test_peskov_spellings(name: str) -> None:
+    r = speaker_of(f"{name} sagte: {QUOTE}")
+    assert (r["speaker"], r["speaker_id"], r["speaker_mention"]) == ("Dmitri Peskov", "dmitri_peskov", name)
+
+
+@pytest.mark.parametrize("name", ["Wladimir Putin", "Vladimir Putin"])
+def test_putin_spellings(name: str) -> None:
+    r = speaker_of(f"{name} sagte: {QUOTE}")
+    assert r["speaker_id"] == "vladimir_putin" and r["speaker"] == "Vladimir Putin"
+
+
+def test_role_valid_only_within_dates() -> None:
+    text = "Der NATO-Generalsekretär sagte: „Die Allianz steht geschlossen hinter ihren Mitgliedern.“"
+    assert speaker_of(text, date="2020-03-01")["speaker_id"] == "jens_stoltenberg"
+    later = speaker_of(text, date="2025-03-01")
+    assert later["speaker_id"] is None and later["speaker"] != "Jens Stoltenberg"
+    assert later["speaker_mention"] == "Der NATO-Generalsekretär"
+
+
+@pytest.mark.parametrize("mention", ["Der Kremlsprecher", "Kremlsprecher Peskow", "Der Sprecher des Kremls"])
+def test_kremlsprecher_resolves_to_peskov(mention: str) -> None:
+    r = speaker_of(f"{mention} sagte: „Das ist eine Provokation des Westens.“")
+    assert r["speaker_id"] == "dmitri_peskov"
+
+
+def test_pronoun_across_paragraphs() -> None:
+    text = ("Dmitri Peskow traf am Morgen in Minsk ein.\n\n"
+            "Dort sagte er: „Das ist eine Provokation des Westens.“")
+    r = speaker_of(text)
+    assert r["speaker_mention"] == "er" and r["attribution_method"] == "pronoun"
+    assert r["speaker_id"] == "dmitri_peskov" and r["antecedent"] == "Dmitri Peskow"
+
+
+def test_feminine_pronoun_does_not_take_male_antecedent() -> None:
+    text = "Jens Stoltenberg traf die Ministerin in Oslo.\n\nSpäter sagte sie: „Wir sind uns einig.“"
+    r = speaker_of(text, date="2020-03-01")
+    assert r["speaker_id"] != "jens_stoltenberg"
+
+
+def test_unregistered_named_speaker_kept_as_mention() -> None:
+    r = speaker_of("Der Bürgermeister Hans Obermeier sagte: „Die Brücke wird im Mai wieder geöffnet.“")
+    assert r["speaker"] == "Hans Obermeier" and r["speaker_id"] is None
+    assert r["speaker_mention"] == "Der Bürgermeister Hans Obermeier" and r["attribution_method"] == "mention"
+
+
+def test_unnamed_role_phrase_kept_as_written() -> None:
+    r = speaker_of("Ein Sprecher der Feuerwehr sagte: „Die Brücke wird im Mai wieder geöffnet.“")
+    assert r["speaker"] == "Ein Sprecher der Feuerwehr" and r["speaker_id"] is None
+
+
+@pytest.mark.parametrize("subject,sid", [("Der Kreml", "kremlin"), ("Washington", "us_government"),
+                                         ("Moskau", "russian_government")])
+def test_organisations_and_metonymy(subject: str, sid: str) -> None:
+    r = speaker_of(f"{subject} erklärte, dass die Gespräche in der kommenden Woche fortgesetzt würden.")
+    assert r["speaker_id"] == sid and r["speaker_kind"] == "organisation"
+    assert r["attribution_method"] == "metonymy"
+
+
+def test_kim_is_not_merged_with_kim_jong_un() -> None:
+    text = ("Südkoreas Vize-Außenminister Kim Hong-kyun traf am Montag in Seoul ein. "
+            "„Wir beobachten die Lage sehr genau“, sagte Kim.")
+    r = speaker_of(text)
+    assert r["speaker"] == "Kim Hong-kyun" and r["speaker_id"] != "kim_jong_un"
+
+
+def test_kim_jong_un_by_full_name() -> None:
+    r = speaker_of(f"Kim Jong Un sagte: {QUOTE}")
+    assert r["speaker_id"] == "kim_jong_un"
+
+
+def test_default_registry_loads_and_selects() -> None:
+    reg = load_registry()
+    assert "dmitri_peskov" in reg.speakers
+    assert select_speakers(reg, ["Peskow", "vladimir_putin"]) == {"dmitri_peskov", "vladimir_putin"}
+    with pytest.raises(InputError, match="Niemand"):
+        select_speakers(reg, ["Niemand"])
+
+
+def _entry(**kw) -> dict:
+    return {"id": "anna_muster", "name": "Anna Muster", "kind": "person", **kw}
+
+
+@pytest.mark.parametrize("entry,field", [
+    (_entry(kind="robot"), "kind"),
+    (_entry(gender="w"), "gender"),
+    (_entry(roles=[{"title": "Ministerin", "patterns": []}]), "roles.0.patterns"),
+    (_entry(roles=[{"title": "Ministerin", "patterns": ["Ministerin"], "start": "gestern"}]), "roles.0.start"),
+    (_entry(aliases="Anna"), "aliases"),
+])
+def test_invalid_registry_names_entry_and_field(entry: dict, field: str) -> None:
+    with pytest.raises(InputError) as exc:
+        registry_from_dict({"version": 1, "speakers": [_entry(id="ok_one", name="Ok"), entry]}, "reg.yaml")
+    msg = str(exc.value)
+    assert "reg.yaml" in msg and "speaker #2" in msg and "'anna_muster'" in msg and f"field {field}" in msg
+
+
+def test_invalid_registry_duplicate_id_and_role_dates() -> None:
+    with pytest.raises(InputError, match="duplicate id 'anna_muster'"):
+        registry_from_dict({"speakers": [_entry(), _entry()]}, "reg.yaml")
+    bad = _entry(roles=[{"title": "Ministerin", "patterns": ["Ministerin"], "start": "2024-05-01", "end": "2023-01-01"}])
+    with pytest.raises(InputError, match="anna_muster.*Ministerin.*after"):
+        registry_from_dict({"speakers": [bad]}, "reg.yaml")
+
+
+def test_invalid_registry_yaml_file_names_file_and_line(tmp_path: Path) -> None:
+    p = tmp_path / "speakers.yaml"
+    p.write_text("speakers:\n  - id: a\n    name: [unclosed\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"speakers\.yaml:\d+: invalid YAML"):
+        load_registry(p)
+    with pytest.raises(InputError, match="not found"):
+        load_registry(tmp_path / "missing.yaml")
+
+
+def test_custom_registry_changes_resolution() -> None:
+    reg = registry_from_dict({"speakers": [_entry(aliases=["Anna Muster"], short_names=["Muster"], gender="f")]})
+    text = "Anna Muster kam nach Berlin. „Ich bleibe bis zum Ende der Wahlperiode im Amt“, sagte Muster."
+    r = extract_article({"id": "c", "text": text}, reg)[-1]
+    assert r["speaker_id"] == "anna_muster"
