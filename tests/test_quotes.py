@@ -315,3 +315,11 @@ def test_konjunktiv_ii_alone_is_not_reported_speech() -> None:
 def test_wonach_heisst_es_and_davon_ausgehen(text: str, content: str, mention: str | None, cue: str) -> None:
     r = one(text)
     assert (r["text"], r["speaker_mention"], r["cue"]) == (content, mention, cue)
+
+
+def test_konjunktiv_sentence_with_quoted_fragment_is_one_mixed_quote() -> None:
+    text = ("Der Verband sieht die Reform kritisch. Die meisten Betriebe seien jedoch „verantwortungsvoll "
+            "und mit großer Sorgfalt im Alltag“ unterwegs.")
+    r = one(text)
+    assert r["type"] == "mixed" and r["speaker_mention"] == "Der Verband"
+    assert r["text"] == text[text.index("Die meisten"):-1]

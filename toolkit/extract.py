@@ -64,6 +64,8 @@ def extract_article(article: dict[str, Any], registry: Registry | None = None) -
         for q in detect_quotes(text, (ps, pe), p_sents, skip):
             spans.append((pi, q))
     for q in free_indirect(text, sents, [q for _, q in spans], skip):
+        # A whole reported sentence replaces the bare quoted fragment found inside it.
+        spans = [(pi, old) for pi, old in spans if not (q.start <= old.start and old.end <= q.end)]
         pi = next((k for k, (ps, pe) in enumerate(paras) if ps <= q.start < pe), 0)
         spans.append((pi, q))
     spans.sort(key=lambda item: item[1].start)

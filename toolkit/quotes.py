@@ -621,7 +621,12 @@ def free_indirect(text: str, sentences: list[Span], quotes: list[QuoteSpan], ski
             prev, last = None, None
             continue
         covering = [q for q in quotes if q.start < e and s < q.end]
-        if covering:
+        # A Konjunktiv sentence whose only quote is a frameless fragment inside it is reported
+        # speech as a whole: "Die Lage sei „äußerst ernst“." is one mixed quote, not a direct one.
+        fragment_only = bool(covering) and all(
+            q.type == "direct" and q.frame.kind in ("none", "continuation") and s < q.start and q.end <= e
+            and len(text[s:q.start].split()) >= 2 for q in covering)
+        if covering and not fragment_only:
             prev, last = max(covering, key=lambda q: q.end), (s, e)
             continue
         marks = find_quote_marks(text, s, e)
@@ -644,8 +649,13 @@ def free_indirect(text: str, sentences: list[Span], quotes: list[QuoteSpan], ski
                 if v is not None:
                     mention = frame_subject(text, last[0], v.span(), last[1])
         if not ok:
-            prev, last = None, (s, e)
+            if covering:
+                prev, last = max(covering, key=lambda q: q.end), (s, e)
+            else:
+                prev, last = None, (s, e)
             continue
+        if covering and mention is None:
+            mention = covering[0].frame.mention
         inner = [sp for sp in mark_spans if content[0] <= sp[0] and sp[1] <= content[1]]
         flags = ["unbalanced_quote"] if any(not mk.balanced for mk in marks) else []
         q = QuoteSpan(content[0], content[1], "mixed" if inner else "indirect",
