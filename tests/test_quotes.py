@@ -323,3 +323,23 @@ def test_konjunktiv_sentence_with_quoted_fragment_is_one_mixed_quote() -> None:
     r = one(text)
     assert r["type"] == "mixed" and r["speaker_mention"] == "Der Verband"
     assert r["text"] == text[text.index("Die meisten"):-1]
+
+
+@pytest.mark.parametrize("text,content,mention,cue", [
+    ("Die Täter stammen Zeitungsberichten zufolge aus einer kleinen Stadt im Norden.",
+     "Die Täter stammen Zeitungsberichten zufolge aus einer kleinen Stadt im Norden", "Zeitungsberichten", "zufolge"),
+    ("Unter Berufung auf Quellen gab die Zeitung an, dem Minister sei ein neues Amt angeboten worden.",
+     "dem Minister sei ein neues Amt angeboten worden", "die Zeitung", "gab"),
+    ("Dem Bürgermeister wurde vorgeworfen, Gelder der Stadt veruntreut zu haben.",
+     "Gelder der Stadt veruntreut zu haben", None, "vorgeworfen"),
+])
+def test_mid_clause_zufolge_separable_verbs_and_zu_infinitives(text: str, content: str, mention: str | None,
+                                                               cue: str) -> None:
+    r = one(text)
+    assert (r["text"], r["cue"]) == (content, cue)
+    if mention is not None:
+        assert r["speaker_mention"] == mention
+
+
+def test_warning_with_falls_clause_is_no_quote() -> None:
+    assert extract("Die Regierung hat vor neuen Sanktionen gewarnt, falls das Nachbarland weiter Waffen liefert.") == []

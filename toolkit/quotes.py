@@ -58,7 +58,10 @@ _CORE_VERB = (
     r"argumentiert(?:e|en)?|unterstrich(?:en)?|fügt(?:e|en)? hinzu|teilt(?:e|en)? mit|hieß es|heißt es|"
     r"versichert(?:e|en)?|bekräftigt(?:e|en)?|antwortet(?:e|en)?|erwidert(?:e|en)?|entgegnet(?:e|en)?|"
     r"räumt(?:e|en)? ein|gab(?:en)? an|gibt an|bestätigt(?:e|en)?|meldet(?:e|en)?|mahnt(?:e|en)?|"
-    r"kündigt(?:e|en)? an|erinnert(?:e|en)?|zitiert(?:e|en)?|twittert(?:e|en)?"
+    r"kündigt(?:e|en)? an|erinnert(?:e|en)?|zitiert(?:e|en)?|twittert(?:e|en)?|"
+    r"gab(?:en)?|teilt(?:e|en)?|fügt(?:e|en)?|räumt(?:e|en)?|kündigt(?:e|en)?|gesagt|erklärt|betont|berichtet|"
+    r"mitgeteilt|bekräftigt|bestätigt|versichert|behauptet|geschrieben|gewarnt|hinzugefügt|erläutert(?:e|en)?|"
+    r"vermeldet(?:e|en)?|beteuert(?:e|en)?|unterstrichen|verkündet(?:e|en)?|meldeten"
 )
 CORE_VERB = re.compile(rf"(?<![\wÄÖÜäöüß-])(?:{_CORE_VERB})(?![\wÄÖÜäöüß])")
 TRAILING_FRAME = re.compile(rf",\s*(?P<cue>{_CORE_VERB}|so)(?:\s+|(?=[.!?]?\s*$))(?P<rest>[^,.;:!?]*(?:,[^,.;:!?]*)?)[.!?]?\s*$")
@@ -310,7 +313,12 @@ _NOT_CLAUSE_START = {"die", "der", "das", "den", "dem", "deren", "dessen", "welc
                      "ohne", "und", "aber", "sondern", "denn", "da", "damit", "sodass", "indem", "wobei"}
 ZU_VERB = re.compile(r"(?<![\wÄÖÜäöüß-])(?:beschuldigt(?:e|en)?|droht(?:e|en)?|warf(?:en)?|wirft|fordert(?:e|en)?|"
                      r"rief(?:en)?|ruft|appelliert(?:e|en)?|versprach(?:en)?|verspricht|kündigt(?:e|en)?|"
-                     r"drängt(?:e|en)?|mahnt(?:e|en)?|bat(?:en)?|bittet)(?![\wÄÖÜäöüß])")
+                     r"drängt(?:e|en)?|mahnt(?:e|en)?|bat(?:en)?|bittet|schlägt|schlug(?:en)?|vorgeschlagen|"
+                     r"versprochen|vorgeworfen|beschuldigt|beschlossen|beschließt|beschloss(?:en)?|angekündigt|"
+                     r"gefordert|aufgefordert|aufgerufen|empfiehlt|empfahl(?:en)?|empfohlen|plädiert(?:e|en)?|"
+                     r"angeboten|bot(?:en)?|bietet|erklärt(?:e|en)?|verpflichtet(?:e|en)?|zugesagt|sagt(?:e|en)? zu|"
+                     r"wirbt|warb(?:en)?|verlangt(?:e|en)?|ermahnt(?:e|en)?|untersagt(?:e|en)?|verbietet|verbot(?:en)?)"
+                     r"(?![\wÄÖÜäöüß])")
 _CLAUSE_END = re.compile(r",\s+(?=(?:während|weil|obwohl|aber|doch|sondern|wobei|nachdem|als|wenn|falls|da|und)\s)")
 
 
@@ -383,10 +391,16 @@ def _dass_content(text: str, verb: Span, sent: Span, claimed: list[Span]) -> Spa
     return strip_final_punct(text, start, end)
 
 
+_DET_WORDS = {"der", "die", "das", "des", "den", "dem", "ein", "eine", "einer", "eines", "einem", "einen"}
+
+
 def _np_ending_at(text: str, s: int, end: int, participle: bool = True) -> Span | None:
     """The longest noun phrase of text[s:end] that ends exactly at `end` (last ~12 words)."""
     starts = [w.start() for w in _WORD.finditer(text, max(s, end - 120), end)]
     for ws in starts:
+        first = _WORD.match(text, ws, end)
+        if first and first.group()[:1].islower() and first.group() not in _DET_WORDS:
+            continue
         if ws > 0 and (text[ws - 1].isalnum() or ws != s and text[ws - 1] not in " \n\t\"„“«»"):
             continue
         span = np_at(text, ws, end, appositions=False)
@@ -494,9 +508,15 @@ def detect_quotes(text: str, paragraph: Span, sentences: list[Span], skip: list[
             for b in _CLAUSE_END.finditer(text, s, m.start()):
                 pre_start = b.end()
             mention = np_at(text, pre_start, m.start())
-            if mention is None or text[mention[1]:m.start()].strip():
-                continue
-            content = strip_final_punct(text, m.end(), e)
+            if mention is not None and not text[mention[1]:m.start()].strip():
+                content = strip_final_punct(text, m.end(), e)
+            else:
+                # Mid-clause "Sie stammen Zeitungsberichten zufolge aus …": the whole clause is the content.
+                mention = _np_ending_at(text, pre_start, len(text[:m.start()].rstrip()), participle=False)
+                if mention is None or _inside(m.span(), mark_spans):
+                    continue
+                nxt = _CLAUSE_END.search(text, m.end(), e)
+                content = strip_final_punct(text, pre_start, nxt.start() if nxt else e)
             if content[1] - content[0] >= 15:
                 claim(QuoteSpan(content[0], content[1], "indirect", Frame(m.span(), mention, "prep")))
         # 3. "<clause>, sagte X." / "<clause>, so X."
@@ -518,7 +538,8 @@ def detect_quotes(text: str, paragraph: Span, sentences: list[Span], skip: list[
                     c_start = after_subj + m2.end()
                     fw = _first_word(text, c_start, e)
                     if c_start < e and text[c_start] not in "„“\"«»" and not DASS.match(text, c_start) and \
-                            fw is not None and (fw[0] not in _NOT_CLAUSE_START or _article_before_noun(text, fw[2], e)):
+                            fw is not None and (fw[0] not in _NOT_CLAUSE_START or
+                                            fw[0] in ("die", "der", "das", "den", "dem") and _article_before_noun(text, fw[2], e)):
                         content = strip_final_punct(text, c_start, e)
                         kind = "clause"
                         if content[1] - content[0] < 20:
