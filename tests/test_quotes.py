@@ -343,3 +343,13 @@ def test_mid_clause_zufolge_separable_verbs_and_zu_infinitives(text: str, conten
 
 def test_warning_with_falls_clause_is_no_quote() -> None:
     assert extract("Die Regierung hat vor neuen Sanktionen gewarnt, falls das Nachbarland weiter Waffen liefert.") == []
+
+
+@pytest.mark.parametrize("text,mention", [
+    ("Die Regierung des Landes hat am Montag angekündigt, eine Kommission gegen Gewalt zu gründen.",
+     "Die Regierung des Landes"),
+    ("In der Resolution heißt es, dass beim Schutz von Kindern Fortschritte erzielt worden seien.", "der Resolution"),
+    ("Der Minister hatte in einem Interview gesagt, die Fraktionen müssten früher einbezogen werden.", "Der Minister"),
+])
+def test_subject_before_auxiliary_and_document_sources(text: str, mention: str) -> None:
+    assert one(text)["speaker_mention"] == mention

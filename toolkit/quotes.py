@@ -280,7 +280,37 @@ def frame_subject(text: str, sent_start: int, verb: Span, limit: int) -> Span | 
         span = np_at(text, sent_start, vs)
         if span and (after is None or not _is_subject_like(text, after)):
             return span
+    if after is None:
+        return _subject_before_auxiliary(text, sent_start, verb)
     return after
+
+
+_AUX = re.compile(r"\s*(?:hat|hatte|haben|hatten|ist|war|sind|waren|wurde|wurden|wird|werden|habe|sei|soll|"
+                  r"sollen|will|wollte|kann|konnte|muss|musste)(?![\wÄÖÜäöüß])")
+_IN_SOURCE = re.compile(r"(?<![\wÄÖÜäöüß-])(?:[Ii]n|[Aa]uf|[Ii]m)\s+")
+
+
+def _subject_before_auxiliary(text: str, sent_start: int, verb: Span) -> Span | None:
+    """"Die Regierung hat am Montag angekündigt, …" (subject, auxiliary, participle) and
+    "In der Resolution heißt es, …" (the document is the source)."""
+    vs, ve = verb
+    word = text[vs:ve]
+    if word in ("heißt", "hieß"):
+        for m in _IN_SOURCE.finditer(text, sent_start, vs):
+            span = np_at(text, m.end(), vs, appositions=False)
+            if span is not None:
+                return span
+        return None
+    if not re.match(r"ge|.*(?:ier|ert|elt)t?$|be|er|ver|an|mit|zu|vor|hin", word):
+        return None
+    for cs in _clause_starts(text, sent_start, vs):
+        fw = _first_word(text, cs, vs)
+        if fw is None or fw[0] in STARTERS or fw[0] in SUBORDINATORS or fw[0] in CONJUNCTIONS:
+            continue
+        span = np_at(text, cs, vs)
+        if span is not None and _AUX.match(text, span[1], vs):
+            return span
+    return None
 
 
 def _is_subject_like(text: str, span: Span) -> bool:
