@@ -667,11 +667,15 @@ def free_indirect(text: str, sentences: list[Span], quotes: list[QuoteSpan], ski
     out: list[QuoteSpan] = []
     prev: QuoteSpan | None = None
     last: Span | None = None
-    for s, e in sentences:
+    recent: tuple[Span, int] | None = None  # latest quote mention and its sentence number
+    for k, (s, e) in enumerate(sentences):
         if _overlaps((s, e), skip):
             prev, last = None, None
             continue
         covering = [q for q in quotes if q.start < e and s < q.end]
+        with_mention = [q for q in covering if q.frame.mention is not None]
+        if with_mention:
+            recent = (max(with_mention, key=lambda q: q.end).frame.mention, k)
         # A Konjunktiv sentence whose only quote is a frameless fragment inside it is reported
         # speech as a whole: "Die Lage sei „äußerst ernst“." is one mixed quote, not a direct one.
         fragment_only = bool(covering) and all(
@@ -699,6 +703,9 @@ def free_indirect(text: str, sentences: list[Span], quotes: list[QuoteSpan], ski
                 v = next((m for m in STATEMENT_VERB.finditer(text, *last)), None)
                 if v is not None:
                     mention = frame_subject(text, last[0], v.span(), last[1])
+            if mention is None and recent is not None and recent[1] >= k - 3:
+                # No statement just before: the speaker of the latest quote a few sentences back.
+                mention = recent[0]
         if not ok:
             if covering:
                 prev, last = max(covering, key=lambda q: q.end), (s, e)
@@ -712,5 +719,7 @@ def free_indirect(text: str, sentences: list[Span], quotes: list[QuoteSpan], ski
         q = QuoteSpan(content[0], content[1], "mixed" if inner else "indirect",
                       Frame(None, mention, "continuation"), flags, inner)
         out.append(q)
+        if mention is not None:
+            recent = (mention, k)
         prev, last = q, (s, e)
     return out
