@@ -712,8 +712,11 @@ def free_indirect(text: str, sentences: list[Span], quotes: list[QuoteSpan], ski
             else:
                 prev, last = None, (s, e)
             continue
-        if covering and mention is None:
-            mention = covering[0].frame.mention
+        if covering:
+            # The fragment is replaced by the whole sentence, which must contain it entirely.
+            content = (min(content[0], *(q.start for q in covering)), max(content[1], *(q.end for q in covering)))
+            if mention is None:
+                mention = covering[0].frame.mention
         inner = [sp for sp in mark_spans if content[0] <= sp[0] and sp[1] <= content[1]]
         flags = ["unbalanced_quote"] if any(not mk.balanced for mk in marks) else []
         q = QuoteSpan(content[0], content[1], "mixed" if inner else "indirect",
