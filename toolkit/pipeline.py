@@ -136,16 +136,31 @@ def stage_annotations(export_dir: Path, quotes: pd.DataFrame, out: Path) -> tupl
         {"annotations": str(folder / "annotations.parquet")})
 
 
+def adjudicator_of(df: pd.DataFrame) -> str | None:
+    """The one annotator whose every annotation is marked ground truth in Label Studio.
+
+    Adjudicators only label contested quotes and mark them as ground truth; they must not vote
+    with the annotators (a tie would become a majority) nor count in the agreement figures.
+    """
+    live = df[~df["was_cancelled"].astype(bool)]
+    only_truth = [a for a, g in live.groupby("annotator") if g["is_ground_truth"].astype(bool).all()]
+    return only_truth[0] if len(only_truth) == 1 else None
+
+
 def stage_agreement(annotations: pd.DataFrame, out: Path) -> tuple[pd.DataFrame, dict, StageResult]:
     from toolkit import agreement as ag
 
     source = "annotations"
     df = ag.validate_annotations(annotations, source)
-    adjudicated = ag.adjudicate(df, source=source)
+    adjudicator = adjudicator_of(df)
+    adjudicated = ag.adjudicate(df, source=source, adjudicator=adjudicator)
     result = {
         "source": source,
-        "stance": ag.compute_agreement(df, "stance", source=source, validated=True),
-        "speaker_review": ag.compute_agreement(df, "speaker_review", source=source, validated=True),
+        "adjudicator": adjudicator,
+        "stance": ag.compute_agreement(df, "stance", source=source, validated=True,
+                                       exclude_annotators=[adjudicator] if adjudicator else ()),
+        "speaker_review": ag.compute_agreement(df, "speaker_review", source=source, validated=True,
+                                               exclude_annotators=[adjudicator] if adjudicator else ()),
         "adjudication": ag.adjudication_summary(adjudicated),
         "attribution": ag.attribution_accuracy(adjudicated),
     }
