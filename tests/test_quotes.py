@@ -353,3 +353,11 @@ def test_warning_with_falls_clause_is_no_quote() -> None:
 ])
 def test_subject_before_auxiliary_and_document_sources(text: str, mention: str) -> None:
     assert one(text)["speaker_mention"] == mention
+
+
+def test_direct_quote_framed_earlier_in_sentence_or_in_previous_sentence() -> None:
+    r = one("Der Kanzler würdigte den Komponisten als „großen Europäer in der Welt der Musik unserer Zeit“.")
+    assert r["type"] == "direct" and r["speaker_mention"] == "Der Kanzler" and r["cue"] == "würdigte"
+    text = ("Der Sprecher der Feuerwehr sagte:\n„Ich habe schon viele Brände gesehen, aber noch keinen wie diesen.“")
+    r = one(text)
+    assert r["speaker_mention"] == "Der Sprecher der Feuerwehr" and r["cue"] == "sagte"

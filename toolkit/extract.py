@@ -15,7 +15,7 @@ from typing import Any
 import jsonschema
 
 from toolkit import SCHEMAS_DIR
-from toolkit.quotes import QuoteSpan, detect_quotes, free_indirect
+from toolkit.quotes import QuoteSpan, colon_frame, detect_quotes, free_indirect
 from toolkit.segment import paragraphs, sentences
 from toolkit.speakers import Discourse, Registry, load_registry, parse_date
 
@@ -49,6 +49,10 @@ def _title_span(article: dict[str, Any], paras: list[tuple[int, int]]) -> list[t
     return []
 
 
+def _overlaps_any(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
+    return any(s < span[1] and span[0] < e for s, e in spans)
+
+
 def extract_article(article: dict[str, Any], registry: Registry | None = None) -> list[dict[str, Any]]:
     """All quotes of one article, attributed, in text order."""
     registry = registry or load_registry()
@@ -63,6 +67,15 @@ def extract_article(article: dict[str, Any], registry: Registry | None = None) -
         p_sents = [(s, e) for s, e in sents if ps <= s and e <= pe]
         for q in detect_quotes(text, (ps, pe), p_sents, skip):
             spans.append((pi, q))
+    for _pi, q in spans:
+        # A quote opening a paragraph after "… sagte:" at the end of the previous one.
+        if q.type == "direct" and q.frame.kind == "none":
+            before = [(s, e) for s, e in sents if e <= q.start]
+            if before and not text[before[-1][1]:q.start].strip() and not _overlaps_any(before[-1], skip):
+                frame = colon_frame(text, before[-1])
+                if frame is not None:
+                    q.frame = frame
+                    q.flags = [f for f in q.flags if f != "no_speaker_frame"]
     for q in free_indirect(text, sents, [q for _, q in spans], skip):
         # A whole reported sentence replaces the bare quoted fragment found inside it.
         spans = [(pi, old) for pi, old in spans if not (q.start <= old.start and old.end <= q.end)]

@@ -617,6 +617,17 @@ def detect_quotes(text: str, paragraph: Span, sentences: list[Span], skip: list[
             if verbs:
                 v = verbs[-1]
                 q.frame = Frame(v.span(), frame_subject(text, sent_start, v.span(), mk.start), "before")
+        if q.frame.kind == "none" and before.strip():
+            # "Schüssel würdigte Ligeti als „…“": a statement verb earlier in the same sentence.
+            verbs = [v for v in STATEMENT_VERB.finditer(text, sent_start, mk.start)
+                     if not _inside(v.span(), mark_spans) and v.group()[:1].islower()]
+            if verbs:
+                v = verbs[-1]
+                subj = frame_subject(text, sent_start, v.span(), mk.start)
+                if subj is not None:
+                    q.frame = Frame(v.span(), subj, "before")
+        if q.frame.kind == "none" and not before.strip() and k_start > 0:
+            q.frame = colon_frame(text, sentences[k_start - 1]) or q.frame
         if q.frame.kind == "none" and prev is not None and prev.frame.mention is not None:
             # Continuation: nothing but the previous quote's own frame lies between them.
             gap = text[prev.end:mk.start]
@@ -726,3 +737,15 @@ def free_indirect(text: str, sentences: list[Span], quotes: list[QuoteSpan], ski
             recent = (mention, k)
         prev, last = q, (s, e)
     return out
+
+
+def colon_frame(text: str, sentence: Span) -> Frame | None:
+    """The frame of a sentence ending in a colon ("Einer der Helfer sagte:"), for the quote after it."""
+    ps, pe = sentence
+    if not re.search(r":\s*$", text[ps:pe]):
+        return None
+    verbs = [v for v in STATEMENT_VERB.finditer(text, ps, pe) if v.group()[:1].islower()]
+    if not verbs:
+        return None
+    v = verbs[-1]
+    return Frame(v.span(), frame_subject(text, ps, v.span(), pe), "before")
