@@ -41,14 +41,26 @@ print(json.dumps({"summary": s, "driver_peak_mb": resource.getrusage(resource.RU
 """
 
 
-def run_config(key: str, corpus: Path, out: Path, part_size: int, extract_fn: str) -> dict:
+def freeze_code(out: Path) -> Path:
+    """Copy toolkit/ and schemas/ aside so every configuration runs the very same extractor,
+    even while the working tree changes during a long benchmark."""
+    snap = out / "code-snapshot"
+    shutil.rmtree(snap, ignore_errors=True)
+    for name in ("toolkit", "schemas"):
+        shutil.copytree(ROOT / name, snap / name, ignore=shutil.ignore_patterns("__pycache__"))
+    return snap
+
+
+def run_config(key: str, corpus: Path, out: Path, part_size: int, extract_fn: str, code: Path = ROOT) -> dict:
     label, engine, workers = CONFIGS[key]
     target = out / f"run-{key}"
     shutil.rmtree(target, ignore_errors=True)
-    args = {"input": str(corpus), "out": str(target), "workers": workers, "engine": engine,
+    args = {"input": str(corpus.resolve()), "out": str(target.resolve()), "workers": workers, "engine": engine,
             "part_size": part_size, "extract_fn": extract_fn}
     t0 = time.time()
-    r = subprocess.run([sys.executable, "-c", _CHILD, json.dumps(args)], capture_output=True, text=True, cwd=ROOT)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(code), os.environ.get("PYTHONPATH", "")]))
+    r = subprocess.run([sys.executable, "-c", _CHILD, json.dumps(args)], capture_output=True, text=True, cwd=code,
+                       env=env)
     wall = time.time() - t0
     if r.returncode != 0:
         sys.exit(f"{label} failed:\n{r.stderr[-3000:]}")
@@ -86,6 +98,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--part-size", type=int, default=250)
     ap.add_argument("--extract-fn", default="toolkit.extract:extract_article")
     ap.add_argument("--configs", default="single,local2,dask2", help="comma list of: " + ", ".join(CONFIGS))
+    ap.add_argument("--no-freeze", action="store_true", help="run the working tree's code, not a snapshot")
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     corpus = args.corpus
@@ -97,9 +110,11 @@ def main(argv: list[str] | None = None) -> None:
                "platform": platform.platform(), "corpus": str(corpus), "part_size": args.part_size,
                "extract_fn": args.extract_fn, "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     print(f"corpus {corpus}; {machine['cpus']} CPUs, load {machine['load_avg_at_start']}", file=sys.stderr)
+    code = ROOT if args.no_freeze else freeze_code(args.out)
+    machine["code"] = str(code)
     results = []
     for key in args.configs.split(","):
-        res = run_config(key.strip(), corpus, args.out, args.part_size, args.extract_fn)
+        res = run_config(key.strip(), corpus, args.out, args.part_size, args.extract_fn, code)
         res["load_avg_after"] = os.getloadavg()
         results.append(res)
         print(f"{res['config']}: {res['articles_per_s']} articles/s", file=sys.stderr, flush=True)
