@@ -181,7 +181,8 @@ def test_free_indirect_chain_across_paragraphs_and_break() -> None:
             "Die Allianz müsse geschlossen auftreten. Die Mitglieder hätten das bereits zugesagt.\n\n"
             "Am Abend regnete es in Brüssel. Die Minister würden morgen abreisen.")
     recs = extract(text, date="2020-03-01")
-    assert [r["text"] for r in recs][1:] == ["Die Allianz müsse geschlossen auftreten",
+    # Chained reported sentences of one paragraph form one quote (as SpkAtt annotates them).
+    assert [r["text"] for r in recs][1:] == ["Die Allianz müsse geschlossen auftreten. "
                                             "Die Mitglieder hätten das bereits zugesagt"]
     assert all(r["speaker"] == "Jens Stoltenberg" for r in recs)
 

@@ -670,7 +670,7 @@ def free_indirect(text: str, sentences: list[Span], quotes: list[QuoteSpan], ski
 
     "Miller sagte, die Lage sei ernst. Es gebe keine Pläne." — the second sentence is still
     Miller's (a free indirect continuation): its mention is the frame it continues, its cue None.
-    A chain of such sentences continues the same frame; Konjunktiv II and hearsay modals count
+    A chain of such sentences continues the same frame (one quote per paragraph); Konjunktiv II and hearsay modals count
     only inside such a chain. A Konjunktiv I sentence after a sentence without a quote
     ("Das Institut sieht keine Gefahr. Nur Halter von Geflügel seien gefährdet.") takes the
     subject of that sentence's statement verb as its mention, or none.
@@ -730,6 +730,16 @@ def free_indirect(text: str, sentences: list[Span], quotes: list[QuoteSpan], ski
                 mention = covering[0].frame.mention
         inner = [sp for sp in mark_spans if content[0] <= sp[0] and sp[1] <= content[1]]
         flags = ["unbalanced_quote"] if any(not mk.balanced for mk in marks) else []
+        if prev is not None and out and prev is out[-1] and not covering and \
+                prev.frame.mention == mention and not text[prev.end:content[0]].count("\n"):
+            # A chain of reported sentences in one paragraph is one quote, as SpkAtt annotates it.
+            prev.end = content[1]
+            prev.fragments += inner
+            prev.flags = sorted(set(prev.flags) | set(flags))
+            if inner:
+                prev.type = "mixed"
+            last = (s, e)
+            continue
         q = QuoteSpan(content[0], content[1], "mixed" if inner else "indirect",
                       Frame(None, mention, "continuation"), flags, inner)
         out.append(q)
