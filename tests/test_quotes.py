@@ -362,3 +362,14 @@ def test_direct_quote_framed_earlier_in_sentence_or_in_previous_sentence() -> No
     text = ("Der Sprecher der Feuerwehr sagte:\n„Ich habe schon viele Brände gesehen, aber noch keinen wie diesen.“")
     r = one(text)
     assert r["speaker_mention"] == "Der Sprecher der Feuerwehr" and r["cue"] == "sagte"
+
+
+@pytest.mark.parametrize("text,content,qtype", [
+    ("Die Ministerin sagte weiter, das Land habe die Chance, die Beziehungen neu zu gestalten.",
+     "das Land habe die Chance, die Beziehungen neu zu gestalten", "indirect"),
+    ("Er sagte, „Sperrzonen“ dürfe es in diesem Land nicht geben.",
+     "„Sperrzonen“ dürfe es in diesem Land nicht geben", "mixed"),
+])
+def test_clause_after_adverb_and_content_opening_with_fragment(text: str, content: str, qtype: str) -> None:
+    r = one(text)
+    assert (r["text"], r["type"]) == (content, qtype)

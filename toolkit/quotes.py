@@ -564,10 +564,25 @@ def detect_quotes(text: str, paragraph: Span, sentences: list[Span], skip: list[
                 subj = frame_subject(text, s, v.span(), e)
                 after_subj = subj[1] if subj and subj[0] > v.start() else v.end()
                 m2 = re.match(r"\s*(?:hinzu|mit|an|ein)?\s*,\s*", text[after_subj:e])
+                konj = False
+                if not m2:
+                    # "Rice sagte weiter, …", "sagte bei der Gelegenheit, …": only with Konjunktiv content.
+                    m2 = re.match(r"[^,.;:!?„“\"»«]{1,60}?,\s*", text[after_subj:e])
+                    konj = True
                 if m2:
                     c_start = after_subj + m2.end()
                     fw = _first_word(text, c_start, e)
-                    if c_start < e and text[c_start] not in "„“\"«»" and not DASS.match(text, c_start) and \
+                    c_marks = [(mk.start, mk.end) for mk in marks if c_start <= mk.start < e]
+                    has_konj = any(not _inside(k.span(), c_marks) for k in KONJUNKTIV_I.finditer(text, c_start, e))
+                    if konj and not has_konj:
+                        fw = None
+                    # "sagte er, „No-Go-Areas“ dürfe es nicht geben": a quoted fragment may open the content.
+                    opens_quote = c_start < e and text[c_start] in "„“\"«»" and has_konj and \
+                        any(ms == c_start and me < e - 5 for ms, me in c_marks)
+                    if opens_quote:
+                        fw = _first_word(text, c_start + 1, e)
+                    if c_start < e and (text[c_start] not in "„“\"«»" or opens_quote) and \
+                            not DASS.match(text, c_start) and \
                             fw is not None and (fw[0] not in _NOT_CLAUSE_START or
                                             fw[0] in ("die", "der", "das", "den", "dem") and _article_before_noun(text, fw[2], e)):
                         content = strip_final_punct(text, c_start, e)
