@@ -38,14 +38,6 @@ def test_missing_labelstudio_export_stops_with_instructions(tmp_path):
         pipeline.stage_annotations(tmp_path / "export", pd.DataFrame({"quote_id": []}), tmp_path / "out")
 
 
-def test_missing_glue_is_named_precisely():
-    with pytest.raises(pipeline.MissingGlue, match=r"toolkit.hub has no write_everything / also_missing"):
-        pipeline.glue("hub", "write_everything", "also_missing", contract="test")
-    with pytest.raises(pipeline.MissingGlue, match=r"toolkit.no_such_stage is not there yet.*no_such_stage.fn"):
-        pipeline.glue("no_such_stage", "fn", contract="test")
-    assert pipeline.glue("hub", "nope", "build", contract="test").__name__ == "build"
-
-
 def test_agreement_train_and_dataset_stages(tmp_path):
     """From an annotation table on: real agreement, baseline and hub modules, outputs on disk."""
     out = tmp_path / "run"

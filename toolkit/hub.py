@@ -456,7 +456,8 @@ def build(quotes_path: str | Path, adjudicated_path: str | Path, out: str | Path
           guidelines_path: str | Path | None = None, text_mode: str = "full", seed: int = 13,
           validation_size: float = 0.1, test_size: float = 0.1, skip_unlabelled: bool = False,
           license: str = "cc-by-4.0", pretty_name: str = "German news quotes: stance towards a target",
-          repo_id: str | None = None, outlet_notes_path: str | Path | None = None) -> BuildResult:
+          repo_id: str | None = None, outlet_notes_path: str | Path | None = None,
+          annotators_path: str | Path | None = None) -> BuildResult:
     """Read the inputs, build the DatasetDict, render the card and write the dataset folder."""
     from toolkit import hub_card
 
@@ -473,6 +474,7 @@ def build(quotes_path: str | Path, adjudicated_path: str | Path, out: str | Path
         except json.JSONDecodeError as exc:
             raise InputError(f"{agreement_path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
     outlet_notes = hub_card.read_outlet_notes(outlet_notes_path) if outlet_notes_path else {}
+    annotators = hub_card.read_annotators(annotators_path) if annotators_path else None
     guidelines = Path(guidelines_path) if guidelines_path else None
     if guidelines is not None and not guidelines.exists():
         raise InputError(f"{guidelines}: guidelines file not found")
@@ -491,7 +493,7 @@ def build(quotes_path: str | Path, adjudicated_path: str | Path, out: str | Path
     card = hub_card.render_card(
         dsd, stats, rows=rows, quotes=quotes, annotations=annotations, agreement=agreement,
         guidelines_name="guidelines.md" if guidelines else None, license=license, pretty_name=pretty_name,
-        repo_id=repo_id, outlet_notes=outlet_notes,
+        repo_id=repo_id, outlet_notes=outlet_notes, annotators=annotators,
     )
     extra = {"guidelines.md": guidelines} if guidelines else {}
     folder = write_folder(dsd, out, card, extra)

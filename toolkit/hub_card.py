@@ -81,7 +81,31 @@ def size_category(n: int) -> str:
     return "1M<n<10M"
 
 
-def card_data(dsd, *, license: str, pretty_name: str):
+def read_annotators(path: str | Path) -> dict[str, Any]:
+    """Who annotated: YAML with `annotations_creators` (the Hub's vocabulary) and `description` (Markdown).
+
+    The card must say honestly who made the labels; a build without this file says only how many.
+    """
+    import yaml
+
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: annotators file not found") from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"{path}: invalid YAML ({exc})") from None
+    allowed = {"crowdsourced", "expert-generated", "found", "machine-generated", "no-annotation", "other"}
+    creators = data.get("annotations_creators") if isinstance(data, dict) else None
+    creators = [creators] if isinstance(creators, str) else creators
+    if not creators or not set(creators) <= allowed:
+        raise InputError(f"{path}: annotations_creators must be one or more of {sorted(allowed)}, got {creators!r}")
+    if not isinstance(data.get("description"), str) or not data["description"].strip():
+        raise InputError(f"{path}: field 'description' (who annotated, how) is required")
+    return {"annotations_creators": list(creators), "description": data["description"].strip()}
+
+
+def card_data(dsd, *, license: str, pretty_name: str, annotations_creators: list[str] | None = None):
     """DatasetCardData with the Hub metadata plus dataset_info/configs serialised by `datasets`."""
     from datasets import DatasetInfo, SplitDict, SplitInfo
     from datasets.info import DatasetInfosDict
@@ -109,7 +133,7 @@ def card_data(dsd, *, license: str, pretty_name: str):
         tags=["stance-detection", "quotations", "news", "german"],
         pretty_name=pretty_name,
         size_categories=[size_category(sum(len(dsd[s]) for s in SPLITS))],
-        annotations_creators=["expert-generated"],
+        annotations_creators=annotations_creators or ["expert-generated"],
         language_creators=["found"],
         multilinguality=["monolingual"],
         source_datasets=["original"],
@@ -224,14 +248,15 @@ def _annotation_process(annotations: pd.DataFrame | None, stats) -> str:
 
 def render_card(dsd, stats, *, rows: pd.DataFrame, quotes: pd.DataFrame, annotations: pd.DataFrame | None,
                 agreement: dict | None, guidelines_name: str | None, license: str, pretty_name: str,
-                repo_id: str | None, outlet_notes: dict[str, str]) -> str:
+                repo_id: str | None, outlet_notes: dict[str, str], annotators: dict[str, Any] | None = None) -> str:
     """The full README.md: YAML header from `card_data` plus the documentation body."""
     from huggingface_hub import DatasetCard
 
     from toolkit.hub import SPLITS
 
     features = dsd["train"].features
-    data = card_data(dsd, license=license, pretty_name=pretty_name)
+    data = card_data(dsd, license=license, pretty_name=pretty_name,
+                     annotations_creators=annotators["annotations_creators"] if annotators else None)
     label_names = features["label"].names
     n = stats.rows_out
     body: list[str] = [f"# {pretty_name}"]
@@ -274,7 +299,8 @@ def render_card(dsd, stats, *, rows: pd.DataFrame, quotes: pd.DataFrame, annotat
     body.append("### Annotators\n\n"
                 f"{stats.n_annotators} annotator(s). Their ids in `annotations` are pseudonyms "
                 "(`annotator_01`, ... in the sorted order of the original ids) that are stable within this release; "
-                "no personal information about annotators is included.")
+                "no personal information about annotators is included."
+                + ("\n\n" + annotators["description"] if annotators else ""))
     body.append("### Agreement and adjudication\n\n" + _agreement_section(agreement, stats))
 
     speakers = Counter(str(s) for s in rows["speaker"].dropna() if s)

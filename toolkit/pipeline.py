@@ -6,14 +6,11 @@ adjudication (toolkit.agreement) -> baseline models (toolkit.baseline) -> report
 folder (toolkit.hub).
 
 This module only wires stages together: every stage's logic lives in its own module and is
-called through its public functions. A stage whose module or function is not available raises a
-ToolkitError naming exactly the missing glue, after the earlier stages' outputs are written.
-Each stage writes its outputs under OUT/ so a failed run can be inspected.
+called through its public functions. Each stage writes its outputs under OUT/ so a failed run can be inspected.
 """
 
 from __future__ import annotations
 
-import importlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,12 +26,10 @@ from toolkit.fileio import write_json, write_jsonl, write_parquet
 ARTICLES_DIR = Path("annotations/articles")
 LABELSTUDIO_EXPORT_DIR = Path("annotations/labelstudio")
 GUIDELINES = Path("annotations/guidelines.md")
+#: Who made the bundled labels, for the dataset card (annotations_creators + description).
+ANNOTATORS = LABELSTUDIO_EXPORT_DIR / "annotators.yaml"
 
 STAGES = ("extract", "tasks", "annotations", "agreement", "train", "reports", "dataset")
-
-
-class MissingGlue(ToolkitError):
-    """A stage module or function the pipeline calls does not exist (yet)."""
 
 
 @dataclass
@@ -50,22 +45,6 @@ class RunResult:
     out: Path
     stages: list[StageResult] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
-
-
-def glue(module: str, *names: str, contract: str) -> Callable[..., Any]:
-    """The first of `names` that `toolkit.<module>` defines; MissingGlue naming them all otherwise."""
-    try:
-        mod = importlib.import_module(f"toolkit.{module}")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"toolkit.{module}":
-            raise
-        raise MissingGlue(f"stage module toolkit.{module} is not there yet: the pipeline needs "
-                          f"toolkit.{module}.{names[0]} ({contract})") from None
-    for name in names:
-        fn = getattr(mod, name, None)
-        if callable(fn):
-            return fn
-    raise MissingGlue(f"toolkit.{module} has no {' / '.join(names)}: the pipeline needs it ({contract})")
 
 
 # ----------------------------------------------------------------------------------- stages
@@ -89,8 +68,8 @@ def stage_extract(articles_dir: Path, out: Path) -> tuple[pd.DataFrame, StageRes
 
 def stage_tasks(quotes: pd.DataFrame, out: Path) -> tuple[list[dict], StageResult]:
     """One Label Studio task per quote for the default target (toolkit.labelstudio.quotes_to_tasks)."""
-    quotes_to_tasks = glue("labelstudio", "quotes_to_tasks",
-                           contract="docs/CONTRACTS.md 'Label Studio tasks': quote table -> one task per quote")
+    from toolkit.labelstudio import quotes_to_tasks
+
     tasks = list(quotes_to_tasks(quotes, where=str(out / "quotes" / "quotes.jsonl")))
     path = out / "labelstudio" / "tasks.json"
     write_json(path, tasks)
@@ -106,8 +85,8 @@ def stage_annotations(export_dir: Path, quotes: pd.DataFrame, out: Path) -> tupl
             f"{export_dir}/<project>.json (or pull them with `qst pull`). Quotes and tasks are already written "
             f"under {out}/."
         )
-    normalise = glue("labelstudio", "detect_and_normalise",
-                     contract="docs/CONTRACTS.md 'Annotation table': Label Studio export -> annotation table")
+    from toolkit.labelstudio import detect_and_normalise as normalise
+
     known = set(quotes["quote_id"].astype(str))
     frames, reconciliation = [], []
     for path in files:
@@ -190,9 +169,8 @@ def stage_train(table: pd.DataFrame, out: Path, seed: int = 0,
     run_training writes the run folder OUT/reports/: metrics.json, report.md/.html (toolkit.reports)
     and model.skops; the labelled table it trains on is kept beside it for reproducibility.
     """
-    run_training = glue("baseline", "run_training",
-                        contract="labelled table path, run folder -> metrics dict; writes report and model")
     from toolkit import baseline as bl
+    from toolkit.baseline import run_training
 
     data = out / "train" / "labelled.parquet"
     write_parquet(data, table.drop(columns=["annotations"], errors="ignore"))
@@ -213,7 +191,7 @@ def stage_reports(result: dict, out: Path) -> StageResult:
     wanted = ["metrics.json", "report.md", "report.html"]
     missing = [name for name in wanted if not (folder / name).exists()]
     if missing:
-        raise MissingGlue(f"{folder}: the training run wrote no {', '.join(missing)}; toolkit.baseline.run_training "
+        raise ToolkitError(f"{folder}: the training run wrote no {', '.join(missing)}; toolkit.baseline.run_training "
                           "is expected to write them through toolkit.reports.write_report")
     return StageResult("reports", {"files": len(wanted), "uncertain": len(result.get("uncertain") or [])},
                        {name: str(folder / name) for name in wanted})
@@ -225,7 +203,8 @@ def stage_dataset(out: Path, seed: int = 13) -> tuple[Any, StageResult]:
     result = hub.build(out / "quotes" / "quotes.jsonl", out / "agreement" / "adjudicated.parquet", out / "dataset",
                        annotations_path=out / "annotations" / "annotations.parquet",
                        agreement_path=out / "agreement" / "agreement.json",
-                       guidelines_path=GUIDELINES if GUIDELINES.exists() else None, seed=seed, skip_unlabelled=True)
+                       guidelines_path=GUIDELINES if GUIDELINES.exists() else None, seed=seed, skip_unlabelled=True,
+                       annotators_path=ANNOTATORS if ANNOTATORS.exists() else None)
     s = result.stats
     return result, StageResult("dataset", {"rows": s.rows_out, **{f"{k} split": v for k, v in s.split_rows.items()},
                                            "left out": sum(s.excluded.values())}, {"dataset": str(result.folder)})

@@ -20,6 +20,7 @@ def build_dataset(
     agreement: Optional[Path] = typer.Option(None, "--agreement", help="agreement.json from the agreement stage, quoted in the card."),
     guidelines: Optional[Path] = typer.Option(None, "--guidelines", help="Annotation guidelines to ship with the card (default: annotations/guidelines.md if present)."),
     outlet_notes: Optional[Path] = typer.Option(None, "--outlet-notes", help="YAML/JSON mapping outlet -> note on its slant, for the card."),
+    annotators: Optional[Path] = typer.Option(None, "--annotators", help="YAML with annotations_creators and a description of who annotated (see annotations/labelstudio/annotators.yaml)."),
     text_mode: str = typer.Option("full", "--text-mode", help="full: quote + context; quote: quote only; ids: ids, offsets and URLs, no news text."),
     seed: int = typer.Option(13, "--seed", help="Seed of the article-grouped split."),
     validation_size: float = typer.Option(0.1, "--validation-size", help="Share of articles for validation (at least 1)."),
@@ -37,7 +38,8 @@ def build_dataset(
     result = hub.build(quotes, adjudicated, out_dir, annotations_path=annotations, agreement_path=agreement,
                        guidelines_path=guidelines, text_mode=text_mode, seed=seed, validation_size=validation_size,
                        test_size=test_size, skip_unlabelled=skip_unlabelled, license=license,
-                       pretty_name=pretty_name, repo_id=repo_id, outlet_notes_path=outlet_notes)
+                       pretty_name=pretty_name, repo_id=repo_id, outlet_notes_path=outlet_notes,
+                       annotators_path=annotators)
     s = result.stats
     table = Table(title=f"dataset written to {result.folder}")
     for col in ("split", "articles", "quotes"):
