@@ -367,6 +367,8 @@ def test_direct_quote_framed_earlier_in_sentence_or_in_previous_sentence() -> No
 @pytest.mark.parametrize("text,content,qtype", [
     ("Die Ministerin sagte weiter, das Land habe die Chance, die Beziehungen neu zu gestalten.",
      "das Land habe die Chance, die Beziehungen neu zu gestalten", "indirect"),
+    ("Der Spieler war ebenfalls anwesend und sagte bei der Gelegenheit, er freue sich über den Wechsel.",
+     "er freue sich über den Wechsel", "indirect"),
     ("Er sagte, „Sperrzonen“ dürfe es in diesem Land nicht geben.",
      "„Sperrzonen“ dürfe es in diesem Land nicht geben", "mixed"),
 ])

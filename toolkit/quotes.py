@@ -666,7 +666,11 @@ KONJUNKTIV_I = re.compile(
     r"(?<![\wÄÖÜäöüß-])(?:sei|seien|habe|werde|könne|müsse|dürfe|wolle|solle|gebe|liege|stehe|gehe|komme|"
     r"bleibe|brauche|handle|handele|bestehe|fehle|diene|zeige|trage|lasse|wisse|sehe|verfüge|befinde|plane|"
     r"arbeite|erwarte|benötige|halte|stamme|betrage|belaufe|entspreche|bedeute|erscheine|existiere|gelte|"
-    r"führe|mache|nehme|erhalte|reiche|treffe|habe|wachse|sinke|steige|falle|laufe)(?![\wÄÖÜäöüß])")
+    r"führe|mache|nehme|erhalte|reiche|treffe|habe|wachse|sinke|steige|falle|laufe|freue|glaube|hoffe|wünsche|"
+    r"unterstütze|lehne|biete|kenne|nutze|setze|suche|bringe|denke|finde|folge|fühle|helfe|kämpfe|leide|"
+    r"verstehe|vertrete|verlange|fordere|rechne|spiele|zahle|koste|wirke|trete|sitze|lebe|drohe|beginne|"
+    r"gelinge|vermöge|bedürfe|verdiene|ziele|richte|hänge|spreche|warte|achte|sorge|prüfe|teile|werde)"
+    r"(?![\wÄÖÜäöüß])")
 #: Konjunktiv II and hearsay modals: reported speech only when they carry on a frame
 #: ("Die Lage könnte sich verschärfen" after "sagte Miller").
 KONJUNKTIV = re.compile(
