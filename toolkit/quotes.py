@@ -281,8 +281,31 @@ def frame_subject(text: str, sent_start: int, verb: Span, limit: int) -> Span | 
         if span and (after is None or not _is_subject_like(text, after)):
             return span
     if after is None:
-        return _subject_before_auxiliary(text, sent_start, verb)
+        return _subject_before_auxiliary(text, sent_start, verb) or _subject_before_finite(text, sent_start, verb)
     return after
+
+
+def _subject_before_finite(text: str, sent_start: int, verb: Span) -> Span | None:
+    """Subject-first clause whose cue comes late: a separable particle or a verb after adverbials
+    ("Die Organisation WWF gab in einer Pressemitteilung bekannt, …", "Der Sportler gab bekannt: …").
+    The noun phrase at a clause start must be followed by a lower-case (finite) word, and nothing
+    between it and the cue may open a new clause."""
+    vs, _ = verb
+    for cs in reversed(_clause_starts(text, sent_start, vs)):
+        fw = _first_word(text, cs, vs)
+        if fw is None or fw[0] in STARTERS or fw[0] in SUBORDINATORS or fw[0] in CONJUNCTIONS or \
+                fw[0].lower() in SUBORDINATORS or fw[0] in _NOT_CLAUSE_START:
+            continue
+        span = np_at(text, cs, vs)
+        if span is None or not _is_subject_like(text, span) or text[span[0]:span[1]].split()[0] in {"Dem", "Den"}:
+            continue
+        nxt = _first_word(text, span[1], vs)
+        if nxt is None or not nxt[0][:1].islower() or nxt[0] in _DET_WORDS:
+            continue
+        if re.search(r"[,;:]", text[span[1]:vs]) is None:
+            return span
+        return None
+    return None
 
 
 _AUX = re.compile(r"\s*(?:hat|hatte|haben|hatten|ist|war|sind|waren|wurde|wurden|wird|werden|habe|sei|soll|"
