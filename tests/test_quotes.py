@@ -153,6 +153,28 @@ def test_nach_frames(text: str, content: str, mention: str) -> None:
     assert r["cue"].lower() == "nach" and r["speaker_mention"] == mention
 
 
+@pytest.mark.parametrize("text,mention", [
+    # the cue comes late: a separable particle after adverbials
+    ("Die Umweltorganisation WWF gab in einer Pressemitteilung bekannt, dass sie den Beschluss akzeptiere.",
+     "Die Umweltorganisation WWF"),
+    # a party in brackets and a quoted name belong to the mention
+    ("Ministerin Gitta Trauernicht (SPD) sagte am Samstag, dass keine Einwände bestünden.",
+     "Ministerin Gitta Trauernicht (SPD)"),
+    ("Die Zeitung „Yemen Observer“ berichtet jedoch in ihrer Onlineausgabe, dass zwei Verhandlungsrunden gescheitert seien.",
+     "Die Zeitung „Yemen Observer“"),
+    # verb-final "Wie"-clause with adverbials before the verb
+    ("Wie der Finanzminister Hartmut Möllring am Dienstag in Hannover erklärte, sieht die Regierung kein Hindernis.",
+     "der Finanzminister Hartmut Möllring"),
+    # inversion after an adverbial with auxiliary and participle
+    ("Gestern hat eine Sprecherin des Gerichts mitgeteilt, dass die Beschwerde abgelehnt worden sei.",
+     "eine Sprecherin des Gerichts"),
+])
+def test_subject_of_late_or_inverted_cues(text: str, mention: str) -> None:
+    r = one(text)
+    assert r["type"] == "indirect"
+    assert r["speaker_mention"] == mention
+
+
 def test_nach_as_plain_preposition_is_no_frame() -> None:
     assert extract("Nach dem Treffen in Hanoi reiste die Delegation am Abend weiter nach Seoul.") == []
 

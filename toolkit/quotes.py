@@ -163,10 +163,13 @@ def strip_final_punct(text: str, s: int, e: int) -> Span:
 
 _DET = r"(?:der|die|das|des|den|dem|ein|eine|einer|eines|einem|einen|Der|Die|Das|Ein|Eine)"
 _ADJ = r"(?:[a-zäöüß][\wäöüß-]*(?:e|en|er|es|em)|US-amerikanische[nrs]?|[A-ZÄÖÜ][\wäöüß]*-[a-zäöüß][\wäöüß-]*(?:e|en|er|es))"
-_NOUN = r"(?:[A-ZÄÖÜ][\wÄÖÜäöüßéèáíóúñçë'’.-]*)"
+# A capitalised word, or a quoted name of up to five words ("Die Zeitung „Yemen Observer“").
+_NOUN = r"(?:[A-ZÄÖÜ][\wÄÖÜäöüßéèáíóúñçë'’.-]*|„[A-ZÄÖÜ0-9][^„“”\"\s.,:;!?]*(?:\s[^„“”\"\s.,:;!?]+){0,4}“)"
 _NP_CORE = rf"(?:{_DET}\s+)?(?:{_ADJ}\s+){{0,3}}{_NOUN}(?:\s+{_NOUN}){{0,3}}"
+# A party or abbreviation in brackets after a name: "Matthias Berninger (Grüne)", "(IGDRB)".
+_PAREN = r"(?:\s*\([^()\n,.;:]{1,30}\))?"
 _CONNECT = r"(?:aus|von|vom|und|der|des|den|dem|für|im|in)"
-NP = re.compile(rf"{_NP_CORE}(?:\s+{_CONNECT}\s+{_NP_CORE})*")
+NP = re.compile(rf"{_NP_CORE}{_PAREN}(?:\s+{_CONNECT}\s+{_NP_CORE}{_PAREN})*")
 APPOSITION = re.compile(rf",\s+(?:(?:{_DET}\s+)?(?:{_ADJ}\s+){{0,3}}{_NOUN}(?:\s+(?:{_CONNECT}\s+)?(?:{_DET}\s+)?(?:{_ADJ}\s+){{0,2}}{_NOUN}){{0,4}})(?=\s*[,:])")
 PRONOUN = re.compile(r"(?:er|sie|Er|Sie)(?![\wÄÖÜäöüß])")
 SUBORDINATORS = {"als", "weil", "während", "nachdem", "wenn", "da", "indem", "obwohl", "wie", "bevor", "sodass", "nachdem", "wo", "wobei"}
@@ -260,9 +263,12 @@ def frame_subject(text: str, sent_start: int, verb: Span, limit: int) -> Span | 
             if fw is None:
                 continue
             word, ws, we = fw
-        if word in SUBORDINATORS or word.lower() in SUBORDINATORS and cs != sent_start:
-            span = np_at(text, we, vs)
-            if span and text[span[1]:vs].strip() == "":
+        if word in SUBORDINATORS or word == "Wie" or word.lower() in SUBORDINATORS and cs != sent_start:
+            # Verb-final clause: the subject follows the subordinator, adverbials may come
+            # before the verb ("Wie der Minister am Dienstag in Hannover erklärte, …").
+            span = np_after_verb(text, we, vs)
+            if span and (text[span[1]:vs].strip() == "" or
+                         _is_nominative_like(text, span) and re.search(r"[,;:„“”\"]", text[span[1]:vs]) is None):
                 return span
             continue
         if word in STARTERS:
@@ -333,7 +339,28 @@ def _subject_before_auxiliary(text: str, sent_start: int, verb: Span) -> Span | 
         span = np_at(text, cs, vs)
         if span is not None and _AUX.match(text, span[1], vs):
             return span
+    # Inversion after an adverbial: "Gestern hat eine Sprecherin des Gerichts mitgeteilt, …".
+    cs = _clause_starts(text, sent_start, vs)[-1]
+    for m in _AUX_WORD.finditer(text, cs, vs):
+        if m.start() == cs or text[cs:m.start()].strip() == "":
+            continue
+        span = np_after_verb(text, m.end(), vs)
+        if span is not None and _is_nominative_like(text, span) and \
+                re.search(r"[,;:„“”\"]", text[span[1]:vs]) is None:
+            return span
+        break
     return None
+
+
+_AUX_WORD = re.compile(r"(?<![\wÄÖÜäöüß-])(?:hat|hatte|haben|hatten|ist|war|sind|waren|wurde|wurden|wird|werden)"
+                       r"(?![\wÄÖÜäöüß])")
+
+
+def _is_nominative_like(text: str, span: Span) -> bool:
+    """A pronoun or a noun phrase that does not open with a dative/genitive article."""
+    words = text[span[0]:span[1]].split()
+    return bool(words) and words[0].lower() not in {"dem", "den", "des", "einem", "einen", "eines"} and \
+        any(w[:1].isupper() or w[:1] == "„" for w in words)
 
 
 def _is_subject_like(text: str, span: Span) -> bool:
