@@ -58,17 +58,22 @@ TEXT_MODE_DOCS = {
 }
 
 
-def read_outlet_notes(path: str | Path) -> dict[str, str]:
-    """Read an outlet -> note mapping (JSON or YAML) describing each outlet's known slant."""
+def _read_yaml(path: Path) -> Any:
+    """A small YAML/JSON side file of the card; errors name the file."""
     import yaml
 
-    path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except yaml.YAMLError as exc:
         raise InputError(f"{path}: not valid YAML/JSON ({exc})") from None
+
+
+def read_outlet_notes(path: str | Path) -> dict[str, str]:
+    """Read an outlet -> note mapping (JSON or YAML) describing each outlet's known slant."""
+    path = Path(path)
+    data = _read_yaml(path)
     if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
         raise InputError(f"{path}: expected a mapping of outlet name -> description")
     return {str(k): v for k, v in data.items()}
@@ -86,15 +91,8 @@ def read_annotators(path: str | Path) -> dict[str, Any]:
 
     The card must say honestly who made the labels; a build without this file says only how many.
     """
-    import yaml
-
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: annotators file not found") from None
-    except yaml.YAMLError as exc:
-        raise InputError(f"{path}: invalid YAML ({exc})") from None
+    data = _read_yaml(path)
     allowed = {"crowdsourced", "expert-generated", "found", "machine-generated", "no-annotation", "other"}
     creators = data.get("annotations_creators") if isinstance(data, dict) else None
     creators = [creators] if isinstance(creators, str) else creators
