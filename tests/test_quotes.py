@@ -175,6 +175,20 @@ def test_subject_of_late_or_inverted_cues(text: str, mention: str) -> None:
     assert r["speaker_mention"] == mention
 
 
+def test_embedded_frame_splits_message_into_segments() -> None:
+    text = "Die Herbstsaison hat nach Polizeiangaben wieder einen Motorrad-Toten gefordert."
+    r = one(text)
+    assert r["text"] == "Die Herbstsaison hat nach Polizeiangaben wieder einen Motorrad-Toten gefordert"
+    assert [text[a:b] for a, b in r["segments"]] == ["Die Herbstsaison hat", "wieder einen Motorrad-Toten gefordert"]
+
+
+def test_frame_outside_message_gives_no_segments() -> None:
+    r = one("Nach Angaben der Polizei wurden bei dem Unfall drei Menschen schwer verletzt.")
+    assert "segments" not in r
+    r = one("Matthew Miller sagte am Montag, dass die USA die Lage genau beobachten würden.")
+    assert "segments" not in r
+
+
 def test_nach_as_plain_preposition_is_no_frame() -> None:
     assert extract("Nach dem Treffen in Hanoi reiste die Delegation am Abend weiter nach Seoul.") == []
 

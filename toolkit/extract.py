@@ -127,7 +127,7 @@ def _record(article: dict[str, Any], text: str, sents: list[tuple[int, int]], pi
     confidence = CONFIDENCE.get(method, 0.5) if speaker is not None else CONFIDENCE["none"]
     if "unbalanced_quote" in q.flags:
         confidence *= 0.5
-    return {
+    record = {
         "quote_id": quote_id(article["id"], q.start, q.end, q.type),
         "article_id": article["id"],
         "start": q.start,
@@ -158,6 +158,37 @@ def _record(article: dict[str, Any], text: str, sents: list[tuple[int, int]], pi
         "article_url": article.get("url"),
         "article_source": article.get("source"),
     }
+    segments = message_segments(text, q.start, q.end, q.frame.cue, q.frame.mention if q.frame.kind != "continuation" else None)
+    if segments is not None:
+        record["segments"] = segments
+    return record
+
+
+def message_segments(text: str, start: int, end: int, cue: tuple[int, int] | None,
+                     mention: tuple[int, int] | None) -> list[list[int]] | None:
+    """The message without a frame embedded in it ("Die Saison hat nach Polizeiangaben einen Toten
+    gefordert" -> "Die Saison hat" + "einen Toten gefordert"), as SpkAtt splits such messages.
+
+    Only when cue and mention are both strictly inside the span and adjacent (only spaces between),
+    so the frame is one block; None when the message is one piece. The record's start/end still
+    cover the whole span (``text == article[start:end]``).
+    """
+    if cue is None or mention is None:
+        return None
+    (cs, ce), (ms, me) = cue, mention
+    lo, hi = min(cs, ms), max(ce, me)
+    gap = text[min(ce, me):max(cs, ms)] if ce <= ms or me <= cs else ""
+    if gap.strip() or not (start < lo and hi < end):
+        return None
+    left_end = lo
+    while left_end > start and text[left_end - 1].isspace():
+        left_end -= 1
+    right_start = hi
+    while right_start < end and (text[right_start].isspace() or text[right_start] == ","):
+        right_start += 1
+    if left_end <= start or right_start >= end:
+        return None
+    return [[start, left_end], [right_start, end]]
 
 
 def extract_articles(articles: Iterable[dict[str, Any]], registry: Registry | None = None,

@@ -237,7 +237,10 @@ def record_events(records: Sequence[dict[str, Any]], tokens: Tokens) -> list[Eve
             s, e = r.get(f"{prefix}_start"), r.get(f"{prefix}_end")
             return [] if s is None or e is None else [[int(s), int(e)]]
 
-        out.append(Event(message=tokens.covering([[int(r["start"]), int(r["end"])]]),
+        # A record may split its message around an embedded frame (optional `segments`).
+        segs = r.get("segments")
+        message = segs if isinstance(segs, (list, tuple)) and len(segs) > 0 else [[int(r["start"]), int(r["end"])]]
+        out.append(Event(message=tokens.covering([[int(a), int(b)] for a, b in message]),
                          source=tokens.covering(seg("speaker_mention")), cue=tokens.covering(seg("cue")),
                          form=FORM_OF_PRED_TYPE.get(r.get("type")), stwr=None, label=r.get("type"), ref=i))
     return out
