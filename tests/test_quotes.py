@@ -189,6 +189,26 @@ def test_frame_outside_message_gives_no_segments() -> None:
     assert "segments" not in r
 
 
+@pytest.mark.parametrize("text,content,cue,mention", [
+    ("Wie der Bundeswahlleiter am Sonntag mitteilte, lag die Wahlbeteiligung bei 41,9 Prozent.",
+     "lag die Wahlbeteiligung bei 41,9 Prozent", "mitteilte", "der Bundeswahlleiter"),
+    ("Er soll die Schülerin im Jahr 1981 erstochen haben, wie eine Sprecherin der Staatsanwaltschaft mitteilte.",
+     "Er soll die Schülerin im Jahr 1981 erstochen haben", "mitteilte", "eine Sprecherin der Staatsanwaltschaft"),
+])
+def test_wie_frames(text: str, content: str, cue: str, mention: str) -> None:
+    r = one(text)
+    assert (r["text"], r["cue"], r["speaker_mention"]) == (content, cue, mention)
+
+
+def test_wie_without_reporting_verb_is_no_frame() -> None:
+    assert extract("Wie erwartet kam der Zug pünktlich an, und die Gäste stiegen aus.") == []
+
+
+def test_nach_einem_bericht_frame() -> None:
+    r = one("Nach einem Bericht der „Frankfurter Allgemeinen Zeitung“ ist der Konzern mit einem Minus gestartet.")
+    assert r["cue"] == "Nach" and r["speaker_mention"] == "einem Bericht der „Frankfurter Allgemeinen Zeitung“"
+
+
 def test_nach_as_plain_preposition_is_no_frame() -> None:
     assert extract("Nach dem Treffen in Hanoi reiste die Delegation am Abend weiter nach Seoul.") == []
 

@@ -374,7 +374,7 @@ def _is_subject_like(text: str, span: Span) -> bool:
 SOURCE_NOUN_PREP = re.compile(
     r"(?<![\wÄÖÜäöüß-])(?P<cue>[Ll]aut|[Gg]emäß)(?![\wÄÖÜäöüß])")
 # Nouns of saying/knowing after "nach" ("nach Angaben der Polizei", "Nach Zeugenaussagen", "nach deren Angaben").
-_SAY_NOUN = (r"[\wÄÖÜäöüß-]*(?:[Aa]ngaben|[Aa]ussagen?|[Ii]nformationen|[Aa]nsicht|[Ee]inschätzung(?:en)?|[Mm]einung|"
+_SAY_NOUN = (r"[\wÄÖÜäöüß-]*(?:[Aa]ngaben|[Bb]ericht|[Ss]tellungnahmen?|[Nn]achrichten?|[Mm]edien|[Aa]ussagen?|[Ii]nformationen|[Aa]nsicht|[Ee]inschätzung(?:en)?|[Mm]einung|"
              r"[Dd]arstellung|[Aa]uffassung|[Bb]erichten|[Bb]erichts|[Ss]chätzungen|[Ww]orten|[Mm]eldungen|[Ee]rkenntnissen|"
              r"[Ee]rmittlungen|[Rr]echerchen|[Üü]berzeugung|[Aa]uskunft|[Mm]itteilung|[Vv]ermutungen|[Bb]erechnungen|"
              r"[Uu]mfragen?|[Uu]ntersuchungen|[Ss]tudien?|[Ii]nformation|[Dd]arstellungen|[Vv]ersion|[Ww]unsch|[Pp]lanungen|"
@@ -493,6 +493,9 @@ def _np_ending_at(text: str, s: int, end: int, participle: bool = True) -> Span 
     return None
 
 
+WIE_FRAME = re.compile(r"(?<![\wÄÖÜäöüß-])(?P<cue0>[Ww]ie)\s+(?P<body>(?:[^,;:.!?\n]|\.(?=\S)){3,160}?)\s*(?:,|[.!?]\s*$)")
+
+
 def _prep_frames(text: str, s: int, e: int) -> list[tuple[int, Span, Span]]:
     """(frame start, cue, mention) of "laut X", "gemäß X", "nach Angaben X", "X nach" in text[s:e].
 
@@ -513,6 +516,26 @@ def _prep_frames(text: str, s: int, e: int) -> list[tuple[int, Span, Span]]:
             if np_ is not None:
                 ne = max(ne, np_[1])
         out.append((m.start(), m.span("cue"), (ns, ne)))
+    for m in WIE_FRAME.finditer(text, s, e):
+        # "Wie der Minister am Dienstag erklärte, …" / "…, wie eine Sprecherin mitteilte.":
+        # the cue is the verb at the end of the wie-clause, the mention its subject.
+        fs = m.start()
+        initial = text[s:fs].strip() == ""
+        trailing = text[s:fs].rstrip().endswith(",") and text[m.end():e].strip(" .!?\n") == ""
+        if not (initial and text[m.end() - 1] == "," or trailing):
+            continue
+        body_s, body_e = m.span("body")
+        verb = None
+        for v in SPEECH_VERB.finditer(text, body_s, body_e):
+            if len(text[v.end():body_e].split()) <= 1 and v.group()[:1].islower():
+                verb = v
+        if verb is None:
+            continue
+        mention = np_after_verb(text, m.end("cue0"), verb.start())
+        if mention is None or not _is_nominative_like(text, mention) or \
+                re.search(r"[,;:]", text[mention[1]:verb.start()]):
+            continue
+        out.append((fs, verb.span(), mention))
     for m in NACH_POST.finditer(text, s, e):
         if any(fs <= m.start("cue") < mn[1] for fs, _c, mn in out):
             continue
@@ -560,6 +583,9 @@ def detect_quotes(text: str, paragraph: Span, sentences: list[Span], skip: list[
                     c_start = b.end()
                 nxt = _CLAUSE_END.search(text, max(mention[1], cue[1]), e)
                 c_end = nxt.start() if nxt else e
+                if text[max(mention[1], cue[1]):e].strip(" .!?\n") == "" and text[s:fs].rstrip().endswith(","):
+                    # A trailing frame (", wie X mitteilte."): the content is the clause before it.
+                    c_end = len(text[:fs].rstrip().rstrip(",").rstrip())
             content = strip_final_punct(text, c_start, c_end)
             if content[1] - content[0] < 15:
                 continue
