@@ -209,6 +209,16 @@ def test_nach_einem_bericht_frame() -> None:
     assert r["cue"] == "Nach" and r["speaker_mention"] == "einem Bericht der „Frankfurter Allgemeinen Zeitung“"
 
 
+@pytest.mark.parametrize("text,mention", [
+    ("Es handele sich ersten Angaben zufolge um vier bewaffnete Angreifer.", "ersten Angaben"),
+    ("Gleiches gelte nach Meinung Russlands auch für das Flugzeug und die Besatzung.", "Meinung Russlands"),
+    ("Auch diese Unkenntnis habe möglicherweise Methode, so Elshorst weiter.", "Elshorst"),
+    ("Das Gericht habe keine Entscheidung über die Frage getroffen, schrieb Papier in einem Gastbeitrag.", "Papier"),
+])
+def test_mention_boundaries(text: str, mention: str) -> None:
+    assert one(text)["speaker_mention"] == mention
+
+
 def test_nach_as_plain_preposition_is_no_frame() -> None:
     assert extract("Nach dem Treffen in Hanoi reiste die Delegation am Abend weiter nach Seoul.") == []
 

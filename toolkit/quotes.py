@@ -64,7 +64,7 @@ _CORE_VERB = (
     r"vermeldet(?:e|en)?|beteuert(?:e|en)?|unterstrichen|verkündet(?:e|en)?|meldeten"
 )
 CORE_VERB = re.compile(rf"(?<![\wÄÖÜäöüß-])(?:{_CORE_VERB})(?![\wÄÖÜäöüß])")
-TRAILING_FRAME = re.compile(rf",\s*(?P<cue>{_CORE_VERB}|so)(?:\s+|(?=[.!?]?\s*$))(?P<rest>[^,.;:!?]*(?:,[^,.;:!?]*)?)[.!?]?\s*$")
+TRAILING_FRAME = re.compile(rf",\s*(?P<cue>{_CORE_VERB}|so)(?:\s+|(?=[.!?:]?\s*$))(?P<rest>[^,.;:!?]*(?:,[^,.;:!?]*)?)[.!?:]?\s*$")
 DASS = re.compile(r"(?<![\wÄÖÜäöüß])(?:dass|daß|ob)(?![\wÄÖÜäöüß])")
 # Prepositional source frames: "laut X", "gemäß X", "nach Angaben X", "X zufolge".
 SOURCE_PREP = re.compile(r"(?<![\wÄÖÜäöüß-])(?P<cue>[Ll]aut|[Gg]emäß|[Nn]ach Angaben(?: von| des| der)?|[Nn]ach Aussage(?:n)?(?: von| des| der)?|[Ww]ie\s)(?![\wÄÖÜäöüß])")
@@ -169,7 +169,8 @@ _NP_CORE = rf"(?:{_DET}\s+)?(?:{_ADJ}\s+){{0,3}}{_NOUN}(?:\s+{_NOUN}){{0,3}}"
 # A party or abbreviation in brackets after a name: "Matthias Berninger (Grüne)", "(IGDRB)".
 _PAREN = r"(?:\s*\([^()\n,.;:]{1,30}\))?"
 _CONNECT = r"(?:aus|von|vom|und|der|des|den|dem|für|im|in)"
-NP = re.compile(rf"{_NP_CORE}{_PAREN}(?:\s+{_CONNECT}\s+{_NP_CORE}{_PAREN})*")
+# "in/für einem …" after a name is an adverbial ("Papier in einem Gastbeitrag"), not part of the name.
+NP = re.compile(rf"{_NP_CORE}{_PAREN}(?:\s+{_CONNECT}\s+(?!(?:einem|einer|eine|einen)\s){_NP_CORE}{_PAREN})*")
 APPOSITION = re.compile(rf",\s+(?:(?:{_DET}\s+)?(?:{_ADJ}\s+){{0,3}}{_NOUN}(?:\s+(?:{_CONNECT}\s+)?(?:{_DET}\s+)?(?:{_ADJ}\s+){{0,2}}{_NOUN}){{0,4}})(?=\s*[,:])")
 PRONOUN = re.compile(r"(?:er|sie|Er|Sie)(?![\wÄÖÜäöüß])")
 SUBORDINATORS = {"als", "weil", "während", "nachdem", "wenn", "da", "indem", "obwohl", "wie", "bevor", "sodass", "nachdem", "wo", "wobei"}
@@ -439,6 +440,9 @@ def _trailing_frame(text: str, s: int, e: int) -> tuple[Span, Span, Span | None,
     rest_s, rest_e = m.span("rest")
     if m.group("cue") == "so":
         rest_s, rest_e = strip_final_punct(text, rest_s, rest_e)
+        w = re.search(r"\s+(?:weiter|außerdem|zudem|ferner|abschließend|damals|heute|gestern)$", text[rest_s:rest_e])
+        if w:  # ", so Elshorst weiter."
+            rest_e = rest_s + w.start()
         mention = (rest_s, rest_e) if rest_e > rest_s and text[rest_s].isupper() or text[rest_s:rest_s + 3] in {"der", "die", "das", "ein"} else None
         if mention is None:
             return None
@@ -493,6 +497,8 @@ def _np_ending_at(text: str, s: int, end: int, participle: bool = True) -> Span 
     return None
 
 
+_ADJ_BEFORE = re.compile(r"(?<![\wÄÖÜäöüß-])(?:[a-zäöü][\wäöüß-]*)?(?:ischen|lichen|ellen|igen|ersten|letzten|neuesten|"
+                         r"jüngsten|ersten)\s+$")
 WIE_FRAME = re.compile(r"(?<![\wÄÖÜäöüß-])(?P<cue0>[Ww]ie)\s+(?P<body>(?:[^,;:.!?\n]|\.(?=\S)){3,160}?)\s*(?:,|[.!?]\s*$)")
 
 
@@ -510,6 +516,9 @@ def _prep_frames(text: str, s: int, e: int) -> list[tuple[int, Span, Span]]:
     for m in NACH_FRAME.finditer(text, s, e):
         ns, ne = m.span("noun")
         g = _GEN_START.match(text, ne, e)
+        gn = re.compile(r"\s+[A-ZÄÖÜ][\wäöüß]+s(?![\wÄÖÜäöüß-])").match(text, ne, e)
+        if gn and not g:  # "nach Meinung Russlands"
+            ne = gn.end()
         if g:
             word = text[g.start():g.end()].split()[0]
             np_ = np_at(text, g.end() if word in ("von", "vom") else g.start(), e)
@@ -621,6 +630,9 @@ def detect_quotes(text: str, paragraph: Span, sentences: list[Span], skip: list[
                 mention = _np_ending_at(text, pre_start, len(text[:m.start()].rstrip()), participle=False)
                 if mention is None or _inside(m.span(), mark_spans):
                     continue
+                adj = _ADJ_BEFORE.search(text, pre_start, mention[0])
+                if adj is not None:  # "ersten Angaben zufolge", "behördlichen Angaben zufolge"
+                    mention = (adj.start(), mention[1])
                 nxt = _CLAUSE_END.search(text, m.end(), e)
                 content = strip_final_punct(text, pre_start, nxt.start() if nxt else e)
             if content[1] - content[0] >= 15:
