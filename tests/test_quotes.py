@@ -219,6 +219,13 @@ def test_mention_boundaries(text: str, mention: str) -> None:
     assert one(text)["speaker_mention"] == mention
 
 
+def test_verbless_colon_frame_and_fragte() -> None:
+    r = one("Bundesinnenminister Schäuble: „Wir können die Daten doch nicht einfach vernichten.“")
+    assert r["type"] == "direct" and r["speaker_mention"] == "Bundesinnenminister Schäuble" and r["cue"] is None
+    r = one("Der Geschäftsführer fragte: „Was spricht dagegen, diesen Reis zurückzuschicken?“")
+    assert r["cue"] == "fragte" and r["speaker_mention"] == "Der Geschäftsführer"
+
+
 def test_nach_as_plain_preposition_is_no_frame() -> None:
     assert extract("Nach dem Treffen in Hanoi reiste die Delegation am Abend weiter nach Seoul.") == []
 

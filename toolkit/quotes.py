@@ -48,7 +48,8 @@ _SPEECH_VERB = (
     r"kritisieren|warnen|betonen|bestätigen|hoffen|vermuten|räumen|geben|erläutert(?:e|en)?|bekräftigen|"
     r"beklagt(?:e|en)?|bedauert(?:e|en)?|überzeugt|Meinung|Ansicht|Auffassung|Überzeugung|Angaben|"
     r"vermeldet(?:e|en)?|verkündete|signalisiert(?:e|en)?|unterstellt(?:e|en)?|wünscht(?:e|en)?|"
-    r"vorgeschlagen|angedeutet|dementiert|zugegeben|gab zu|gibt zu|zugestanden"
+    r"vorgeschlagen|angedeutet|dementiert|zugegeben|gab zu|gibt zu|zugestanden|fragt(?:e|en)?|gefragt|"
+    r"konstatiert(?:e|en)?|zugesichert|sichert(?:e|en)?|skandiert(?:e|en)?|resümiert(?:e|en)?|bilanziert(?:e|en)?"
 )
 SPEECH_VERB = re.compile(rf"(?<![\wÄÖÜäöüß-])(?:{_SPEECH_VERB})(?![\wÄÖÜäöüß])", re.IGNORECASE)
 # Verbs that frame a clause without "dass" ("sagte er, …" / "…, sagte Miller").
@@ -720,6 +721,13 @@ def detect_quotes(text: str, paragraph: Span, sentences: list[Span], skip: list[
             if verbs:
                 v = verbs[-1]
                 q.frame = Frame(v.span(), frame_subject(text, sent_start, v.span(), mk.start), "before")
+            else:
+                # Verbless frame: "Bundesinnenminister Schäuble: „…“" (the name alone before the colon).
+                colon = sent_start + before.rstrip().rfind(":")
+                np_ = np_at(text, sent_start, colon)
+                if np_ is not None and np_[1] == len(text[:colon].rstrip()) and np_[0] == _skip_space(text, sent_start, colon) \
+                        and _is_nominative_like(text, np_) and not PRONOUN.fullmatch(text[np_[0]:np_[1]]):
+                    q.frame = Frame(None, np_, "before")
         if q.frame.kind == "none" and before.strip():
             # "Schüssel würdigte Ligeti als „…“": a statement verb earlier in the same sentence.
             verbs = [v for v in STATEMENT_VERB.finditer(text, sent_start, mk.start)
