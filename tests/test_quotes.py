@@ -226,6 +226,13 @@ def test_verbless_colon_frame_and_fragte() -> None:
     assert r["cue"] == "fragte" and r["speaker_mention"] == "Der Geschäftsführer"
 
 
+def test_dass_clause_after_unlisted_verb_in_konjunktiv_sentence() -> None:
+    text = "Der Arzt Lahms hat sich zuversichtlich gezeigt, dass der Abwehrspieler in drei Wochen mitspielen könne."
+    r = one(text)
+    assert r["text"] == "dass der Abwehrspieler in drei Wochen mitspielen könne"
+    assert r["speaker_mention"] == "Der Arzt Lahms" and r["cue"] == "gezeigt"
+
+
 def test_nach_as_plain_preposition_is_no_frame() -> None:
     assert extract("Nach dem Treffen in Hanoi reiste die Delegation am Abend weiter nach Seoul.") == []
 
@@ -448,3 +455,10 @@ def test_direct_quote_framed_earlier_in_sentence_or_in_previous_sentence() -> No
 def test_clause_after_adverb_and_content_opening_with_fragment(text: str, content: str, qtype: str) -> None:
     r = one(text)
     assert (r["text"], r["type"]) == (content, qtype)
+
+
+def test_combining_mark_that_somajo_cannot_align_does_not_raise() -> None:
+    # SoMaJo asserts on "0\u0f81" (found by hypothesis); extraction falls back to a plain split.
+    assert extract_article({"id": "u", "text": "0\u0f81", "date": None}) == []
+    recs = extract("Miller sagte, dass die Lage ernst sei.\n\n0\u0f81 und mehr.")
+    assert [r["text"] for r in recs] == ["dass die Lage ernst sei"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from typing import Any
@@ -53,13 +54,35 @@ def _overlaps_any(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
     return any(s < span[1] and span[0] < e for s, e in spans)
 
 
+_SENTENCE_END = re.compile(r"[^.!?]*(?:[.!?]+|$)")
+
+
+def _safe_sentences(text: str, paras: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """SoMaJo's sentences; for a paragraph it cannot align (it asserts on some combining marks,
+    e.g. "0\u0f81"), a plain split at . ! ? so that extraction never raises on odd Unicode."""
+    out: list[tuple[int, int]] = []
+    for ps, pe in paras:
+        try:
+            out.extend(sentences(text, [(ps, pe)]))
+        except AssertionError:
+            for m in _SENTENCE_END.finditer(text, ps, pe):
+                s, e = m.span()
+                while s < e and text[s].isspace():
+                    s += 1
+                while e > s and text[e - 1].isspace():
+                    e -= 1
+                if e > s:
+                    out.append((s, e))
+    return out
+
+
 def extract_article(article: dict[str, Any], registry: Registry | None = None) -> list[dict[str, Any]]:
     """All quotes of one article, attributed, in text order."""
     registry = registry or load_registry()
     text: str = article["text"]
     paras = paragraphs(text)
     skip = [(b["start"], b["end"]) for b in article.get("boilerplate", [])] + _title_span(article, paras)
-    sents = sentences(text, paras)
+    sents = _safe_sentences(text, paras)
     spans: list[tuple[int, QuoteSpan]] = []
     for pi, (ps, pe) in enumerate(paras):
         if any(s <= ps and pe <= e for s, e in skip):

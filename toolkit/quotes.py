@@ -49,6 +49,7 @@ _SPEECH_VERB = (
     r"beklagt(?:e|en)?|bedauert(?:e|en)?|überzeugt|Meinung|Ansicht|Auffassung|Überzeugung|Angaben|"
     r"vermeldet(?:e|en)?|verkündete|signalisiert(?:e|en)?|unterstellt(?:e|en)?|wünscht(?:e|en)?|"
     r"vorgeschlagen|angedeutet|dementiert|zugegeben|gab zu|gibt zu|zugestanden|fragt(?:e|en)?|gefragt|"
+    r"eingeräumt|geäußert|beruft|berief(?:en)?|begründen|bemängelt(?:e|en)?|moniert(?:e|en)?|"
     r"konstatiert(?:e|en)?|zugesichert|sichert(?:e|en)?|skandiert(?:e|en)?|resümiert(?:e|en)?|bilanziert(?:e|en)?"
 )
 SPEECH_VERB = re.compile(rf"(?<![\wÄÖÜäöüß-])(?:{_SPEECH_VERB})(?![\wÄÖÜäöüß])", re.IGNORECASE)
@@ -169,7 +170,8 @@ _NOUN = r"(?:[A-ZÄÖÜ][\wÄÖÜäöüßéèáíóúñçë'’.-]*|„[A-ZÄÖ�
 _NP_CORE = rf"(?:{_DET}\s+)?(?:{_ADJ}\s+){{0,3}}{_NOUN}(?:\s+{_NOUN}){{0,3}}"
 # A party or abbreviation in brackets after a name: "Matthias Berninger (Grüne)", "(IGDRB)".
 _PAREN = r"(?:\s*\([^()\n,.;:]{1,30}\))?"
-_CONNECT = r"(?:aus|von|vom|und|der|des|den|dem|für|im|in)"
+# "in" joins only a bare name ("die Banca d'Italia in Rom"), not "in der Nacht".
+_CONNECT = r"(?:aus|von|vom|und|der|des|den|dem|für|im|in(?=\s+[A-ZÄÖÜ]))"
 # "in/für einem …" after a name is an adverbial ("Papier in einem Gastbeitrag"), not part of the name.
 NP = re.compile(rf"{_NP_CORE}{_PAREN}(?:\s+{_CONNECT}\s+(?!(?:einem|einer|eine|einen)\s){_NP_CORE}{_PAREN})*")
 APPOSITION = re.compile(rf",\s+(?:(?:{_DET}\s+)?(?:{_ADJ}\s+){{0,3}}{_NOUN}(?:\s+(?:{_CONNECT}\s+)?(?:{_DET}\s+)?(?:{_ADJ}\s+){{0,2}}{_NOUN}){{0,4}})(?=\s*[,:])")
@@ -780,6 +782,9 @@ STATEMENT_VERB = re.compile(
     r"veröffentlicht(?:e|en)?|berichten|sagen|erklären|fordern|kritisieren|warnen|sehen|sprechen)(?![\wÄÖÜäöüß])")
 
 
+_DASS_AFTER_FRAME = re.compile(r",\s+(?P<conj>dass|daß)\s")
+
+
 def free_indirect(text: str, sentences: list[Span], quotes: list[QuoteSpan], skip: list[Span]) -> list[QuoteSpan]:
     """Konjunktiv sentences without a cue of their own that report someone's speech.
 
@@ -843,6 +848,20 @@ def free_indirect(text: str, sentences: list[Span], quotes: list[QuoteSpan], ski
             content = (min(content[0], *(q.start for q in covering)), max(content[1], *(q.end for q in covering)))
             if mention is None:
                 mention = covering[0].frame.mention
+        dm = None if covering else _DASS_AFTER_FRAME.search(text, content[0], content[1])
+        if dm is not None and len(text[content[0]:dm.start()].split()) >= 3:
+            # "Der Arzt hat sich zuversichtlich gezeigt, dass er spielen könne": the clause after
+            # an unlisted verb of saying is the content, the verb's subject the mention.
+            words = list(_WORD.finditer(text, content[0], dm.start()))
+            verb = words[-1].span()
+            subj = frame_subject(text, s, verb, e)
+            c = strip_final_punct(text, dm.start("conj"), content[1])
+            q = QuoteSpan(c[0], c[1], "mixed" if any(c[0] <= sp[0] and sp[1] <= c[1] for sp in mark_spans)
+                          else "indirect", Frame(verb, subj, "before"), [],
+                          [sp for sp in mark_spans if c[0] <= sp[0] and sp[1] <= c[1]])
+            out.append(q)
+            prev, last = None, (s, e)
+            continue
         inner = [sp for sp in mark_spans if content[0] <= sp[0] and sp[1] <= content[1]]
         flags = ["unbalanced_quote"] if any(not mk.balanced for mk in marks) else []
         if prev is not None and out and prev is out[-1] and not covering and \
