@@ -214,6 +214,8 @@ def test_nach_einem_bericht_frame() -> None:
     ("Gleiches gelte nach Meinung Russlands auch für das Flugzeug und die Besatzung.", "Meinung Russlands"),
     ("Auch diese Unkenntnis habe möglicherweise Methode, so Elshorst weiter.", "Elshorst"),
     ("Das Gericht habe keine Entscheidung über die Frage getroffen, schrieb Papier in einem Gastbeitrag.", "Papier"),
+    ("„Niemand spricht von einer Wahl“, sagte Bill Graham, Parteichef der Liberalen.",
+     "Bill Graham, Parteichef der Liberalen"),
 ])
 def test_mention_boundaries(text: str, mention: str) -> None:
     assert one(text)["speaker_mention"] == mention

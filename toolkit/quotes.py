@@ -174,7 +174,7 @@ _PAREN = r"(?:\s*\([^()\n,.;:]{1,30}\))?"
 _CONNECT = r"(?:aus|von|vom|und|der|des|den|dem|für|im|in(?=\s+[A-ZÄÖÜ]))"
 # "in/für einem …" after a name is an adverbial ("Papier in einem Gastbeitrag"), not part of the name.
 NP = re.compile(rf"{_NP_CORE}{_PAREN}(?:\s+{_CONNECT}\s+(?!(?:einem|einer|eine|einen)\s){_NP_CORE}{_PAREN})*")
-APPOSITION = re.compile(rf",\s+(?:(?:{_DET}\s+)?(?:{_ADJ}\s+){{0,3}}{_NOUN}(?:\s+(?:{_CONNECT}\s+)?(?:{_DET}\s+)?(?:{_ADJ}\s+){{0,2}}{_NOUN}){{0,4}})(?=\s*[,:])")
+APPOSITION = re.compile(rf",\s+(?:(?:{_DET}\s+)?(?:{_ADJ}\s+){{0,3}}{_NOUN}(?:\s+(?:{_CONNECT}\s+)?(?:{_DET}\s+)?(?:{_ADJ}\s+){{0,2}}{_NOUN}){{0,4}})(?=\s*(?:[,:]|[.!?](?:\s|$)))")
 PRONOUN = re.compile(r"(?:er|sie|Er|Sie)(?![\wÄÖÜäöüß])")
 SUBORDINATORS = {"als", "weil", "während", "nachdem", "wenn", "da", "indem", "obwohl", "wie", "bevor", "sodass", "nachdem", "wo", "wobei"}
 CONJUNCTIONS = {"aber", "und", "doch", "sondern", "denn", "oder"}
