@@ -235,6 +235,12 @@ def test_dass_clause_after_unlisted_verb_in_konjunktiv_sentence() -> None:
     assert r["speaker_mention"] == "Der Arzt Lahms" and r["cue"] == "gezeigt"
 
 
+def test_demnach_sentence_is_indirect_without_mention() -> None:
+    recs = extract("Das Gericht urteilte am Montag. Demnach darf die Flugsicherung privatisiert werden.")
+    r = next(r for r in recs if r["cue"] == "Demnach")
+    assert r["text"] == "darf die Flugsicherung privatisiert werden" and r["speaker_mention"] is None
+
+
 def test_nach_as_plain_preposition_is_no_frame() -> None:
     assert extract("Nach dem Treffen in Hanoi reiste die Delegation am Abend weiter nach Seoul.") == []
 

@@ -502,6 +502,7 @@ def _np_ending_at(text: str, s: int, end: int, participle: bool = True) -> Span 
 
 _ADJ_BEFORE = re.compile(r"(?<![\wÄÖÜäöüß-])(?:[a-zäöü][\wäöüß-]*)?(?:ischen|lichen|ellen|igen|ersten|letzten|neuesten|"
                          r"jüngsten|ersten)\s+$")
+DEMNACH = re.compile(r"(?:Demnach|Demzufolge)(?![\wÄÖÜäöüß])")
 WIE_FRAME = re.compile(r"(?<![\wÄÖÜäöüß-])(?P<cue0>[Ww]ie)\s+(?P<body>(?:[^,;:.!?\n]|\.(?=\S)){3,160}?)\s*(?:,|[.!?]\s*$)")
 
 
@@ -606,6 +607,13 @@ def detect_quotes(text: str, paragraph: Span, sentences: list[Span], skip: list[
                    for mk in speech_marks):
                 continue
             claim(QuoteSpan(content[0], content[1], "indirect", Frame(cue, mention, "prep")))
+        # 1a. "Demnach ist …": the source is the document of the sentence before (not resolved
+        # here), the rest of the sentence is its content.
+        dm = DEMNACH.match(text, _skip_space(text, s, e), e)
+        if dm is not None and not _inside(dm.span(), mark_spans):
+            content = strip_final_punct(text, _skip_space(text, dm.end(), e), e)
+            if content[1] - content[0] >= 15:
+                claim(QuoteSpan(content[0], content[1], "indirect", Frame(dm.span(), None, "prep")))
         # 1b. "Berichte, wonach …" / "Studien, nach denen …": the noun before the comma is the source.
         for m in WONACH.finditer(text, s, e):
             if _inside(m.span(), mark_spans):
