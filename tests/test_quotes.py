@@ -470,3 +470,23 @@ def test_combining_mark_that_somajo_cannot_align_does_not_raise() -> None:
     assert extract_article({"id": "u", "text": "0\u0f81", "date": None}) == []
     recs = extract("Miller sagte, dass die Lage ernst sei.\n\n0\u0f81 und mehr.")
     assert [r["text"] for r in recs] == ["dass die Lage ernst sei"]
+
+
+@pytest.mark.parametrize("text, content", [
+    ("General Sonthi Boonyaratglin erklärte, die noch zu schaffende Übergangsverfassung werde die Rolle "
+     "der Militärbefehlshaber festlegen.",
+     "die noch zu schaffende Übergangsverfassung werde die Rolle der Militärbefehlshaber festlegen"),
+    ("Generalstabschef Zakari Nandja erklärte, damit solle ein Machtvakuum vermieden werden.",
+     "damit solle ein Machtvakuum vermieden werden"),
+])
+def test_konjunktiv_clause_opening_with_article_or_damit(text: str, content: str) -> None:
+    """Right after the verb, "die"/"damit" cannot open a relative clause; Konjunktiv I content is reported."""
+    quotes = extract(text)
+    assert [q["text"] for q in quotes] == [content]
+    assert quotes[0]["type"] == "indirect"
+
+
+def test_relative_clause_after_subject_is_not_content() -> None:
+    """"sagte Müller, der … ist": the relative clause belongs to the subject, not a message."""
+    quotes = extract("Das sei gut, sagte Müller, der seit 2001 Bürgermeister sei.")
+    assert all(not q["text"].startswith("der seit") for q in quotes)

@@ -680,6 +680,11 @@ def detect_quotes(text: str, paragraph: Span, sentences: list[Span], skip: list[
                         any(ms == c_start and me < e - 5 for ms, me in c_marks)
                     if opens_quote:
                         fw = _first_word(text, c_start + 1, e)
+                    # "X erklärte, die neue Verfassung werde …": right after the verb, with Konjunktiv I,
+                    # "die"/"damit" open the content (no noun precedes for a relative clause to attach to).
+                    if fw is not None and not konj and has_konj and after_subj == v.end() and \
+                            fw[0] in ("die", "der", "das", "den", "dem", "damit"):
+                        fw = ("_konj_" + fw[0], fw[1], fw[2])
                     if c_start < e and (text[c_start] not in "„“\"«»" or opens_quote) and \
                             not DASS.match(text, c_start) and \
                             fw is not None and (fw[0] not in _NOT_CLAUSE_START or
