@@ -490,3 +490,9 @@ def test_relative_clause_after_subject_is_not_content() -> None:
     """"sagte Müller, der … ist": the relative clause belongs to the subject, not a message."""
     quotes = extract("Das sei gut, sagte Müller, der seit 2001 Bürgermeister sei.")
     assert all(not q["text"].startswith("der seit") for q in quotes)
+
+
+def test_trailing_forderte_frame() -> None:
+    """"<Konjunktiv clause>, forderte er …": forderte closes a frame like sagte."""
+    q = one("Der Leistungskatalog in diesem Bereich müsse überprüft werden, forderte er vom Gemeinsamen Bundesausschuss.")
+    assert q["text"] == "Der Leistungskatalog in diesem Bereich müsse überprüft werden"
