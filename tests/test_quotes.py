@@ -496,3 +496,10 @@ def test_trailing_forderte_frame() -> None:
     """"<Konjunktiv clause>, forderte er …": forderte closes a frame like sagte."""
     q = one("Der Leistungskatalog in diesem Bereich müsse überprüft werden, forderte er vom Gemeinsamen Bundesausschuss.")
     assert q["text"] == "Der Leistungskatalog in diesem Bereich müsse überprüft werden"
+
+
+@pytest.mark.parametrize("verb", ["hoffte", "beklagte", "bemängelte", "bilanzierte", "resümierte", "schätzte", "verlangte"])
+def test_trailing_frame_long_tail_verbs(verb: str) -> None:
+    """Less common reporting verbs close a trailing frame like sagte."""
+    q = one(f"Die Lage in der Region sei weiterhin sehr angespannt, {verb} der Sprecher am Montag.")
+    assert q["text"] == "Die Lage in der Region sei weiterhin sehr angespannt"

@@ -63,7 +63,7 @@ _CORE_VERB = (
     r"kündigt(?:e|en)? an|erinnert(?:e|en)?|zitiert(?:e|en)?|twittert(?:e|en)?|"
     r"gab(?:en)?|teilt(?:e|en)?|fügt(?:e|en)?|räumt(?:e|en)?|kündigt(?:e|en)?|gesagt|erklärt|betont|berichtet|"
     r"mitgeteilt|bekräftigt|bestätigt|versichert|behauptet|geschrieben|gewarnt|hinzugefügt|erläutert(?:e|en)?|"
-    r"vermeldet(?:e|en)?|beteuert(?:e|en)?|unterstrichen|verkündet(?:e|en)?|meldeten|fordert(?:e|en)?"
+    r"vermeldet(?:e|en)?|beteuert(?:e|en)?|unterstrichen|verkündet(?:e|en)?|meldeten|fordert(?:e|en)?|hofft(?:e|en)?|beklagt(?:e|en)?|bemängelt(?:e|en)?|bilanziert(?:e|en)?|resümiert(?:e|en)?|schätzt(?:e|en)?|verlangt(?:e|en)?"
 )
 CORE_VERB = re.compile(rf"(?<![\wÄÖÜäöüß-])(?:{_CORE_VERB})(?![\wÄÖÜäöüß])")
 TRAILING_FRAME = re.compile(rf",\s*(?P<cue>{_CORE_VERB}|so)(?:\s+|(?=[.!?:]?\s*$))(?P<rest>[^,.;:!?]*(?:,[^,.;:!?]*)?)[.!?:]?\s*$")
