@@ -11,7 +11,6 @@ An article is a plain dict: id, text, title, date, url, source, boilerplate (lis
 from __future__ import annotations
 
 import csv
-import json
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -195,6 +194,3 @@ def in_boilerplate(article: dict[str, Any], start: int, end: int) -> bool:
     """True if [start, end) overlaps any boilerplate span of the article."""
     return any(sp["start"] < end and start < sp["end"] for sp in article.get("boilerplate", ()))
 
-
-def dumps_article(article: dict[str, Any]) -> str:
-    return json.dumps(article, ensure_ascii=False)
