@@ -96,6 +96,24 @@ def test_csv_articles(tmp_path: Path) -> None:
         list(read_articles(bad))
 
 
+def test_emoji_shortcut_splits_exactly_like_plain_somajo() -> None:
+    """segment skips SoMaJo's per-grapheme emoji pass on emoji-free tokens; the sentences must
+    match an unpatched SoMaJo, on the seeds and on text full of emoji, flags and variation
+    selectors (where the pass has work to do)."""
+    from toolkit.segment import _plain_somajo, _tokenizer
+
+    assert _tokenizer()._tokenizer._split_emojis.__name__ == "split_emojis"  # the shortcut is active
+    plain = _plain_somajo()
+    texts = [a["text"] for a in seeds().values()] + [
+        "Super 👍🏽 gemacht!Das war’s 😀😀. Nächster Satz ❤️ folgt. 🇩🇪🇺🇦 Flaggen.\n"
+        "Er sagte:„Gut ☺︎ so“ – und ging 🚶\u200d♀️ weiter. Ende 1️⃣.",
+        "Kein Emoji hier, nur Text: Dr. Müller sagte am 3. Okt. etwas. Dann ging er.",
+    ]
+    for text in texts:
+        assert sentences(text) == sentences(text, tokenizer=plain)
+    assert len(sentences(texts[-2])) >= 4
+
+
 def test_sentences_keep_german_dates_and_abbreviations() -> None:
     text = ("Wladimir Putin ist am 11. September 2023 in Wladiwostok abgebildet. Er wird Kim treffen.\n"
             "Dr. Müller kam z. B. nicht.")
