@@ -503,3 +503,14 @@ def test_trailing_frame_long_tail_verbs(verb: str) -> None:
     """Less common reporting verbs close a trailing frame like sagte."""
     q = one(f"Die Lage in der Region sei weiterhin sehr angespannt, {verb} der Sprecher am Montag.")
     assert q["text"] == "Die Lage in der Region sei weiterhin sehr angespannt"
+
+
+@pytest.mark.parametrize("text,mention", [
+    ("Offiziell hieß es am Montag, die Verhandlungen seien gescheitert.", None),
+    ("Es wurde gemeldet, dass die Grenze geschlossen sei.", None),
+    ("Insbesondere kritisierte sie, dass die Frist abgelaufen sei.", "sie"),
+    ("Relativierend fügte der Minister hinzu, man habe keine Wahl gehabt.", "der Minister"),
+])
+def test_sentence_adverbs_and_expletive_es_are_not_speakers(text: str, mention: str | None) -> None:
+    """A capitalised adverb or "Es" opening the frame is not the source; the real subject (or none) is."""
+    assert one(text)["speaker_mention"] == mention

@@ -187,6 +187,18 @@ STARTERS = {"Am", "Im", "Auf", "In", "Nach", "Vor", "Zuvor", "Dabei", "Gestern",
             "Vorher", "Kürzlich", "Damit", "Demnach", "Insgesamt", "Offenbar", "Morgen", "Ferner", "Gleichwohl",
             "Ebenfalls", "Erneut", "Weiterhin", "Schließlich", "Außerdem", "Deswegen", "Somit", "Trotzdem"}
 _WORD = re.compile(r"[\wÄÖÜäöüß-]+")
+# Capitalised words that open a clause but never name a speaker on their own: the expletive
+# "Es", bare articles and possessives, conjunctions and sentence adverbs ("Offiziell, …",
+# "Denn …", "Höhnisch …"). The noun pattern takes any capitalised word, so these are refused here.
+NOT_A_SPEAKER = {"Es", "Der", "Die", "Das", "Dies", "Dem", "Den", "Des", "Sein", "Seine", "Ihr", "Ihre", "Ihm",
+                 "Ihnen", "Man", "Denn", "Doch", "Und", "Aber", "Oder", "Von", "Bis", "Da", "Ob", "Nachdem", "Warum",
+                 "Wie", "Was", "Wer", "Sehr", "Alles", "Vieles", "Insbesondere", "Dagegen", "Andererseits",
+                 "Tatsächlich", "Aktuell", "Neuerdings", "Seinerzeit", "Verglichen", "Besorgt", "Sinngemäß"}
+_ADVERB_LIKE = re.compile(r"[A-ZÄÖÜ][a-zäöüß]{3,}(?:lich|isch|iell|erweise|mals|ierend|fassend|gehend)")
+
+
+def is_not_a_speaker(word: str) -> bool:
+    return word in NOT_A_SPEAKER or bool(_ADVERB_LIKE.fullmatch(word))
 
 
 def _skip_space(text: str, i: int, limit: int) -> int:
@@ -208,6 +220,8 @@ def np_at(text: str, i: int, limit: int, appositions: bool = True) -> Span | Non
     # Trim a trailing abbreviation dot or sentence period that the noun pattern swallowed.
     while end > i and text[end - 1] in ".'’":
         end -= 1
+    if is_not_a_speaker(text[i:end]):
+        return None
     if appositions:
         while True:
             a = APPOSITION.match(text, end, limit)
