@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -243,6 +244,37 @@ def test_spkatt_unpaired_events_and_converters():
     assert bt.loc[("gold", "direct"), "message_r"] == 0.0 and bt.loc[("gold", "indirect"), "message_r"] == 1.0
 
 
+def test_span_overlap_metric_hand_computed():
+    """Issue-scoped rule: >= 50% mutual character overlap; reported / nested gold neither credit nor penalise."""
+    text = "Er sagte, dass es regnet. Sie kündigte Schritte an. „Gut“, meinte sie. Laut Polizei brennt es."
+    at = lambda sub: [text.index(sub), text.index(sub) + len(sub)]  # noqa: E731
+    gold = {"quotes": [
+        {"start": at("dass es regnet")[0], "end": at("dass es regnet")[1], "type": "indirect",
+         "speaker_segments": [at("Er")], "is_nested": False},
+        {"start": at("Schritte")[0], "end": at("Schritte")[1], "type": "reported",
+         "speaker_segments": [at("Sie")], "is_nested": False},
+        {"start": at("„Gut“")[0], "end": at("„Gut“")[1], "type": "direct",
+         "speaker_segments": [at("sie.")[:1] + [at("sie.")[0] + 3]], "is_nested": False},
+        {"start": at("brennt es")[0], "end": at("brennt es")[1], "type": "indirect",
+         "speaker_segments": [at("Polizei")], "is_nested": False}]}
+    rec = lambda sub, mention=None: {"start": at(sub)[0], "end": at(sub)[1], "type": "indirect",  # noqa: E731
+                                     "speaker_mention_start": at(mention)[0] if mention else None,
+                                     "speaker_mention_end": at(mention)[1] if mention else None}
+    recs = [rec("es regnet", "Er"),          # 9 of 14 gold chars: match, right source
+            rec("Schritte", "Sie"),           # matches a reported event: ignored
+            rec("„Gut“, meinte sie"),         # 5 of 17 own chars: not a match -> false alarm (and a miss)
+            rec("Laut Polizei brennt es", "Laut")]  # 9 of 22 own chars < 50%: false alarm
+    rows = pd.DataFrame(sp.overlap_document("d", sp.gold_char_events(gold), sp.record_char_events(recs)))
+    assert sorted(rows["status"]) == ["false_alarm", "false_alarm", "ignored", "match", "miss", "miss"]
+    s = sp.overlap_scores(rows)
+    assert (s["gold"], s["system"], s["matched"], s["joint_matched"]) == (3, 3, 1, 1)
+    assert s["message_f1"] == pytest.approx(1 / 3) and s["joint_p"] == pytest.approx(1 / 3)
+    recs[0]["speaker_mention_start"], recs[0]["speaker_mention_end"] = at("sagte")  # wrong source
+    rows = pd.DataFrame(sp.overlap_document("d", sp.gold_char_events(gold), sp.record_char_events(recs)))
+    assert sp.overlap_scores(rows)["joint_matched"] == 0
+    assert sp.mutual_overlap(frozenset(range(10)), frozenset(range(5, 15))) == 0.5
+
+
 def test_eval_spkatt_script_on_a_tiny_handmade_corpus(tmp_path):
     sys.path.insert(0, str(REPO / "scripts"))
     import eval_spkatt
@@ -267,6 +299,7 @@ def test_eval_spkatt_script_on_a_tiny_handmade_corpus(tmp_path):
     assert eval_spkatt.main(["--data", str(data), "--out", str(out), "--errors", str(errs)]) == 0
     res = json.loads(out.read_text())
     assert res["articles"] == 1 and res["gold_events"] == 2
+    assert res["span_overlap"]["gold"] == 2 and 0.0 <= res["span_overlap"]["joint_f1"] <= res["span_overlap"]["message_f1"]
     assert 0.0 <= res["scores"]["message_f1"] <= 1.0 and res["articles_per_second"] > 0
     assert errs.exists()
     assert eval_spkatt.main(["--data", str(tmp_path / "absent.jsonl")]) == 0  # skipped with a message
