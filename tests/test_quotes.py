@@ -514,3 +514,13 @@ def test_trailing_frame_long_tail_verbs(verb: str) -> None:
 def test_sentence_adverbs_and_expletive_es_are_not_speakers(text: str, mention: str | None) -> None:
     """A capitalised adverb or "Es" opening the frame is not the source; the real subject (or none) is."""
     assert one(text)["speaker_mention"] == mention
+
+
+@pytest.mark.parametrize("text,mention", [
+    ("Der Ermittler will seine Arbeit nach dem Prozess einstellen: „Größeres kommt nicht mehr.“", "Der Ermittler"),
+    ("Dabei griff sie den Präsidenten direkt an: „Wer den Holocaust leugnet, kann keine Toleranz erwarten.“", "sie"),
+    ("„Das war ein schwerer Fehler“, erinnerte sich Müller später.", "Müller"),
+    ("Am Abend gab es Applaus: „Das war großartig.“", None),
+])
+def test_direct_quote_after_colon_without_reporting_verb_and_reflexive_cue(text: str, mention: str | None) -> None:
+    assert one(text)["speaker_mention"] == mention

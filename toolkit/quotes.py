@@ -74,7 +74,8 @@ WONACH = re.compile(r",\s*(?:(?P<cue>wonach)|(?P<cue2>nach)\s+(?P<pron>denen|dem
 ZUFOLGE = re.compile(r"(?<![\wÄÖÜäöüß-])zufolge(?![\wÄÖÜäöüß])")
 ADVERBS = {"auch", "jedoch", "zudem", "dann", "nun", "bereits", "außerdem", "ebenfalls", "hierzu", "dazu",
            "weiter", "ferner", "noch", "aber", "daraufhin", "später", "erneut", "abermals", "schließlich",
-           "gestern", "heute", "am", "hinzu", "mit", "an", "ein", "vor", "fest", "klar", "darauf", "darüber"}
+           "gestern", "heute", "am", "hinzu", "mit", "an", "ein", "vor", "fest", "klar", "darauf", "darüber",
+           "sich", "zuvor", "damals", "ebenso", "zugleich", "gleichzeitig"}
 
 
 @dataclass
@@ -766,6 +767,12 @@ def detect_quotes(text: str, paragraph: Span, sentences: list[Span], skip: list[
                 subj = frame_subject(text, sent_start, v.span(), mk.start)
                 if subj is not None:
                     q.frame = Frame(v.span(), subj, "before")
+        if q.frame.kind == "none" and re.search(r":\s*$", before):
+            # "Der Ermittler will seine Arbeit einstellen: „…“": no reporting verb, but the colon hands
+            # the quote to the sentence's subject.
+            subj = colon_subject(text, sent_start, sent_start + before.rstrip().rfind(":"))
+            if subj is not None:
+                q.frame = Frame(None, subj, "before")
         if q.frame.kind == "none" and not before.strip() and k_start > 0:
             q.frame = colon_frame(text, sentences[k_start - 1]) or q.frame
         if q.frame.kind == "none" and prev is not None and prev.frame.mention is not None:
@@ -908,6 +915,30 @@ def free_indirect(text: str, sentences: list[Span], quotes: list[QuoteSpan], ski
             recent = (mention, k)
         prev, last = q, (s, e)
     return out
+
+
+_INVERTED_PRONOUN = re.compile(r"[A-ZÄÖÜ][\wäöüß]*\s+[a-zäöüß]+\s+(?P<pron>er|sie)(?![\wÄÖÜäöüß])")
+
+
+def colon_subject(text: str, sent_start: int, colon: int) -> Span | None:
+    """The subject of a sentence that hands over to a quote with a colon but has no reporting verb:
+    a nominative noun phrase opening the sentence and followed by its finite verb ("Der Ermittler
+    will …:"), or a pronoun right after the verb of an inverted clause ("Dabei griff sie … an:")."""
+    i = _skip_space(text, sent_start, colon)
+    inv = _INVERTED_PRONOUN.match(text, i, colon)
+    if inv and text[i:inv.start("pron")].split()[0] not in _NOT_CLAUSE_START:
+        return inv.span("pron")
+    fw = _first_word(text, i, colon)
+    if fw is None or fw[0] in STARTERS or fw[0] in SUBORDINATORS or fw[0] in CONJUNCTIONS or \
+            fw[0].lower() in SUBORDINATORS or fw[0] in _NOT_CLAUSE_START:
+        return None
+    span = np_at(text, i, colon)
+    if span is None or not _is_nominative_like(text, span) or text[span[0]:span[1]].split()[0] in {"Dem", "Den", "Des"}:
+        return None
+    nxt = _first_word(text, span[1], colon)
+    if nxt is None or not nxt[0][:1].islower() or nxt[0] in _DET_WORDS or nxt[0] in _NOT_CLAUSE_START:
+        return None
+    return span
 
 
 def colon_frame(text: str, sentence: Span) -> Frame | None:
