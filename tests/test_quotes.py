@@ -524,3 +524,16 @@ def test_sentence_adverbs_and_expletive_es_are_not_speakers(text: str, mention: 
 ])
 def test_direct_quote_after_colon_without_reporting_verb_and_reflexive_cue(text: str, mention: str | None) -> None:
     assert one(text)["speaker_mention"] == mention
+
+
+@pytest.mark.parametrize("text,mention", [
+    ("Die Vorsitzende des Rechtsausschusses, Renate Künast (Grüne), fragte, ob der Minister gelogen habe.",
+     "Die Vorsitzende des Rechtsausschusses, Renate Künast (Grüne)"),
+    ("Des Weiteren verwies Steinbrück darauf, dass der Haushalt wieder verfassungskonform sei.", "Steinbrück"),
+    ("Als Begründung sagte ein Wissenschaftler: „Das ist ein sehr breites Feld.“", "ein Wissenschaftler"),
+    ("Der arabische Fernsehsender al-Dschasira hatte Anfang Juli berichtet, in den Sachen seien Spuren gefunden worden.",
+     "Der arabische Fernsehsender al-Dschasira"),
+    ("In den meisten Fällen warfen die Taliban den Menschen vor, für die Truppen spioniert zu haben.", "die Taliban"),
+])
+def test_mention_extent_apposition_before_and_no_object_tail(text: str, mention: str) -> None:
+    assert one(text)["speaker_mention"] == mention

@@ -167,12 +167,12 @@ def strip_final_punct(text: str, s: int, e: int) -> Span:
 _DET = r"(?:der|die|das|des|den|dem|ein|eine|einer|eines|einem|einen|Der|Die|Das|Ein|Eine)"
 _ADJ = r"(?:[a-zäöüß][\wäöüß-]*(?:e|en|er|es|em)|US-amerikanische[nrs]?|[A-ZÄÖÜ][\wäöüß]*-[a-zäöüß][\wäöüß-]*(?:e|en|er|es))"
 # A capitalised word, or a quoted name of up to five words ("Die Zeitung „Yemen Observer“").
-_NOUN = r"(?:[A-ZÄÖÜ][\wÄÖÜäöüßéèáíóúñçë'’.-]*|„[A-ZÄÖÜ0-9][^„“”\"\s.,:;!?]*(?:\s[^„“”\"\s.,:;!?]+){0,4}“)"
+_NOUN = r"(?:(?:al-|el-|as-|ad-)?[A-ZÄÖÜ][\wÄÖÜäöüßéèáíóúñçë'’.-]*|„[A-ZÄÖÜ0-9][^„“”\"\s.,:;!?]*(?:\s[^„“”\"\s.,:;!?]+){0,4}“)"
 _NP_CORE = rf"(?:{_DET}\s+)?(?:{_ADJ}\s+){{0,3}}{_NOUN}(?:\s+{_NOUN}){{0,3}}"
 # A party or abbreviation in brackets after a name: "Matthias Berninger (Grüne)", "(IGDRB)".
 _PAREN = r"(?:\s*\([^()\n,.;:]{1,30}\))?"
 # "in" joins only a bare name ("die Banca d'Italia in Rom"), not "in der Nacht".
-_CONNECT = r"(?:aus|von|vom|und|der|des|den|dem|für|im|in(?=\s+[A-ZÄÖÜ]))"
+_CONNECT = r"(?:aus|von|vom|und|der|des|für|im|in(?=\s+[A-ZÄÖÜ]))"
 # "in/für einem …" after a name is an adverbial ("Papier in einem Gastbeitrag"), not part of the name.
 NP = re.compile(rf"{_NP_CORE}{_PAREN}(?:\s+{_CONNECT}\s+(?!(?:einem|einer|eine|einen)\s){_NP_CORE}{_PAREN})*")
 APPOSITION = re.compile(rf",\s+(?:(?:{_DET}\s+)?(?:{_ADJ}\s+){{0,3}}{_NOUN}(?:\s+(?:{_CONNECT}\s+)?(?:{_DET}\s+)?(?:{_ADJ}\s+){{0,2}}{_NOUN}){{0,4}})(?=\s*(?:[,:]|[.!?](?:\s|$)))")
@@ -186,7 +186,7 @@ STARTERS = {"Am", "Im", "Auf", "In", "Nach", "Vor", "Zuvor", "Dabei", "Gestern",
             "Trotz", "Wegen", "Angesichts", "Laut", "So", "Allerdings", "Jedoch", "Deshalb", "Daher", "Dennoch",
             "Dort", "Hier", "Darin", "Inzwischen", "Zuletzt", "Bislang", "Bisher", "Ebenso", "Erst", "Zunächst",
             "Vorher", "Kürzlich", "Damit", "Demnach", "Insgesamt", "Offenbar", "Morgen", "Ferner", "Gleichwohl",
-            "Ebenfalls", "Erneut", "Weiterhin", "Schließlich", "Außerdem", "Deswegen", "Somit", "Trotzdem"}
+            "Ebenfalls", "Erneut", "Weiterhin", "Schließlich", "Außerdem", "Deswegen", "Somit", "Trotzdem", "Als"}
 _WORD = re.compile(r"[\wÄÖÜäöüß-]+")
 # Capitalised words that open a clause but never name a speaker on their own: the expletive
 # "Es", bare articles and possessives, conjunctions and sentence adverbs ("Offiziell, …",
@@ -293,8 +293,8 @@ def frame_subject(text: str, sent_start: int, verb: Span, limit: int) -> Span | 
         if word in STARTERS:
             continue
         span = np_at(text, cs, vs)
-        if span and text[span[1]:vs].strip(" ,") == "":
-            return span
+        if span and text[span[1]:vs].strip(" ,") == "" and _is_nominative_like(text, span):
+            return _with_apposition_before(text, sent_start, span)
     after = np_after_verb(text, ve, limit)
     pre = text[sent_start:vs]
     pre_stripped = pre.rstrip()
@@ -308,6 +308,26 @@ def frame_subject(text: str, sent_start: int, verb: Span, limit: int) -> Span | 
     if after is None:
         return _subject_before_auxiliary(text, sent_start, verb) or _subject_before_finite(text, sent_start, verb)
     return after
+
+
+def _with_apposition_before(text: str, sent_start: int, span: Span) -> Span:
+    """"Die Vorsitzende des Ausschusses, Renate Künast (Grüne), fragte …": in a verb-second clause
+    everything before the verb is one constituent, so a noun phrase that fills the clause before the
+    comma is an apposition of the subject and belongs to the mention (SpkAtt and our gold agree)."""
+    before = text[sent_start:span[0]].rstrip()
+    if not before.endswith(","):
+        return span
+    comma = sent_start + len(before) - 1
+    starts = [c for c in _clause_starts(text, sent_start, comma)]
+    cs = starts[-1]
+    fw = _first_word(text, cs, comma)
+    if fw is not None and fw[0] in STARTERS and fw[0] not in {"Als", "Nach", "Laut", "So"}:
+        cs = fw[2]  # "Auch die US-Delegationsleiterin beim Klimagipfel, Sharon Hayes, …"
+    np_ = np_at(text, cs, comma, appositions=False)
+    if np_ is not None and np_[1] == comma and _is_nominative_like(text, np_) and \
+            not PRONOUN.fullmatch(text[np_[0]:np_[1]]):
+        return (np_[0], span[1])
+    return span
 
 
 def _subject_before_finite(text: str, sent_start: int, verb: Span) -> Span | None:
