@@ -537,3 +537,27 @@ def test_direct_quote_after_colon_without_reporting_verb_and_reflexive_cue(text:
 ])
 def test_mention_extent_apposition_before_and_no_object_tail(text: str, mention: str) -> None:
     assert one(text)["speaker_mention"] == mention
+
+
+@pytest.mark.parametrize("text,content,mention", [
+    ("Die Kanadier hingegen sagen, der Pilot trage die Verantwortung für die Landung.",
+     "der Pilot trage die Verantwortung für die Landung", "Die Kanadier"),
+    ("Sie räumte zwar ein, es könnten Arbeitsplätze verloren gehen.", "es könnten Arbeitsplätze verloren gehen", "Sie"),
+    ("Die Bahngesellschaft beschloss, in dem Zeitraum die Beleuchtung in den Zügen zu reduzieren.",
+     "in dem Zeitraum die Beleuchtung in den Zügen zu reduzieren", "Die Bahngesellschaft"),
+    ("Der Generalanwalt empfahl dem Gericht, der Klage der EU-Kommission stattzugeben.",
+     "der Klage der EU-Kommission stattzugeben", "Der Generalanwalt"),
+    ("Die Männer werden beschuldigt, Mitglieder einer terroristischen Vereinigung zu sein.",
+     "Mitglieder einer terroristischen Vereinigung zu sein", None),
+])
+def test_plural_cues_adverbs_before_particle_and_zu_verbs(text: str, content: str, mention: str | None) -> None:
+    q = one(text)
+    assert (q["text"], q["speaker_mention"]) == (content, mention)
+
+
+def test_infinitive_cue_before_a_verb_is_no_frame() -> None:
+    """"wollte … nicht bestätigen, unterstrich jedoch, dass …": the content is the dass-clause of
+    "unterstrich", not everything after "bestätigen" (seed 001)."""
+    q = one("Peskow wollte den Besuch nicht bestätigen, unterstrich jedoch, dass Russland das Recht habe, "
+            "seine Beziehungen auszubauen.")
+    assert (q["text"], q["cue"]) == ("dass Russland das Recht habe, seine Beziehungen auszubauen", "unterstrich")

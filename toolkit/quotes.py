@@ -63,7 +63,9 @@ _CORE_VERB = (
     r"kündigt(?:e|en)? an|erinnert(?:e|en)?|zitiert(?:e|en)?|twittert(?:e|en)?|"
     r"gab(?:en)?|teilt(?:e|en)?|fügt(?:e|en)?|räumt(?:e|en)?|kündigt(?:e|en)?|gesagt|erklärt|betont|berichtet|"
     r"mitgeteilt|bekräftigt|bestätigt|versichert|behauptet|geschrieben|gewarnt|hinzugefügt|erläutert(?:e|en)?|"
-    r"vermeldet(?:e|en)?|beteuert(?:e|en)?|unterstrichen|verkündet(?:e|en)?|meldeten|fordert(?:e|en)?|hofft(?:e|en)?|beklagt(?:e|en)?|bemängelt(?:e|en)?|bilanziert(?:e|en)?|resümiert(?:e|en)?|schätzt(?:e|en)?|verlangt(?:e|en)?"
+    r"vermeldet(?:e|en)?|beteuert(?:e|en)?|unterstrichen|verkündet(?:e|en)?|meldeten|fordert(?:e|en)?|hofft(?:e|en)?|beklagt(?:e|en)?|bemängelt(?:e|en)?|bilanziert(?:e|en)?|resümiert(?:e|en)?|schätzt(?:e|en)?|verlangt(?:e|en)?|"
+    r"sagen|erklären|betonen|meinen|schreiben|behaupten|kritisieren|warnen|argumentieren|versichern|"
+    r"bekräftigen|bestätigen|melden|fordern|hoffen|beklagen|teilen mit|fügen hinzu|räumen ein|geben an|kündigen an"
 )
 CORE_VERB = re.compile(rf"(?<![\wÄÖÜäöüß-])(?:{_CORE_VERB})(?![\wÄÖÜäöüß])")
 TRAILING_FRAME = re.compile(rf",\s*(?P<cue>{_CORE_VERB}|so)(?:\s+|(?=[.!?:]?\s*$))(?P<rest>[^,.;:!?]*(?:,[^,.;:!?]*)?)[.!?:]?\s*$")
@@ -438,6 +440,36 @@ ZU_VERB = re.compile(r"(?<![\wÄÖÜäöüß-])(?:beschuldigt(?:e|en)?|droht(?:e
                      r"angeboten|bot(?:en)?|bietet|erklärt(?:e|en)?|verpflichtet(?:e|en)?|zugesagt|sagt(?:e|en)? zu|"
                      r"wirbt|warb(?:en)?|verlangt(?:e|en)?|ermahnt(?:e|en)?|untersagt(?:e|en)?|verbietet|verbot(?:en)?)"
                      r"(?![\wÄÖÜäöüß])")
+# "räumte zwar ein, …", "sagte aber auch, …": adverbs and a separable particle before the comma.
+_PARTICLE_COMMA = re.compile(r"\s*(?:(?:zwar|auch|aber|jedoch|allerdings|dann|nun|noch|ebenfalls|außerdem|zudem|"
+                             r"gleichzeitig|zugleich|später|weiter|erneut)\s+){0,2}(?:hinzu|mit|an|ein)?\s*,\s*")
+
+
+_INFINITIVE_CUES = {"sagen", "erklären", "betonen", "meinen", "schreiben", "behaupten", "kritisieren", "warnen",
+                    "argumentieren", "versichern", "bekräftigen", "bestätigen", "melden", "fordern", "hoffen", "beklagen"}
+_CLAUSE_SUBJECTS = {"er", "sie", "es", "man", "der", "die", "das", "ein", "eine", "einer", "wir", "ich", "dies",
+                    "diese", "dieser", "dieses", "alle", "viele", "mehrere", "seine", "ihre", "sein", "ihr"}
+
+
+_PASSIVE_PARTICIPLE = {"vorgeworfen", "beschuldigt", "aufgefordert", "aufgerufen", "verpflichtet", "untersagt",
+                       "verboten", "gebeten", "ermahnt", "empfohlen", "geraten"}
+_WERDEN = re.compile(r"(?<![\wÄÖÜäöüß-])(?:wurde|wurden|wird|werden|worden)(?![\wÄÖÜäöüß])")
+
+
+def _passive_accusation(text: str, s: int, verb: re.Match[str]) -> bool:
+    """"Klien wurde vorgeworfen, …", "Die Männer werden beschuldigt, …": the clause's subject is
+    the addressee, not the speaker, so the frame names no source."""
+    return verb.group() in _PASSIVE_PARTICIPLE and _WERDEN.search(text, s, verb.start()) is not None
+
+
+def _frame_verbs(text: str, s: int, e: int) -> list[re.Match[str]]:
+    """Reporting verbs and verbs that take a zu-infinitive ("beschloss, … zu reduzieren"), in text order."""
+    seen: dict[int, re.Match[str]] = {m.start(): m for m in SPEECH_VERB.finditer(text, s, e)}
+    for m in ZU_VERB.finditer(text, s, e):
+        seen.setdefault(m.start(), m)
+    return [seen[k] for k in sorted(seen)]
+
+
 _CLAUSE_END = re.compile(r",\s+(?=(?:während|weil|obwohl|aber|doch|sondern|wobei|nachdem|als|wenn|falls|da|und)\s)")
 
 
@@ -689,7 +721,7 @@ def detect_quotes(text: str, paragraph: Span, sentences: list[Span], skip: list[
             content, cue, mention, _ = tf
             claim(QuoteSpan(content[0], content[1], "indirect", Frame(cue, mention, "trailing")))
         # 4. Reporting verb + dass-clause, or "sagte er, <clause>".
-        for v in SPEECH_VERB.finditer(text, s, e):
+        for v in _frame_verbs(text, s, e):
             if _inside(v.span(), mark_spans) or _inside(v.span(), claimed):
                 continue
             content = _dass_content(text, v.span(), (s, e), claimed)
@@ -697,7 +729,7 @@ def detect_quotes(text: str, paragraph: Span, sentences: list[Span], skip: list[
             if content is None and CORE_VERB.match(text, v.start()):
                 subj = frame_subject(text, s, v.span(), e)
                 after_subj = subj[1] if subj and subj[0] > v.start() else v.end()
-                m2 = re.match(r"\s*(?:hinzu|mit|an|ein)?\s*,\s*", text[after_subj:e])
+                m2 = _PARTICLE_COMMA.match(text[after_subj:e])
                 konj = False
                 if not m2:
                     # "Rice sagte weiter, …", "sagte bei der Gelegenheit, …": only with Konjunktiv content.
@@ -709,6 +741,11 @@ def detect_quotes(text: str, paragraph: Span, sentences: list[Span], skip: list[
                     c_marks = [(mk.start, mk.end) for mk in marks if c_start <= mk.start < e]
                     has_konj = any(not _inside(k.span(), c_marks) for k in KONJUNKTIV_I.finditer(text, c_start, e))
                     if konj and not has_konj:
+                        fw = None
+                    # "sagen"/"bestätigen" may be a plural or an infinitive ("wollte … nicht bestätigen,
+                    # unterstrich jedoch …"): only a subject-like word may then open the content.
+                    if fw is not None and v.group() in _INFINITIVE_CUES and not (
+                            fw[0][:1].isupper() or fw[0] in _CLAUSE_SUBJECTS):
                         fw = None
                     # "sagte er, „No-Go-Areas“ dürfe es nicht geben": a quoted fragment may open the content.
                     opens_quote = c_start < e and text[c_start] in "„“\"«»" and has_konj and \
@@ -735,11 +772,11 @@ def detect_quotes(text: str, paragraph: Span, sentences: list[Span], skip: list[
                     nxt = _CLAUSE_END.search(text, c[0], e)
                     if nxt:
                         c = strip_final_punct(text, c[0], nxt.start())
-                    if re.search(r"(?<![\wäöü])zu\s+[\wäöü]+en\b|\w+zu\w+en\b", text[c[0]:c[1]]):
+                    if re.search(r"(?<![\wäöü])zu\s+[\wäöü]+n\b|\w+zu\w+en\b", text[c[0]:c[1]]):
                         content, kind = c, "zu"
             if content is None:
                 continue
-            subj = frame_subject(text, s, v.span(), e)
+            subj = None if _passive_accusation(text, s, v) else frame_subject(text, s, v.span(), e)
             claim(QuoteSpan(content[0], content[1], "indirect", Frame(v.span(), subj, kind)))
 
     # 5. Direct quotes not inside an indirect/mixed quote.
