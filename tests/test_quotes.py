@@ -561,3 +561,9 @@ def test_infinitive_cue_before_a_verb_is_no_frame() -> None:
     q = one("Peskow wollte den Besuch nicht bestätigen, unterstrich jedoch, dass Russland das Recht habe, "
             "seine Beziehungen auszubauen.")
     assert (q["text"], q["cue"]) == ("dass Russland das Recht habe, seine Beziehungen auszubauen", "unterstrich")
+
+
+def test_prepositional_frame_content_keeps_coordinated_clause() -> None:
+    q = one("Nach Angaben eines Mitarbeiters hätten freie Mitarbeiter in einer Umkleide übernachtet, und manche "
+            "Kollegen hätten sich Ablagen aus Kartons gebaut.")
+    assert q["text"].endswith("Ablagen aus Kartons gebaut") and q["speaker_mention"] == "Angaben eines Mitarbeiters"
