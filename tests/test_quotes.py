@@ -567,3 +567,22 @@ def test_prepositional_frame_content_keeps_coordinated_clause() -> None:
     q = one("Nach Angaben eines Mitarbeiters hätten freie Mitarbeiter in einer Umkleide übernachtet, und manche "
             "Kollegen hätten sich Ablagen aus Kartons gebaut.")
     assert q["text"].endswith("Ablagen aus Kartons gebaut") and q["speaker_mention"] == "Angaben eines Mitarbeiters"
+
+
+@pytest.mark.parametrize("text,quote,mention", [
+    ("Australiens Ministerpräsidentin bezeichnete das Unglück als „große Tragödie“.", "„große Tragödie“",
+     "Australiens Ministerpräsidentin"),
+    ("Die Chefin des Senders nannte diese Zahlen „aus der Luft gegriffen“.", "„aus der Luft gegriffen“",
+     "Die Chefin des Senders"),
+    ("Da Frankfurt sieben Spiele gewann, war Trainer Thomas Schaaf zufrieden: „Ein guter Start“", "„Ein guter Start“",
+     None),
+])
+def test_short_quoted_phrase_framed_by_naming_verb_or_colon(text: str, quote: str, mention: str | None) -> None:
+    q = one(text)
+    assert (q["text"], q["type"]) == (quote, "direct")
+    if mention is not None:
+        assert q["speaker_mention"] == mention
+
+
+def test_short_quoted_phrase_without_frame_stays_a_scare_quote() -> None:
+    assert extract("Das Schiff trägt den Namen „Eagle“ und liegt im Hafen.") == []

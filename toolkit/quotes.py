@@ -156,6 +156,32 @@ def is_speechlike(text: str, mark: QuoteMark) -> bool:
     return len(words) >= 3 and bool(re.search(r"[.!?,]$", inner))
 
 
+# Verbs that hand a short quoted phrase to their subject: "bezeichnete den Plan als „Wortbruch“",
+# "nannte die Zahlen „aus der Luft gegriffen“", "warfen der Regierung „Wortbruch“ vor".
+NAMING_VERB = re.compile(r"(?<![\wÄÖÜäöüß-])(?:bezeichnet(?:e|en)?|nannte(?:n)?|nennt|nennen|sprach(?:en)?\s+von|"
+                         r"spricht\s+von|wertete(?:n)?|lobte(?:n)?|warf(?:en)?|wirft|werfen|beschrieb(?:en)?|"
+                         r"beschreibt|titulierte(?:n)?|kommentierte(?:n)?)(?![\wÄÖÜäöüß])")
+
+
+def fragment_frame(text: str, sentences: list[Span], mark: QuoteMark, p_start: int) -> Frame | None:
+    """A short quoted phrase is the speaker's words, not a scare quote, when a colon hands it over
+    (kind "colon": the caller finds the speaker) or a naming verb earlier in its clause frames it."""
+    k = _sentence_of(sentences, mark.start)
+    sent_start = max(sentences[k][0], p_start) if sentences else p_start
+    before = text[sent_start:mark.start]
+    if re.search(r":\s*$", before):
+        return Frame(None, None, "colon")
+    verbs = list(NAMING_VERB.finditer(text, sent_start, mark.start))
+    if not verbs:
+        return None
+    v = verbs[-1]
+    between = text[v.end():mark.start]
+    if re.search(r"[.;:!?„“”\"«»]", between) or len(between.split()) > 10:
+        return None
+    subj = frame_subject(text, sent_start, v.span(), mark.start)
+    return Frame(v.span(), subj, "before") if subj is not None else None
+
+
 def strip_final_punct(text: str, s: int, e: int) -> Span:
     while e > s and text[e - 1] in " .;:!?":
         e -= 1
@@ -786,12 +812,22 @@ def detect_quotes(text: str, paragraph: Span, sentences: list[Span], skip: list[
     # 5. Direct quotes not inside an indirect/mixed quote.
     prev: QuoteSpan | None = None
     for mk in marks:
-        if not is_speechlike(text, mk) or _overlaps((mk.start, mk.end), skip):
+        if _overlaps((mk.start, mk.end), skip):
             continue
+        naming = None
+        if not is_speechlike(text, mk):
+            naming = fragment_frame(text, sentences, mk, p_start)
+            if naming is None:
+                continue
         if _inside((mk.start, mk.end), claimed):
             prev = None
             continue
         q = QuoteSpan(mk.start, mk.end, "direct", Frame(), [] if mk.balanced else ["unbalanced_quote"])
+        if naming is not None and naming.kind != "colon":
+            q.frame = naming
+            claim(q)
+            prev = q
+            continue
         k_end = _sentence_of(sentences, max(mk.end - 1, mk.start))
         sent_end = sentences[k_end][1] if sentences else p_end
         # The frame after the quote runs to the next sentence end outside the quote.
