@@ -586,3 +586,9 @@ def test_short_quoted_phrase_framed_by_naming_verb_or_colon(text: str, quote: st
 
 def test_short_quoted_phrase_without_frame_stays_a_scare_quote() -> None:
     assert extract("Das Schiff trägt den Namen „Eagle“ und liegt im Hafen.") == []
+
+
+def test_frame_inside_relative_clause_reports_that_clause() -> None:
+    q = one("Die festgenommenen Männer, die nach den bisherigen Ermittlungen für zehn Überfälle verantwortlich sein "
+            "dürften, hatten weitere Pläne.")
+    assert q["text"] == "die nach den bisherigen Ermittlungen für zehn Überfälle verantwortlich sein dürften"

@@ -603,6 +603,27 @@ DEMNACH = re.compile(r"(?:Demnach|Demzufolge)(?![\wÄÖÜäöüß])")
 WIE_FRAME = re.compile(r"(?<![\wÄÖÜäöüß-])(?P<cue0>[Ww]ie)\s+(?P<body>(?:[^,;:.!?\n]|\.(?=\S)){3,160}?)\s*(?:,|[.!?]\s*$)")
 
 
+_SUBCLAUSE_START = re.compile(
+    r",\s+(?P<w>(?:(?:von|mit|bei|in|an|auf|für|nach|zu|aus|über|unter|durch|gegen)\s+)?"
+    r"(?:der|die|das|dem|den|denen|deren|dessen|welche[rsmn]?)|da|weil|dass|daß|wenn|obwohl|nachdem|sodass|zumal)\s")
+
+
+def _subclause_around(text: str, s: int, frame_start: int, frame_end: int, e: int) -> Span | None:
+    """"Die Täter, die nach den Ermittlungen für zehn Morde verantwortlich sein dürften, hatten …":
+    a frame inside a relative or subordinate clause reports that clause only, up to its closing comma."""
+    last = None
+    for m in _SUBCLAUSE_START.finditer(text, s, frame_start):
+        last = m
+    if last is None or "," in text[last.end():frame_start]:
+        return None
+    word = last.group("w")
+    if word in ("der", "die", "das") and _article_before_noun(text, last.end("w"), e):
+        return None  # an article opening a new clause, not a relative pronoun
+    close = text.find(",", frame_end, e)
+    end = close if close > 0 else e
+    return last.start("w"), end
+
+
 def _prep_frames(text: str, s: int, e: int) -> list[tuple[int, Span, Span]]:
     """(frame start, cue, mention) of "laut X", "gemäß X", "nach Angaben X", "X nach" in text[s:e].
 
@@ -693,6 +714,9 @@ def detect_quotes(text: str, paragraph: Span, sentences: list[Span], skip: list[
                     c_start = b.end()
                 nxt = _CLAUSE_END.search(text, max(mention[1], cue[1]), e)
                 c_end = nxt.start() if nxt else e
+                sub = _subclause_around(text, s, fs, max(mention[1], cue[1]), e)
+                if sub is not None:
+                    c_start, c_end = sub
                 if text[max(mention[1], cue[1]):e].strip(" .!?\n") == "" and text[s:fs].rstrip().endswith(","):
                     # A trailing frame (", wie X mitteilte."): the content is the clause before it.
                     c_end = len(text[:fs].rstrip().rstrip(",").rstrip())
