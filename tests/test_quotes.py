@@ -574,8 +574,8 @@ def test_prepositional_frame_content_keeps_coordinated_clause() -> None:
      "Australiens Ministerpräsidentin"),
     ("Die Chefin des Senders nannte diese Zahlen „aus der Luft gegriffen“.", "„aus der Luft gegriffen“",
      "Die Chefin des Senders"),
-    ("Da Frankfurt sieben Spiele gewann, war Trainer Thomas Schaaf zufrieden: „Ein guter Start“", "„Ein guter Start“",
-     None),
+    ("Trainer Thomas Schaaf war nach dem Spiel zufrieden: „Ein guter Start“", "„Ein guter Start“",
+     "Trainer Thomas Schaaf"),
 ])
 def test_short_quoted_phrase_framed_by_naming_verb_or_colon(text: str, quote: str, mention: str | None) -> None:
     q = one(text)
@@ -586,9 +586,27 @@ def test_short_quoted_phrase_framed_by_naming_verb_or_colon(text: str, quote: st
 
 def test_short_quoted_phrase_without_frame_stays_a_scare_quote() -> None:
     assert extract("Das Schiff trägt den Namen „Eagle“ und liegt im Hafen.") == []
+    # Five words or more, but a title with no frame and no sentence end: not speech either.
+    assert extract("Im Kino läuft „Cobra II – die wirkliche Geschichte der Invasion“ seit Montag.") == []
 
 
 def test_frame_inside_relative_clause_reports_that_clause() -> None:
     q = one("Die festgenommenen Männer, die nach den bisherigen Ermittlungen für zehn Überfälle verantwortlich sein "
             "dürften, hatten weitere Pläne.")
     assert q["text"] == "die nach den bisherigen Ermittlungen für zehn Überfälle verantwortlich sein dürften"
+
+
+@pytest.mark.parametrize("text", [
+    "Nach einer Überprüfung durch den TÜV gab es dann offenbar grünes Licht, so dass die Bahn wieder fuhr.",
+    "Erst nach umfangreichen Ermittlungen, die der Anwalt selbst bezahlte, war genug Material beisammen.",
+    "Zwei Monate nach dem Urteil des Bundesverwaltungsgerichts liegt nun die schriftliche Begründung vor.",
+])
+def test_conjunction_so_dass_and_temporal_nach_are_no_frames(text: str) -> None:
+    assert extract(text) == []
+
+
+def test_preposition_is_no_adjective_of_a_speaker_and_dass_clause_wins_over_trailing_frame() -> None:
+    q = one("John Edwards, der selbst angetreten war, bekräftigte gegenüber mehreren spanischen Medien, dass er "
+            "für dieses Amt nicht zur Verfügung stehe.")
+    assert (q["text"], q["speaker_mention"]) == ("dass er für dieses Amt nicht zur Verfügung stehe", "John Edwards")
+    assert one("Darüber berichtete gestern die Zeitung, dass der Streik ende.")["speaker_mention"] == "die Zeitung"

@@ -193,7 +193,13 @@ def strip_final_punct(text: str, s: int, e: int) -> Span:
 # --- noun phrases in frames -------------------------------------------------------------
 
 _DET = r"(?:der|die|das|des|den|dem|ein|eine|einer|eines|einem|einen|Der|Die|Das|Ein|Eine)"
-_ADJ = r"(?:[a-zäöüß][\wäöüß-]*(?:e|en|er|es|em)|US-amerikanische[nrs]?|[A-ZÄÖÜ][\wäöüß]*-[a-zäöüß][\wäöüß-]*(?:e|en|er|es))"
+# Prepositions that end like an inflected adjective ("gegenüber mehreren Medien", "unter dem Motto").
+_NOT_ADJ = (r"(?!(?:gegenüber|unter|über|hinter|wegen|neben|zwischen|entgegen|außer|innerhalb|außerhalb|"
+            r"oberhalb|unterhalb|während|trotz|gemäß|entsprechend|inmitten|anstatt|jenseits|diesseits|seitens|"
+            r"binnen|mittels|zugunsten|ungeachtet|hinsichtlich|bezüglich|angesichts|aber|oder|sondern|immer|"
+            r"wieder|später|früher|weiter|ebenfalls|jedoch|daher|sehr|mehr|gerne|gern|vorher|nachher|"
+            r"ferner|außerdem|bereits|sowie|sowohl|hierbei|dabei)(?![\wäöüß-]))")
+_ADJ = rf"(?:{_NOT_ADJ}[a-zäöüß][\wäöüß-]*(?:e|en|er|es|em)|US-amerikanische[nrs]?|[A-ZÄÖÜ][\wäöüß]*-[a-zäöüß][\wäöüß-]*(?:e|en|er|es))"
 # A capitalised word, or a quoted name of up to five words ("Die Zeitung „Yemen Observer“").
 _NOUN = r"(?:(?:al-|el-|as-|ad-)?[A-ZÄÖÜ][\wÄÖÜäöüßéèáíóúñçë'’.-]*|„[A-ZÄÖÜ0-9][^„“”\"\s.,:;!?]*(?:\s[^„“”\"\s.,:;!?]+){0,4}“)"
 _NP_CORE = rf"(?:{_DET}\s+)?(?:{_ADJ}\s+){{0,3}}{_NOUN}(?:\s+{_NOUN}){{0,3}}"
@@ -223,7 +229,9 @@ NOT_A_SPEAKER = {"Es", "Der", "Die", "Das", "Dies", "Dem", "Den", "Des", "Sein",
                  "Ihnen", "Man", "Denn", "Doch", "Und", "Aber", "Oder", "Von", "Bis", "Da", "Ob", "Nachdem", "Warum",
                  "Wie", "Was", "Wer", "Sehr", "Alles", "Vieles", "Insbesondere", "Dagegen", "Andererseits",
                  "Tatsächlich", "Aktuell", "Neuerdings", "Seinerzeit", "Verglichen", "Besorgt", "Sinngemäß"}
-_ADVERB_LIKE = re.compile(r"[A-ZÄÖÜ][a-zäöüß]{3,}(?:lich|isch|iell|erweise|mals|ierend|fassend|gehend)")
+_ADVERB_LIKE = re.compile(r"[A-ZÄÖÜ][a-zäöüß]{3,}(?:lich|isch|iell|erweise|mals|ierend|fassend|gehend)|"
+                          r"(?:Da|Dar|Hier|Wo|Wor)(?:über|auf|aus|zu|bei|mit|nach|von|für|gegen|um|unter|in|an)|"
+                          r"Zusammen|Gemeinsam|Ebenso|Stattdessen|Zwar")
 
 
 def is_not_a_speaker(word: str) -> bool:
@@ -538,12 +546,17 @@ def _trailing_frame(text: str, s: int, e: int) -> tuple[Span, Span, Span | None,
         return None
     cue = m.span("cue")
     rest_s, rest_e = m.span("rest")
+    if re.search(r",\s*(?:dass|daß|ob)\s", text[rest_s:rest_e]):
+        return None  # "…, bekräftigte gegenüber Medien, dass …": the dass-clause is the content
     if m.group("cue") == "so":
         rest_s, rest_e = strip_final_punct(text, rest_s, rest_e)
         w = re.search(r"\s+(?:weiter|außerdem|zudem|ferner|abschließend|damals|heute|gestern)$", text[rest_s:rest_e])
         if w:  # ", so Elshorst weiter."
             rest_e = rest_s + w.start()
-        mention = (rest_s, rest_e) if rest_e > rest_s and text[rest_s].isupper() or text[rest_s:rest_s + 3] in {"der", "die", "das", "ein"} else None
+        first = (text[rest_s:rest_e].split() or [""])[0]
+        # ", so der Sprecher" names a source; ", so dass …" / ", so wie …" are conjunctions.
+        mention = (rest_s, rest_e) if rest_e > rest_s and (text[rest_s].isupper() or first in {
+            "der", "die", "das", "ein", "eine"}) else None
         if mention is None:
             return None
     else:
@@ -624,6 +637,11 @@ def _subclause_around(text: str, s: int, frame_start: int, frame_end: int, e: in
     return last.start("w"), end
 
 
+_TEMPORAL_BEFORE_NACH = {"erst", "kurz", "bald", "unmittelbar", "gleich", "direkt", "schon", "tage", "monate", "jahre",
+                         "wochen", "stunden", "minuten", "tag", "monat", "jahr", "woche", "stunde", "jahrzehnte",
+                         "lange", "spätestens", "frühestens", "sofort"}
+
+
 def _prep_frames(text: str, s: int, e: int) -> list[tuple[int, Span, Span]]:
     """(frame start, cue, mention) of "laut X", "gemäß X", "nach Angaben X", "X nach" in text[s:e].
 
@@ -636,6 +654,9 @@ def _prep_frames(text: str, s: int, e: int) -> list[tuple[int, Span, Span]]:
         if mention is not None:
             out.append((m.start(), m.span("cue"), mention))
     for m in NACH_FRAME.finditer(text, s, e):
+        prev_word = re.search(r"([\wÄÖÜäöüß]+)\s*$", text[max(s, m.start() - 30):m.start()])
+        if prev_word and prev_word.group(1).lower() in _TEMPORAL_BEFORE_NACH:
+            continue  # "Erst nach umfangreichen Ermittlungen", "Zwei Monate nach dem Urteil"
         ns, ne = m.span("noun")
         g = _GEN_START.match(text, ne, e)
         gn = re.compile(r"\s+[A-ZÄÖÜ][\wäöüß]+s(?![\wÄÖÜäöüß-])").match(text, ne, e)
@@ -904,6 +925,11 @@ def detect_quotes(text: str, paragraph: Span, sentences: list[Span], skip: list[
                     not any(p_s > prev.end and p_s < mk.start for p_s, _ in claimed):
                 q.frame = Frame(None, prev.frame.mention, "continuation")
         if q.frame.kind == "none":
+            inner = text[mk.inner[0]:mk.inner[1]].strip()
+            if len(inner.split()) < 10 and not re.search(r"[.!?…]$", inner):
+                # A short quoted phrase with no frame and no sentence end is a title or a name
+                # („Cobra II – die wirkliche Geschichte …“), not speech.
+                continue
             q.flags.append("no_speaker_frame")
         claim(q)
         prev = q
