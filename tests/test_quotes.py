@@ -610,3 +610,12 @@ def test_preposition_is_no_adjective_of_a_speaker_and_dass_clause_wins_over_trai
             "für dieses Amt nicht zur Verfügung stehe.")
     assert (q["text"], q["speaker_mention"]) == ("dass er für dieses Amt nicht zur Verfügung stehe", "John Edwards")
     assert one("Darüber berichtete gestern die Zeitung, dass der Streik ende.")["speaker_mention"] == "die Zeitung"
+
+
+@pytest.mark.parametrize("text", [
+    "Die Haushaltspolitikerin der Grünen, Anja Hajduk, kritisierte die Pläne der Bundesregierung.",
+    "Ulla Jelpke, die erst vor einem Monat für Schlagzeilen gesorgt hatte, kritisierte die Entscheidung der Fraktion.",
+    "Nachdem es bereits in der ersten Runde zu Auseinandersetzungen gekommen war, forderten beide eine Verlängerung.",
+])
+def test_subject_or_subordinate_clause_before_the_verb_is_no_trailing_content(text: str) -> None:
+    assert extract(text) == []

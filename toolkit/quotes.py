@@ -536,6 +536,32 @@ def _overlaps(span: Span, spans: list[Span]) -> bool:
     return any(s < span[1] and span[0] < e for s, e in spans)
 
 
+_SUBORDINATE_OPENERS = {"Nachdem", "Als", "Weil", "Wenn", "Obwohl", "Während", "Bevor", "Seit", "Seitdem", "Sobald",
+                        "Damit", "Um", "Falls", "Sofern", "Indem", "Ob"}
+_RELATIVE = re.compile(r",\s+(?:(?:von|mit|bei|in|an|auf|für|zu|aus|über|unter)\s+)?(?:der|die|das|dem|den|denen|deren|"
+                       r"dessen|welche[rsmn]?)\s")
+
+
+def _subject_not_clause(text: str, s: int, end: int) -> bool:
+    """"Die Politikerin X, kritisierte …" is not "<clause>, kritisierte X": what precedes the comma is
+    the verb's own subject (a noun phrase, perhaps with a relative clause) or a subordinate clause."""
+    first = _first_word(text, s, end)
+    if first is not None and first[0] in _SUBORDINATE_OPENERS:
+        return True
+    i = _skip_space(text, s, end)
+    w = _WORD.match(text, i, end)
+    if w and w.group() in {"In", "Auf", "Bei", "Mit", "Vor", "Zu", "Aus", "Für", "Über", "Unter", "Nach", "Von", "Im", "Am"}:
+        i = w.end()  # a prepositional phrase: "In seiner Rede, die …, mahnte Harper"
+    np_ = np_at(text, i, end, appositions=True)
+    if np_ is None:
+        return False
+    rest = text[np_[1]:end].strip()
+    if rest in ("", ","):
+        return True
+    rel = _RELATIVE.match(text, np_[1], end)
+    return rel is not None and "," not in text[rel.end():end]
+
+
 def _trailing_frame(text: str, s: int, e: int) -> tuple[Span, Span, Span | None, str] | None:
     """"<clause>, sagte X." -> (content, cue, mention, cue word)."""
     m = TRAILING_FRAME.search(text, s, e)
@@ -543,6 +569,8 @@ def _trailing_frame(text: str, s: int, e: int) -> tuple[Span, Span, Span | None,
         return None
     content_end = m.start()
     if content_end - s < 15 or text[content_end - 1] in "“”\"»«’":
+        return None
+    if _subject_not_clause(text, s, content_end):
         return None
     cue = m.span("cue")
     rest_s, rest_e = m.span("rest")
