@@ -552,7 +552,7 @@ def _subject_not_clause(text: str, s: int, end: int) -> bool:
     w = _WORD.match(text, i, end)
     if w and w.group() in {"In", "Auf", "Bei", "Mit", "Vor", "Zu", "Aus", "Für", "Über", "Unter", "Nach", "Von", "Im", "Am"}:
         i = w.end()  # a prepositional phrase: "In seiner Rede, die …, mahnte Harper"
-    np_ = np_at(text, i, end, appositions=True)
+    np_ = np_at(text, i, min(end + 1, len(text)), appositions=True)  # the comma closes an apposition
     if np_ is None:
         return False
     rest = text[np_[1]:end].strip()
