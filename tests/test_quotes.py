@@ -619,3 +619,14 @@ def test_preposition_is_no_adjective_of_a_speaker_and_dass_clause_wins_over_trai
 ])
 def test_subject_or_subordinate_clause_before_the_verb_is_no_trailing_content(text: str) -> None:
     assert extract(text) == []
+
+
+@pytest.mark.parametrize("text,mention", [
+    ("Nach langer Debatte will heute Außenminister Straw vor dem Parlament bekannt geben, dass das Verfahren "
+     "ausgesetzt wird.", "Außenminister Straw"),
+    ("Am Tag zuvor hatte er bereits gesagt, dass er Gewalt nur als äußerstes Mittel einsetzen wolle.", "er"),
+    ("Einer der Putschisten dankte den Menschen für ihre Unterstützung und ergänzte, der Staatsstreich sei im "
+     "Interesse des Landes.", "Einer der Putschisten"),
+])
+def test_subject_after_modal_pronoun_after_auxiliary_and_coordinated_verb(text: str, mention: str) -> None:
+    assert one(text)["speaker_mention"] == mention

@@ -335,7 +335,8 @@ def frame_subject(text: str, sent_start: int, verb: Span, limit: int) -> Span | 
     pre = text[sent_start:vs]
     pre_stripped = pre.rstrip()
     first = _first_word(text, sent_start, vs)
-    if pre_stripped.endswith(",") and not re.search(r"[“”\"»«]\s*,$", pre_stripped) and first and \
+    coordinated = pre_stripped.endswith(",") or re.search(r"(?<![\wÄÖÜäöüß-])(?:und|sowie|oder)$", pre_stripped)
+    if coordinated and not re.search(r"[“”\"»«]\s*,$", pre_stripped) and first and \
             first[0] not in STARTERS and first[0] not in SUBORDINATORS:
         # Coordinated verb phrase: "Peskow wollte …, unterstrich jedoch, dass …".
         span = np_at(text, sent_start, vs)
@@ -427,13 +428,16 @@ def _subject_before_auxiliary(text: str, sent_start: int, verb: Span) -> Span | 
     return None
 
 
-_AUX_WORD = re.compile(r"(?<![\wÄÖÜäöüß-])(?:hat|hatte|haben|hatten|ist|war|sind|waren|wurde|wurden|wird|werden)"
+_AUX_WORD = re.compile(r"(?<![\wÄÖÜäöüß-])(?:hat|hatte|haben|hatten|ist|war|sind|waren|wurde|wurden|wird|werden|"
+                       r"will|wollte|wollten|soll|sollte|sollten|kann|konnte|konnten|muss|musste|mussten)"
                        r"(?![\wÄÖÜäöüß])")
 
 
 def _is_nominative_like(text: str, span: Span) -> bool:
     """A pronoun or a noun phrase that does not open with a dative/genitive article."""
     words = text[span[0]:span[1]].split()
+    if PRONOUN.fullmatch(text[span[0]:span[1]]):
+        return True
     return bool(words) and words[0].lower() not in {"dem", "den", "des", "einem", "einen", "eines"} and \
         any(w[:1].isupper() or w[:1] == "„" for w in words)
 
