@@ -630,3 +630,10 @@ def test_subject_or_subordinate_clause_before_the_verb_is_no_trailing_content(te
 ])
 def test_subject_after_modal_pronoun_after_auxiliary_and_coordinated_verb(text: str, mention: str) -> None:
     assert one(text)["speaker_mention"] == mention
+
+
+def test_passive_agent_is_the_source_and_late_particle_cues() -> None:
+    q = one("Zudem wurde die Bundesregierung vom Verband aufgefordert, dem Sänger die Einreise zu verweigern.")
+    assert (q["text"], q["speaker_mention"]) == ("dem Sänger die Einreise zu verweigern", "Verband")
+    q = one("„Ich trete an als ein konservativer Republikaner“, strich Romney in seiner Rede heraus.")
+    assert q["speaker_mention"] == "Romney"

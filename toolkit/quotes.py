@@ -50,7 +50,9 @@ _SPEECH_VERB = (
     r"vermeldet(?:e|en)?|verkündete|signalisiert(?:e|en)?|unterstellt(?:e|en)?|wünscht(?:e|en)?|"
     r"vorgeschlagen|angedeutet|dementiert|zugegeben|gab zu|gibt zu|zugestanden|fragt(?:e|en)?|gefragt|"
     r"eingeräumt|geäußert|beruft|berief(?:en)?|begründen|bemängelt(?:e|en)?|moniert(?:e|en)?|"
-    r"konstatiert(?:e|en)?|zugesichert|sichert(?:e|en)?|skandiert(?:e|en)?|resümiert(?:e|en)?|bilanziert(?:e|en)?"
+    r"konstatiert(?:e|en)?|zugesichert|sichert(?:e|en)?|skandiert(?:e|en)?|resümiert(?:e|en)?|bilanziert(?:e|en)?|"
+    r"strich(?:en)?|hob(?:en)?|hebt|fragen|schilderte(?:n)?|schildert|präzisierte(?:n)?|kommentierte(?:n)?|"
+    r"kommentiert|beschrieb(?:en)?|beschreibt|folgerte(?:n)?|urteilte(?:n)?|verlauten"
 )
 SPEECH_VERB = re.compile(rf"(?<![\wÄÖÜäöüß-])(?:{_SPEECH_VERB})(?![\wÄÖÜäöüß])", re.IGNORECASE)
 # Verbs that frame a clause without "dass" ("sagte er, …" / "…, sagte Miller").
@@ -496,8 +498,22 @@ _WERDEN = re.compile(r"(?<![\wÄÖÜäöüß-])(?:wurde|wurden|wird|werden|worde
 
 def _passive_accusation(text: str, s: int, verb: re.Match[str]) -> bool:
     """"Klien wurde vorgeworfen, …", "Die Männer werden beschuldigt, …": the clause's subject is
-    the addressee, not the speaker, so the frame names no source."""
+    the addressee, not the speaker, so the frame names no source (but see `_passive_agent`)."""
     return verb.group() in _PASSIVE_PARTICIPLE and _WERDEN.search(text, s, verb.start()) is not None
+
+
+_VON = re.compile(r"(?<![\wÄÖÜäöüß-])(?:von|vom)\s+")
+
+
+def _passive_agent(text: str, s: int, verb: re.Match[str]) -> Span | None:
+    """"Zudem wurde die Regierung vom LSVD aufgefordert, …": the von-phrase is the source."""
+    w = _WERDEN.search(text, s, verb.start())
+    if w is None:
+        return None
+    m = None
+    for m in _VON.finditer(text, w.end(), verb.start()):
+        pass
+    return None if m is None else np_at(text, m.end(), verb.start(), appositions=False)
 
 
 def _frame_verbs(text: str, s: int, e: int) -> list[re.Match[str]]:
@@ -883,7 +899,7 @@ def detect_quotes(text: str, paragraph: Span, sentences: list[Span], skip: list[
                         content, kind = c, "zu"
             if content is None:
                 continue
-            subj = None if _passive_accusation(text, s, v) else frame_subject(text, s, v.span(), e)
+            subj = _passive_agent(text, s, v) if _passive_accusation(text, s, v) else frame_subject(text, s, v.span(), e)
             claim(QuoteSpan(content[0], content[1], "indirect", Frame(v.span(), subj, kind)))
 
     # 5. Direct quotes not inside an indirect/mixed quote.
