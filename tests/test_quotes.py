@@ -637,3 +637,9 @@ def test_passive_agent_is_the_source_and_late_particle_cues() -> None:
     assert (q["text"], q["speaker_mention"]) == ("dem Sänger die Einreise zu verweigern", "Verband")
     q = one("„Ich trete an als ein konservativer Republikaner“, strich Romney in seiner Rede heraus.")
     assert q["speaker_mention"] == "Romney"
+
+
+def test_subject_with_apposition_before_auxiliary() -> None:
+    q = one("Der Vertreter der Arbeitgeber, Peter Clever, hat in einem Interview gefordert, dass der Datenschutz "
+            "gelockert werden solle.")
+    assert q["speaker_mention"] == "Der Vertreter der Arbeitgeber, Peter Clever"

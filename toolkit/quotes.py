@@ -392,7 +392,7 @@ def _subject_before_finite(text: str, sent_start: int, verb: Span) -> Span | Non
     return None
 
 
-_AUX = re.compile(r"\s*(?:hat|hatte|haben|hatten|ist|war|sind|waren|wurde|wurden|wird|werden|habe|sei|soll|"
+_AUX = re.compile(r",?\s*(?:hat|hatte|haben|hatten|ist|war|sind|waren|wurde|wurden|wird|werden|habe|sei|soll|"
                   r"sollen|will|wollte|kann|konnte|muss|musste)(?![\wÄÖÜäöüß])")
 _IN_SOURCE = re.compile(r"(?<![\wÄÖÜäöüß-])(?:[Ii]n|[Aa]uf|[Ii]m)\s+")
 
