@@ -5,7 +5,7 @@ PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test venv labelstudio browser bench clean
+.PHONY: demo test venv labelstudio browser bench bench-speed clean
 
 $(BIN)/qst: pyproject.toml
 	bash scripts/bootstrap.sh
@@ -22,6 +22,9 @@ test: venv
 
 bench: venv
 	$(BIN)/python scripts/bench_extract.py
+
+bench-speed: venv
+	$(BIN)/python scripts/bench_speed.py
 
 clean:
 	rm -rf out reports .pytest_cache

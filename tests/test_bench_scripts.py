@@ -1,0 +1,41 @@
+"""The benchmark scripts run end to end on a tiny generated corpus and report consistent figures."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "scripts"))
+
+import bench_extract  # noqa: E402
+import bench_speed  # noqa: E402
+import make_corpus  # noqa: E402
+
+
+def test_bench_speed_phases_agree_with_direct_extraction(tmp_path, capsys):
+    assert bench_speed.main(["--n", "20", "--phases", "read,somajo,extract", "--out", str(tmp_path)]) == 0
+    res = {r["phase"]: r for r in json.loads((tmp_path / "bench_speed.json").read_text())["results"]}
+    assert set(res) == {"read", "somajo", "extract"}
+    assert all(r["articles"] == 20 and r["seconds"] > 0 and r["peak_rss_mb"] > 0 for r in res.values())
+    from toolkit.extract import extract_article
+    from toolkit.ingest import read_articles
+
+    corpus = tmp_path / "corpus-20.jsonl"
+    assert res["extract"]["units"] == sum(len(extract_article(a)) for a in read_articles(corpus))
+    assert res["somajo"]["units"] > res["read"]["articles"]  # several sentences per article
+    out = capsys.readouterr().out
+    assert "| extract | 20 |" in out and "SoMaJo splitting is" in out
+
+
+def test_bench_extract_one_and_two_processes_identical(tmp_path, capsys):
+    corpus = tmp_path / "c.parquet"
+    make_corpus.write_parquet(corpus, make_corpus.articles(16, seed=5), row_group=8)
+    bench_extract.main(["--corpus", str(corpus), "--configs", "single,local2", "--part-size", "4",
+                        "--out", str(tmp_path / "b"), "--no-freeze"])
+    rep = json.loads((tmp_path / "b" / "bench.json").read_text())
+    assert rep["identical_output"] is True
+    assert [r["articles"] for r in rep["results"]] == [16, 16]
+    assert len(rep["results"][1]["worker_peak_mb"]) == 2
+    assert "scaling efficiency" in capsys.readouterr().out
