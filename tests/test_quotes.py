@@ -643,3 +643,12 @@ def test_subject_with_apposition_before_auxiliary() -> None:
     q = one("Der Vertreter der Arbeitgeber, Peter Clever, hat in einem Interview gefordert, dass der Datenschutz "
             "gelockert werden solle.")
     assert q["speaker_mention"] == "Der Vertreter der Arbeitgeber, Peter Clever"
+
+
+@pytest.mark.parametrize("text,mention", [
+    ("Der Politik schlug er vor, sich an Modellen aus den USA zu orientieren.", "er"),
+    ("Da Brauereien auf sauberes Wasser angewiesen sind, warnte der Hauptgeschäftsführer des Brauer-Bundes: "
+     "„Die Förderung gefährdet unser Trinkwasser.“", "der Hauptgeschäftsführer des Brauer-Bundes"),
+])
+def test_object_first_clause_and_subordinate_opener(text: str, mention: str) -> None:
+    assert one(text)["speaker_mention"] == mention

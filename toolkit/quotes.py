@@ -222,7 +222,8 @@ STARTERS = {"Am", "Im", "Auf", "In", "Nach", "Vor", "Zuvor", "Dabei", "Gestern",
             "Trotz", "Wegen", "Angesichts", "Laut", "So", "Allerdings", "Jedoch", "Deshalb", "Daher", "Dennoch",
             "Dort", "Hier", "Darin", "Inzwischen", "Zuletzt", "Bislang", "Bisher", "Ebenso", "Erst", "Zunächst",
             "Vorher", "Kürzlich", "Damit", "Demnach", "Insgesamt", "Offenbar", "Morgen", "Ferner", "Gleichwohl",
-            "Ebenfalls", "Erneut", "Weiterhin", "Schließlich", "Außerdem", "Deswegen", "Somit", "Trotzdem", "Als"}
+            "Ebenfalls", "Erneut", "Weiterhin", "Schließlich", "Außerdem", "Deswegen", "Somit", "Trotzdem", "Als",
+            "Da", "Weil", "Obwohl", "Wenn", "Nachdem", "Falls", "Sobald", "Bevor"}
 _WORD = re.compile(r"[\wÄÖÜäöüß-]+")
 # Capitalised words that open a clause but never name a speaker on their own: the expletive
 # "Es", bare articles and possessives, conjunctions and sentence adverbs ("Offiziell, …",
@@ -308,6 +309,10 @@ def _clause_starts(text: str, s: int, verb_start: int) -> list[int]:
 def frame_subject(text: str, sent_start: int, verb: Span, limit: int) -> Span | None:
     """Who speaks in a frame: subject-first, after a subordinator, inverted, or coordinated."""
     vs, ve = verb
+    # "Der Politik schlug er vor, …": "er" right after the verb is the subject whatever comes first.
+    nxt = _first_word(text, ve, limit)
+    if nxt is not None and nxt[0] == "er" and nxt[1] == _skip_space(text, ve, limit):
+        return nxt[1], nxt[2]
     # Subject directly before the verb, starting at some clause start.
     for cs in _clause_starts(text, sent_start, vs):
         fw = _first_word(text, cs, vs)
