@@ -652,3 +652,8 @@ def test_subject_with_apposition_before_auxiliary() -> None:
 ])
 def test_object_first_clause_and_subordinate_opener(text: str, mention: str) -> None:
     assert one(text)["speaker_mention"] == mention
+
+
+def test_nach_frame_mention_takes_genitive_plural_without_article() -> None:
+    q = one("Nach Einschätzung politischer Beobachter war der Zusammenstoß mit der Polizei provoziert worden.")
+    assert q["speaker_mention"] == "Einschätzung politischer Beobachter"

@@ -690,6 +690,8 @@ def _subclause_around(text: str, s: int, frame_start: int, frame_end: int, e: in
     return last.start("w"), end
 
 
+# A genitive plural without article: strong adjective in -er, then the noun ("informierter Kreise").
+_STRONG_GENITIVE = re.compile(r"\s+(?:[a-zäöü][\wäöüß-]*er\s+){1,2}[A-ZÄÖÜ][\wÄÖÜäöüß-]*(?![\wÄÖÜäöüß-])")
 _TEMPORAL_BEFORE_NACH = {"erst", "kurz", "bald", "unmittelbar", "gleich", "direkt", "schon", "tage", "monate", "jahre",
                          "wochen", "stunden", "minuten", "tag", "monat", "jahr", "woche", "stunde", "jahrzehnte",
                          "lange", "spätestens", "frühestens", "sofort"}
@@ -715,6 +717,9 @@ def _prep_frames(text: str, s: int, e: int) -> list[tuple[int, Span, Span]]:
         gn = re.compile(r"\s+[A-ZÄÖÜ][\wäöüß]+s(?![\wÄÖÜäöüß-])").match(text, ne, e)
         if gn and not g:  # "nach Meinung Russlands"
             ne = gn.end()
+        ga = _STRONG_GENITIVE.match(text, ne, e)
+        if ga and not g and not gn:  # "nach Einschätzung politischer Beobachter"
+            ne = ga.end()
         if g:
             word = text[g.start():g.end()].split()[0]
             np_ = np_at(text, g.end() if word in ("von", "vom") else g.start(), e)
