@@ -657,3 +657,14 @@ def test_object_first_clause_and_subordinate_opener(text: str, mention: str) -> 
 def test_nach_frame_mention_takes_genitive_plural_without_article() -> None:
     q = one("Nach Einschätzung politischer Beobachter war der Zusammenstoß mit der Polizei provoziert worden.")
     assert q["speaker_mention"] == "Einschätzung politischer Beobachter"
+
+
+def test_anaphoric_frame_points_back_to_the_previous_sentence() -> None:
+    recs = extract("Die Freien Demokraten schließen eine Koalition mit SPD und Grünen aus. Dies bestätigte der "
+                   "Parteivorsitzende Guido Westerwelle am Abend.")
+    assert [(r["text"], r["speaker_mention"], r["cue"]) for r in recs] == [
+        ("Die Freien Demokraten schließen eine Koalition mit SPD und Grünen aus",
+         "der Parteivorsitzende Guido Westerwelle", "bestätigte")]
+    q = one("Seit dem 19. Juni ist die Hauptkamera des Teleskops ausgefallen, das teilte das Institut mit.")
+    assert (q["text"], q["speaker_mention"]) == ("Seit dem 19. Juni ist die Hauptkamera des Teleskops ausgefallen",
+                                                 "das Institut")

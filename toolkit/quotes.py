@@ -70,7 +70,7 @@ _CORE_VERB = (
     r"bekräftigen|bestätigen|melden|fordern|hoffen|beklagen|teilen mit|fügen hinzu|räumen ein|geben an|kündigen an"
 )
 CORE_VERB = re.compile(rf"(?<![\wÄÖÜäöüß-])(?:{_CORE_VERB})(?![\wÄÖÜäöüß])")
-TRAILING_FRAME = re.compile(rf",\s*(?P<cue>{_CORE_VERB}|so)(?:\s+|(?=[.!?:]?\s*$))(?P<rest>[^,.;:!?]*(?:,[^,.;:!?]*)?)[.!?:]?\s*$")
+TRAILING_FRAME = re.compile(rf",\s*(?:(?:das|dies)\s+(?={_CORE_VERB}))?(?P<cue>{_CORE_VERB}|so)(?:\s+|(?=[.!?:]?\s*$))(?P<rest>[^,.;:!?]*(?:,[^,.;:!?]*)?)[.!?:]?\s*$")
 DASS = re.compile(r"(?<![\wÄÖÜäöüß])(?:dass|daß|ob)(?![\wÄÖÜäöüß])")
 # Prepositional source frames: "laut X", "gemäß X", "nach Angaben X", "X zufolge".
 SOURCE_PREP = re.compile(r"(?<![\wÄÖÜäöüß-])(?P<cue>[Ll]aut|[Gg]emäß|[Nn]ach Angaben(?: von| des| der)?|[Nn]ach Aussage(?:n)?(?: von| des| der)?|[Ww]ie\s)(?![\wÄÖÜäöüß])")
@@ -561,7 +561,7 @@ def _overlaps(span: Span, spans: list[Span]) -> bool:
     return any(s < span[1] and span[0] < e for s, e in spans)
 
 
-_SUBORDINATE_OPENERS = {"Nachdem", "Als", "Weil", "Wenn", "Obwohl", "Während", "Bevor", "Seit", "Seitdem", "Sobald",
+_SUBORDINATE_OPENERS = {"Nachdem", "Als", "Weil", "Wenn", "Obwohl", "Bevor", "Seitdem", "Sobald",
                         "Damit", "Um", "Falls", "Sofern", "Indem", "Ob"}
 _RELATIVE = re.compile(r",\s+(?:(?:von|mit|bei|in|an|auf|für|zu|aus|über|unter)\s+)?(?:der|die|das|dem|den|denen|deren|"
                        r"dessen|welche[rsmn]?)\s")
@@ -752,6 +752,9 @@ def _prep_frames(text: str, s: int, e: int) -> list[tuple[int, Span, Span]]:
         out.append((m.start(), m.span("cue"), m.span("noun")))
     out.sort()
     return out
+
+
+ANAPHORIC_FRAME = re.compile(rf"(?:Dies|Das|Dieses)\s+(?P<cue>{_CORE_VERB}|mitteilte|erklärte|bestätigte)(?![\wÄÖÜäöüß])")
 
 
 def detect_quotes(text: str, paragraph: Span, sentences: list[Span], skip: list[Span]) -> list[QuoteSpan]:
@@ -991,6 +994,21 @@ def detect_quotes(text: str, paragraph: Span, sentences: list[Span], skip: list[
             q.flags.append("no_speaker_frame")
         claim(q)
         prev = q
+    # 6. "<sentence>. Dies bestätigte Westerwelle am Abend.": the frame points back to the sentence before.
+    for k in range(1, len(sentences)):
+        s, e = sentences[k]
+        m = ANAPHORIC_FRAME.match(text, s, e)
+        if m is None or _overlaps(sentences[k - 1], claimed) or _overlaps((s, e), claimed):
+            continue
+        mention = np_after_verb(text, m.end("cue"), e)
+        if mention is None or not _is_nominative_like(text, mention):
+            continue
+        ps, pe = sentences[k - 1]
+        if _overlaps((ps, pe), [(mk.start, mk.end) for mk in marks]):
+            continue
+        content = strip_final_punct(text, ps, pe)
+        if content[1] - content[0] >= 20:
+            claim(QuoteSpan(content[0], content[1], "indirect", Frame(m.span("cue"), mention, "anaphoric")))
     found.sort(key=lambda q: q.start)
     return found
 
