@@ -668,3 +668,9 @@ def test_anaphoric_frame_points_back_to_the_previous_sentence() -> None:
     q = one("Seit dem 19. Juni ist die Hauptkamera des Teleskops ausgefallen, das teilte das Institut mit.")
     assert (q["text"], q["speaker_mention"]) == ("Seit dem 19. Juni ist die Hauptkamera des Teleskops ausgefallen",
                                                  "das Institut")
+
+
+def test_nach_frame_with_legal_and_statistical_sources() -> None:
+    q = one("Nach dem Grundgesetz ist der Bundeskanzler mit den umfangreichsten Vollmachten ausgestattet.")
+    assert (q["text"], q["speaker_mention"]) == ("ist der Bundeskanzler mit den umfangreichsten Vollmachten ausgestattet",
+                                                 "dem Grundgesetz")

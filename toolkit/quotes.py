@@ -467,7 +467,7 @@ _SAY_NOUN = (r"[\wÄÖÜäöüß-]*(?:[Aa]ngaben|[Bb]ericht|[Ss]tellungnahmen?|[
              r"[Pp]länen|[Vv]orstellungen?|[Dd]efinition|[Aa]ufassung|[Rr]echnung|[Zz]ählungen?|[Ss]ichtweise|[Üü]berlieferungen?|"
              r"[Aa]nalysen?|[Ee]rgebnisse?n?|[Pp]rognosen?|[Hh]ochrechnungen?|[Ss]tatistiken?|[Gg]utachten|[Aa]uswertungen?|"
              r"[Aa]nnahmen?|[Ss]childerungen?|[Uu]rteil|[Ee]rklärungen?|[Aa]ussagen|[Mm]utmaßungen|[Gg]erüchten|[Ss]pekulationen|"
-             r"[Ii]ndizien|[Ee]mpfehlungen?|[Ww]illen|[Ww]orten|[Ää]ußerungen?|[Pp]lan)")
+             r"[Ii]ndizien|[Ee]mpfehlungen?|[Ww]illen|[Ww]orten|[Ää]ußerungen?|[Pp]lan|[Gg]rundgesetz|[Gg]esetz|[Vv]erfassung|[Aa]rtikel|[Ss]chätzung|[Vv]orhersagen?|[Aa]uszählung|[Ee]rkenntnisstand|[Ee]rfahrungen)")
 _NACH_DET = (r"(?:(?:deren|dessen|seine[nmr]?|ihre[nmr]?|eigene[nmr]?|den|dem|der|einem|einer|eine[nmr]?|"
              r"[a-zäöü][\wäöüß]*(?:en|er|em))\s+){0,3}")
 NACH_FRAME = re.compile(rf"(?<![\wÄÖÜäöüß-])(?P<cue>[Nn]ach)\s+(?P<noun>{_NACH_DET}{_SAY_NOUN})(?![\wÄÖÜäöüß])")
