@@ -674,3 +674,12 @@ def test_nach_frame_with_legal_and_statistical_sources() -> None:
     q = one("Nach dem Grundgesetz ist der Bundeskanzler mit den umfangreichsten Vollmachten ausgestattet.")
     assert (q["text"], q["speaker_mention"]) == ("ist der Bundeskanzler mit den umfangreichsten Vollmachten ausgestattet",
                                                  "dem Grundgesetz")
+
+
+def test_danach_after_a_report_and_domain_name_sources() -> None:
+    recs = extract("Die Studie wurde am Montag in Berlin vorgestellt. Danach bestimmen verschiedene Formen von "
+                   "Gewalt den Alltag vieler Kinder.")
+    assert [r["text"] for r in recs] == ["bestimmen verschiedene Formen von Gewalt den Alltag vieler Kinder"]
+    assert extract("Die Delegation reiste am Montag ab. Danach begann die Sitzung des Rates.") == []
+    q = one("Laut bildblog.de veröffentlichte das Ministerium kürzlich einen Bericht über Arbeitslose.")
+    assert q["speaker_mention"] == "bildblog.de"

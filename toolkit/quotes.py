@@ -203,7 +203,7 @@ _NOT_ADJ = (r"(?!(?:gegenüber|unter|über|hinter|wegen|neben|zwischen|entgegen|
             r"ferner|außerdem|bereits|sowie|sowohl|hierbei|dabei)(?![\wäöüß-]))")
 _ADJ = rf"(?:{_NOT_ADJ}[a-zäöüß][\wäöüß-]*(?:e|en|er|es|em)|US-amerikanische[nrs]?|[A-ZÄÖÜ][\wäöüß]*-[a-zäöüß][\wäöüß-]*(?:e|en|er|es))"
 # A capitalised word, or a quoted name of up to five words ("Die Zeitung „Yemen Observer“").
-_NOUN = r"(?:(?:al-|el-|as-|ad-)?[A-ZÄÖÜ][\wÄÖÜäöüßéèáíóúñçë'’.-]*|„[A-ZÄÖÜ0-9][^„“”\"\s.,:;!?]*(?:\s[^„“”\"\s.,:;!?]+){0,4}“)"
+_NOUN = r"(?:[a-z][\w-]*\.(?:de|com|org|net|at|ch|eu|info)(?![\w.])|(?:al-|el-|as-|ad-)?[A-ZÄÖÜ][\wÄÖÜäöüßéèáíóúñçë'’.-]*|„[A-ZÄÖÜ0-9][^„“”\"\s.,:;!?]*(?:\s[^„“”\"\s.,:;!?]+){0,4}“)"
 _NP_CORE = rf"(?:{_DET}\s+)?(?:{_ADJ}\s+){{0,3}}{_NOUN}(?:\s+{_NOUN}){{0,3}}"
 # A party or abbreviation in brackets after a name: "Matthias Berninger (Grüne)", "(IGDRB)".
 _PAREN = r"(?:\s*\([^()\n,.;:]{1,30}\))?"
@@ -666,6 +666,9 @@ def _np_ending_at(text: str, s: int, end: int, participle: bool = True) -> Span 
 _ADJ_BEFORE = re.compile(r"(?<![\wÄÖÜäöüß-])(?:[a-zäöü][\wäöüß-]*)?(?:ischen|lichen|ellen|igen|ersten|letzten|neuesten|"
                          r"jüngsten|ersten)\s+$")
 DEMNACH = re.compile(r"(?:Demnach|Demzufolge)(?![\wÄÖÜäöüß])")
+DANACH = re.compile(r"Danach(?![\wÄÖÜäöüß])")
+_REPORT_NOUN = re.compile(r"(?:Studie|Bericht|Umfrage|Untersuchung|Analyse|Statistik|Report|Gutachten|Erhebung|"
+                          r"Befragung|Auswertung|Mitteilung|Erklärung|Urteil|Prognose)")
 WIE_FRAME = re.compile(r"(?<![\wÄÖÜäöüß-])(?P<cue0>[Ww]ie)\s+(?P<body>(?:[^,;:.!?\n]|\.(?=\S)){3,160}?)\s*(?:,|[.!?]\s*$)")
 
 
@@ -777,7 +780,8 @@ def detect_quotes(text: str, paragraph: Span, sentences: list[Span], skip: list[
     speech_marks = [mk for mk in marks if is_speechlike(text, mk)]
     mark_spans = [(mk.start, mk.end) for mk in marks]
 
-    for s, e in sentences:
+    for k_sent, (s, e) in enumerate(sentences):
+        p_sent: Span | None = sentences[k_sent - 1] if k_sent > 0 else None
         if _overlaps((s, e), skip):
             continue
         # 1. Prepositional source frames: "laut X", "gemäß der Aussage des …", "nach Angaben von X".
@@ -813,6 +817,9 @@ def detect_quotes(text: str, paragraph: Span, sentences: list[Span], skip: list[
         # 1a. "Demnach ist …": the source is the document of the sentence before (not resolved
         # here), the rest of the sentence is its content.
         dm = DEMNACH.match(text, _skip_space(text, s, e), e)
+        if dm is None and p_sent is not None and _REPORT_NOUN.search(text, *p_sent):
+            # "Die Studie wurde vorgestellt. Danach bestimmen …": after a report, "Danach" cites it.
+            dm = DANACH.match(text, _skip_space(text, s, e), e)
         if dm is not None and not _inside(dm.span(), mark_spans):
             content = strip_final_punct(text, _skip_space(text, dm.end(), e), e)
             if content[1] - content[0] >= 15:
