@@ -5,7 +5,8 @@ Generates (or reuses) a corpus with scripts/make_corpus.py, runs each configurat
 child process on the same corpus, and prints a table: wall time, articles/s, scaling efficiency
 (rate with N workers / (N x single-process rate)), quotes, and peak RSS of the driver and of each
 worker (ru_maxrss, recorded by every worker in its part entries). Results also go to
-OUT/bench.json and OUT/bench.md. Long: ~25 articles/s per core with the real extractor, so run
+OUT/bench.json and OUT/bench.md. Long: ~60 articles/s per core with the real extractor (100,000 articles:
+~27 min single-process, ~15 min per two-worker configuration), so run
 it in the background, e.g.
 
     nohup .venv/bin/python scripts/bench_extract.py --n 5000 > out/bench/bench.log 2>&1 &
