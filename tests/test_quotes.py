@@ -683,3 +683,7 @@ def test_danach_after_a_report_and_domain_name_sources() -> None:
     assert extract("Die Delegation reiste am Montag ab. Danach begann die Sitzung des Rates.") == []
     q = one("Laut bildblog.de veröffentlichte das Ministerium kürzlich einen Bericht über Arbeitslose.")
     assert q["speaker_mention"] == "bildblog.de"
+
+
+def test_first_person_present_is_not_konjunktiv() -> None:
+    assert extract("Das ist auch meine Plattform für die Beurteilung des Pakets. Ich lehne sie folglich ab.") == []

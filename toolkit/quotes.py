@@ -1049,6 +1049,16 @@ STATEMENT_VERB = re.compile(
 _DASS_AFTER_FRAME = re.compile(r",\s+(?P<conj>dass|daß)\s")
 
 
+_ICH = re.compile(r"(?<![\wÄÖÜäöüß-])[Ii]ch(?![\wÄÖÜäöüß-])")
+
+
+def _first_person(text: str, span: Span) -> bool:
+    """"Ich lehne sie ab": with "ich" next to it, a form in -e is indicative, not Konjunktiv I."""
+    before = text[max(0, span[0] - 40):span[0]].split()
+    after = text[span[1]:span[1] + 20].split()
+    return bool(before and _ICH.fullmatch(before[-1]) or after and _ICH.fullmatch(after[0].strip(",.;:!?")))
+
+
 def free_indirect(text: str, sentences: list[Span], quotes: list[QuoteSpan], skip: list[Span]) -> list[QuoteSpan]:
     """Konjunktiv sentences without a cue of their own that report someone's speech.
 
@@ -1084,7 +1094,8 @@ def free_indirect(text: str, sentences: list[Span], quotes: list[QuoteSpan], ski
         content = strip_final_punct(text, s, e)
         # A sentence with a reporting verb of its own has its own frame (and maybe another speaker).
         own_frame = any(not _inside(v.span(), mark_spans) for v in SPEECH_VERB.finditer(text, s, e))
-        strong = next((m for m in KONJUNKTIV_I.finditer(text, s, e) if not _inside(m.span(), mark_spans)), None)
+        strong = next((m for m in KONJUNKTIV_I.finditer(text, s, e)
+                       if not _inside(m.span(), mark_spans) and not _first_person(text, m.span())), None)
         weak = next((m for m in KONJUNKTIV.finditer(text, s, e) if not _inside(m.span(), mark_spans)), None)
         mention: Span | None = None
         ok = False
