@@ -588,6 +588,8 @@ def test_short_quoted_phrase_without_frame_stays_a_scare_quote() -> None:
     assert extract("Das Schiff trägt den Namen „Eagle“ und liegt im Hafen.") == []
     # Five words or more, but a title with no frame and no sentence end: not speech either.
     assert extract("Im Kino läuft „Cobra II – die wirkliche Geschichte der Invasion“ seit Montag.") == []
+    # A name after a preposition is not what a naming verb names.
+    assert extract("Der Minister nannte die Pläne im „Deutschlandfunk“ gestern nicht.") == []
 
 
 def test_frame_inside_relative_clause_reports_that_clause() -> None:

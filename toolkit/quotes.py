@@ -165,6 +165,10 @@ NAMING_VERB = re.compile(r"(?<![\wÄÖÜäöüß-])(?:bezeichnet(?:e|en)?|nannte
                          r"beschreibt|titulierte(?:n)?|kommentierte(?:n)?)(?![\wÄÖÜäöüß])")
 
 
+_PREP_BEFORE_NAME = {"im", "in", "bei", "beim", "auf", "gegenüber", "vom", "von", "zum", "zur", "dem", "der", "des", "den",
+                     "mit", "aus", "nach", "vor", "über", "unter", "für", "an", "am"}
+
+
 def fragment_frame(text: str, sentences: list[Span], mark: QuoteMark, p_start: int) -> Frame | None:
     """A short quoted phrase is the speaker's words, not a scare quote, when a colon hands it over
     (kind "colon": the caller finds the speaker) or a naming verb earlier in its clause frames it."""
@@ -180,6 +184,8 @@ def fragment_frame(text: str, sentences: list[Span], mark: QuoteMark, p_start: i
     between = text[v.end():mark.start]
     if re.search(r"[.;:!?„“”\"«»]", between) or len(between.split()) > 10:
         return None
+    if between.split() and between.split()[-1] in _PREP_BEFORE_NAME:
+        return None  # "nannte es im „Deutschlandfunk“ …": a name after a preposition, not the words named
     subj = frame_subject(text, sent_start, v.span(), mark.start)
     return Frame(v.span(), subj, "before") if subj is not None else None
 
