@@ -1097,7 +1097,7 @@ def free_indirect(text: str, sentences: list[Span], quotes: list[QuoteSpan], ski
             continue
         marks = find_quote_marks(text, s, e)
         mark_spans = [(mk.start, mk.end) for mk in marks]
-        content = strip_final_punct(text, s, e)
+        content = (s, e) if text[e - 1:e] in ".!?" else strip_final_punct(text, s, e)
         # A sentence with a reporting verb of its own has its own frame (and maybe another speaker).
         own_frame = any(not _inside(v.span(), mark_spans) for v in SPEECH_VERB.finditer(text, s, e))
         strong = next((m for m in KONJUNKTIV_I.finditer(text, s, e)
