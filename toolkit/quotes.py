@@ -1102,7 +1102,8 @@ def free_indirect(text: str, sentences: list[Span], quotes: list[QuoteSpan], ski
         own_frame = any(not _inside(v.span(), mark_spans) for v in SPEECH_VERB.finditer(text, s, e))
         strong = next((m for m in KONJUNKTIV_I.finditer(text, s, e)
                        if not _inside(m.span(), mark_spans) and not _first_person(text, m.span())), None)
-        weak = next((m for m in KONJUNKTIV.finditer(text, s, e) if not _inside(m.span(), mark_spans)), None)
+        weak = next((m for m in KONJUNKTIV.finditer(text, s, e) if not _inside(m.span(), mark_spans)
+                     and m.group() not in ("wollten", "sollten")), None)
         mention: Span | None = None
         ok = False
         if own_frame or content[1] - content[0] < 15 or text[content[1]:content[1] + 1] == "?":
