@@ -689,3 +689,12 @@ def test_danach_after_a_report_and_domain_name_sources() -> None:
 
 def test_first_person_present_is_not_konjunktiv() -> None:
     assert extract("Das ist auch meine Plattform für die Beurteilung des Pakets. Ich lehne sie folglich ab.") == []
+
+
+def test_hearsay_perfect_right_after_a_sourced_report_continues_it() -> None:
+    recs = extract("Laut Polizei wurde ein Beamter am Tag darauf festgenommen. Er soll den Ausbrechern zur Flucht "
+                   "verholfen haben.")
+    assert [r["text"] for r in recs][-1] == "Er soll den Ausbrechern zur Flucht verholfen haben."
+    assert recs[-1]["speaker_mention"] == "Polizei"
+    # Without a source nearby, hearsay stays narration (our gold conventions).
+    assert extract("Ein Beamter wurde am Tag darauf festgenommen. Er soll den Ausbrechern geholfen haben.") == []

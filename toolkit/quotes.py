@@ -1065,6 +1065,9 @@ def _first_person(text: str, span: Span) -> bool:
     return bool(before and _ICH.fullmatch(before[-1]) or after and _ICH.fullmatch(after[0].strip(",.;:!?")))
 
 
+_HEARSAY_PERFECT = re.compile(r"(?<![\wÄÖÜäöüß-])(?:haben|sein|worden)(?=\s*[.!?,;]|\s*$)")
+
+
 def free_indirect(text: str, sentences: list[Span], quotes: list[QuoteSpan], skip: list[Span]) -> list[QuoteSpan]:
     """Konjunktiv sentences without a cue of their own that report someone's speech.
 
@@ -1110,6 +1113,10 @@ def free_indirect(text: str, sentences: list[Span], quotes: list[QuoteSpan], ski
             ok = False
         elif prev is not None and (strong or weak):
             ok, mention = True, prev.frame.mention
+        elif strong is None and weak is not None and weak.group() in ("soll", "sollen") and \
+                _HEARSAY_PERFECT.search(text, weak.end(), e) and recent is not None and recent[1] >= k - 2:
+            # "Er soll … verholfen haben." right after a sourced report: hearsay from that source.
+            ok, mention = True, recent[0]
         elif strong is not None:
             ok = True
             if last is not None:
