@@ -698,3 +698,10 @@ def test_hearsay_perfect_right_after_a_sourced_report_continues_it() -> None:
     assert recs[-1]["speaker_mention"] == "Polizei"
     # Without a source nearby, hearsay stays narration (our gold conventions).
     assert extract("Ein Beamter wurde am Tag darauf festgenommen. Er soll den Ausbrechern geholfen haben.") == []
+
+
+@pytest.mark.parametrize("second", ["Sie rate zum Kauf japanischer Hybridautos.",
+                                    "Jedoch ruhe die Mitgliedschaft des Konzerns gegenwärtig wegen eines Skandals."])
+def test_konjunktiv_i_of_common_verbs_continues_a_statement(second: str) -> None:
+    q = one("Die Fraktionschefin der Grünen äußerte sich kritisch über deutsche Automarken. " + second)
+    assert q["text"] == second and q["speaker_mention"] == "Die Fraktionschefin der Grünen"

@@ -1037,7 +1037,22 @@ KONJUNKTIV_I = re.compile(
     r"führe|mache|nehme|erhalte|reiche|treffe|habe|wachse|sinke|steige|falle|laufe|freue|glaube|hoffe|wünsche|"
     r"unterstütze|lehne|biete|kenne|nutze|setze|suche|bringe|denke|finde|folge|fühle|helfe|kämpfe|leide|"
     r"verstehe|vertrete|verlange|fordere|rechne|spiele|zahle|koste|wirke|trete|sitze|lebe|drohe|beginne|"
-    r"gelinge|vermöge|bedürfe|verdiene|ziele|richte|hänge|spreche|warte|achte|sorge|prüfe|teile|werde)"
+    r"gelinge|vermöge|bedürfe|verdiene|ziele|richte|hänge|spreche|warte|achte|sorge|prüfe|teile|werde|"
+    # more common verbs, 3rd person singular Konjunktiv I (in -te only where the stem ends in t:
+    # the past tense of those is -tete)
+    r"rate|ruhe|gehöre|erfolge|entstehe|ergebe|verursache|betreffe|lohne|passe|beruhe|ende|enthalte|erlaube|"
+    r"ermögliche|fördere|gefährde|genüge|leiste|liefere|löse|schade|schaffe|schütze|sichere|stelle|stimme|tue|"
+    r"verbessere|verfolge|verhindere|verlasse|verliere|vermeide|versuche|wähle|weigere|wohne|ziehe|zähle|"
+    r"beabsichtige|bemühe|bestimme|betone|bezweifle|bilde|dauere|empfehle|entscheide|entwickle|erkenne|erkläre|"
+    r"erreiche|fürchte|gewinne|greife|lege|melde|nenne|rede|sage|schreibe|schließe|stütze|verkaufe|vermute|"
+    r"vertraue|verweise|warne|weise|wende|zwinge|gewähre|ändere|begrüße|bestätige|bestreite|beziehe|entfalle|"
+    r"erhöhe|erwäge|akzeptiere|basiere|funktioniere|garantiere|profitiere|reagiere|reduziere|respektiere|"
+    r"riskiere|toleriere|kritisiere|informiere|investiere|kontrolliere|produziere|ignoriere|dominiere|"
+    r"bewege|besitze|beweise|gebe|nütze|nutze|laufe|schwebe|sterbe|überlege|übernehme|unterstütze|verfüge|"
+    r"verzichte|vorbereite|wirke|zögere|herrsche|lasse|liege|mangle|mangele|scheitere|sinke|stecke|stamme|"
+    r"befürworte|berichte|beschäftige|bedrohe|bewerte|erfülle|ermittle|fahre|fließe|gestehe|kehre|leugne|"
+    r"rechtfertige|sammle|schicke|schweige|stoße|verbiete|verfehle|verletze|vermisse|verstoße|verteidige|"
+    r"verweigere|weiche|wiege|überwiege|erfahre|spüre|strebe|trenne)"
     r"(?![\wÄÖÜäöüß])")
 #: Konjunktiv II and hearsay modals: reported speech only when they carry on a frame
 #: ("Die Lage könnte sich verschärfen" after "sagte Miller").
