@@ -374,8 +374,9 @@ def test_memory_flat_in_corpus_size(tmp_path, fmt):
         peaks[n] = json.loads(r.stdout)["peak_mb"]
     text_mb = text_bytes[0] / 2**20 * 7 / 8  # the text the larger corpus adds over the smaller
     assert text_mb > 25
-    # whole-corpus loading would add at least the text size; allow a third of it as slack
-    assert peaks[12000] - peaks[1500] < text_mb / 3, (peaks, text_mb)
+    # Whole-corpus loading would add at least the text size; allow half of it as slack (Arrow's
+    # memory pool keeps a few MB more or less from run to run: a third was flaky once in ~10 runs).
+    assert peaks[12000] - peaks[1500] < text_mb / 2, (peaks, text_mb)
 
 
 # ------------------------------------------------------------------------------ real extractor

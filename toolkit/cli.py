@@ -12,6 +12,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from toolkit.errors import ToolkitError
 
@@ -50,7 +51,8 @@ def main() -> None:
     try:
         app()
     except ToolkitError as exc:
-        console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        # soft_wrap: one line however long the path; escape: a "[…]" in a message is not markup.
+        console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True, soft_wrap=True)
         sys.exit(2)
 
 
