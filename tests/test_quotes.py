@@ -705,3 +705,12 @@ def test_hearsay_perfect_right_after_a_sourced_report_continues_it() -> None:
 def test_konjunktiv_i_of_common_verbs_continues_a_statement(second: str) -> None:
     q = one("Die Fraktionschefin der Grünen äußerte sich kritisch über deutsche Automarken. " + second)
     assert q["text"] == second and q["speaker_mention"] == "Die Fraktionschefin der Grünen"
+
+
+@pytest.mark.parametrize("text,content", [
+    ("Auch der Verdacht, er sei auf einer Reise infiziert worden, bestätigte sich nicht.",
+     "er sei auf einer Reise infiziert worden"),
+    ("Mehrere Anfragen, diese Seite zu sperren, blieben ohne Antwort.", "diese Seite zu sperren"),
+])
+def test_speech_noun_before_comma_frames_its_content(text: str, content: str) -> None:
+    assert one(text)["text"] == content

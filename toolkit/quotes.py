@@ -527,10 +527,25 @@ def _passive_agent(text: str, s: int, verb: re.Match[str]) -> Span | None:
     return None if m is None else np_at(text, m.end(), verb.start(), appositions=False)
 
 
+# Nouns of saying, asking and planning whose content follows after a comma: "die Forderung, …
+# zu …", "der Verdacht, er sei …", "Vorwürfe, dass …".
+SPEECH_NOUN = re.compile(
+    r"(?<![\wÄÖÜäöüß-])(?:Forderung|Aufforderung|Behauptung|Vorwurf|Vorwürfe|Verdacht|Warnung|Anfragen?|"
+    r"Darstellung|Appell)(?=,\s)")
+
+
+_MAIN_CLAUSE_RESUMES = re.compile(r",\s+(?!(?:dass|daß|und|oder|aber|sondern|die|der|das|den|dem|des|ein|eine|er|sie|es|"
+                                  r"man|wie|wo|wenn|weil|ob|um|zu|so|da|als|nachdem|während|sowie|wobei)"
+                                  r"(?![\wäöüß]))(?=[a-zäöüß]+(?![\wäöüß-]))")
+
+
 def _frame_verbs(text: str, s: int, e: int) -> list[re.Match[str]]:
-    """Reporting verbs and verbs that take a zu-infinitive ("beschloss, … zu reduzieren"), in text order."""
+    """Reporting verbs, verbs that take a zu-infinitive ("beschloss, … zu reduzieren") and nouns of
+    saying right before a comma ("die Forderung, … zu …"), in text order."""
     seen: dict[int, re.Match[str]] = {m.start(): m for m in SPEECH_VERB.finditer(text, s, e)}
     for m in ZU_VERB.finditer(text, s, e):
+        seen.setdefault(m.start(), m)
+    for m in SPEECH_NOUN.finditer(text, s, e):
         seen.setdefault(m.start(), m)
     return [seen[k] for k in sorted(seen)]
 
@@ -914,7 +929,15 @@ def detect_quotes(text: str, paragraph: Span, sentences: list[Span], skip: list[
                         kind = "clause"
                         if content[1] - content[0] < 20:
                             content = None
-            if content is None and ZU_VERB.match(text, v.start()):
+            noun = v.group()[:1].isupper() and SPEECH_NOUN.match(text, v.start()) is not None
+            if content is None and noun:
+                # "Vorwürfe werden laut, dass …" is found above; "der Verdacht, er sei …" here.
+                c_start = _skip_space(text, v.end() + 1, e)
+                c_marks = [(mk.start, mk.end) for mk in marks if c_start <= mk.start < e]
+                if any(not _inside(k.span(), c_marks) for k in KONJUNKTIV_I.finditer(text, c_start, e)) and \
+                        (_first_word(text, c_start, e) or ("",))[0] not in _NOT_CLAUSE_START:
+                    content, kind = strip_final_punct(text, c_start, e), "clause"
+            if content is None and (ZU_VERB.match(text, v.start()) or noun):
                 comma = text.find(",", v.end(), e)
                 if comma > 0 and len(text[v.end():comma].split()) <= 12:
                     c = strip_final_punct(text, comma + 1, e)
@@ -925,6 +948,12 @@ def detect_quotes(text: str, paragraph: Span, sentences: list[Span], skip: list[
                         content, kind = c, "zu"
             if content is None:
                 continue
+            if noun:
+                # "Der Verdacht, er sei infiziert worden, bestätigte sich nicht": the main clause
+                # resumes after the content with its verb.
+                resume = _MAIN_CLAUSE_RESUMES.search(text, content[0], content[1])
+                if resume is not None:
+                    content = strip_final_punct(text, content[0], resume.start())
             subj = _passive_agent(text, s, v) if _passive_accusation(text, s, v) else frame_subject(text, s, v.span(), e)
             claim(QuoteSpan(content[0], content[1], "indirect", Frame(v.span(), subj, kind)))
 
