@@ -51,6 +51,7 @@ _SPEECH_VERB = (
     r"vorgeschlagen|angedeutet|dementiert|zugegeben|gab zu|gibt zu|zugestanden|fragt(?:e|en)?|gefragt|"
     r"eingeräumt|geäußert|beruft|berief(?:en)?|begründen|bemängelt(?:e|en)?|moniert(?:e|en)?|"
     r"konstatiert(?:e|en)?|zugesichert|sichert(?:e|en)?|skandiert(?:e|en)?|resümiert(?:e|en)?|bilanziert(?:e|en)?|"
+    r"bezweifeln|ausgegangen|diskutiert(?:e|en)?|beteuern|mutmaßt(?:e|en)?|spekuliert(?:e|en)?|"
     r"strich(?:en)?|hob(?:en)?|hebt|fragen|schilderte(?:n)?|schildert|präzisierte(?:n)?|kommentierte(?:n)?|"
     r"kommentiert|beschrieb(?:en)?|beschreibt|folgerte(?:n)?|urteilte(?:n)?|verlauten"
 )
@@ -489,7 +490,8 @@ ZU_VERB = re.compile(r"(?<![\wÄÖÜäöüß-])(?:beschuldigt(?:e|en)?|droht(?:e
                      r"versprochen|vorgeworfen|beschuldigt|beschlossen|beschließt|beschloss(?:en)?|angekündigt|"
                      r"gefordert|aufgefordert|aufgerufen|empfiehlt|empfahl(?:en)?|empfohlen|plädiert(?:e|en)?|"
                      r"angeboten|bot(?:en)?|bietet|erklärt(?:e|en)?|verpflichtet(?:e|en)?|zugesagt|sagt(?:e|en)? zu|"
-                     r"wirbt|warb(?:en)?|verlangt(?:e|en)?|ermahnt(?:e|en)?|untersagt(?:e|en)?|verbietet|verbot(?:en)?)"
+                     r"wirbt|warb(?:en)?|verlangt(?:e|en)?|ermahnt(?:e|en)?|untersagt(?:e|en)?|verbietet|verbot(?:en)?|"
+                     r"geeinigt|einigte(?:n)?|zugebilligt|vereinbart(?:e|en)?)"
                      r"(?![\wÄÖÜäöüß])")
 # "räumte zwar ein, …", "sagte aber auch, …": adverbs and a separable particle before the comma.
 _PARTICLE_COMMA = re.compile(r"\s*(?:(?:zwar|auch|aber|jedoch|allerdings|dann|nun|noch|ebenfalls|außerdem|zudem|"
