@@ -714,3 +714,10 @@ def test_konjunktiv_i_of_common_verbs_continues_a_statement(second: str) -> None
 ])
 def test_speech_noun_before_comma_frames_its_content(text: str, content: str) -> None:
     assert one(text)["text"] == content
+
+
+def test_auxiliary_and_pronoun_are_not_adjectives_of_a_mention() -> None:
+    q = one("Obwohl beide Staaten Geschäfte dementieren, haben sie ihre Absicht erklärt, die Zusammenarbeit "
+            "zu intensivieren.")
+    assert q["speaker_mention"] != "haben sie ihre Absicht"
+    assert one("Die Lage sei ernst, sagte ihre Sprecherin am Montag.")["speaker_mention"] == "ihre Sprecherin"

@@ -207,7 +207,8 @@ _NOT_ADJ = (r"(?!(?:gegenüber|unter|über|hinter|wegen|neben|zwischen|entgegen|
             r"oberhalb|unterhalb|während|trotz|gemäß|entsprechend|inmitten|anstatt|jenseits|diesseits|seitens|"
             r"binnen|mittels|zugunsten|ungeachtet|hinsichtlich|bezüglich|angesichts|aber|oder|sondern|immer|"
             r"wieder|später|früher|weiter|ebenfalls|jedoch|daher|sehr|mehr|gerne|gern|vorher|nachher|"
-            r"ferner|außerdem|bereits|sowie|sowohl|hierbei|dabei)(?![\wäöüß-]))")
+            r"ferner|außerdem|bereits|sowie|sowohl|hierbei|dabei|haben|habe|hatte|hatten|hätte|hätten|sind|"
+            r"werden|wurde|wurden|würde|würden|wäre|wären|sie)(?![\wäöüß-]))")
 _ADJ = rf"(?:{_NOT_ADJ}[a-zäöüß][\wäöüß-]*(?:e|en|er|es|em)|US-amerikanische[nrs]?|[A-ZÄÖÜ][\wäöüß]*-[a-zäöüß][\wäöüß-]*(?:e|en|er|es))"
 # A capitalised word, or a quoted name of up to five words ("Die Zeitung „Yemen Observer“").
 _NOUN = r"(?:[a-z][\w-]*\.(?:de|com|org|net|at|ch|eu|info)(?![\w.])|(?:al-|el-|as-|ad-)?[A-ZÄÖÜ][\wÄÖÜäöüßéèáíóúñçë'’.-]*|„[A-ZÄÖÜ0-9][^„“”\"\s.,:;!?]*(?:\s[^„“”\"\s.,:;!?]+){0,4}“)"
