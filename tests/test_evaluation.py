@@ -363,3 +363,18 @@ def test_eval_spkatt_on_the_real_corpus_head(tmp_path):
     for key in ("message", "source", "joint"):
         assert 0.0 < s[f"{key}_f1"] <= 1.0
         assert s[f"{key}_f1"] == pytest.approx(2 * s[f"{key}_p"] * s[f"{key}_r"] / (s[f"{key}_p"] + s[f"{key}_r"]))
+
+
+@pytest.mark.spkatt
+@pytest.mark.skipif(not SPKATT.exists(), reason="needs ../shared/spkatt-news/train.jsonl (not part of the repository)")
+def test_spkatt_team_targets_hold_on_all_700_articles(tmp_path):
+    """The issue's done criterion as a regression guard: official Message F1 >= 0.75, joint >= 0.65."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    import eval_spkatt
+
+    out = tmp_path / "scores.json"
+    assert eval_spkatt.main(["--out", str(out), "--errors", str(tmp_path / "e.jsonl"), "--check"]) == 0
+    res = json.loads(out.read_text())
+    assert res["articles"] == 700
+    assert res["scores"]["message_f1"] >= 0.75 and res["scores"]["joint_f1"] >= 0.65
+    assert res["span_overlap"]["message_f1"] >= 0.75
