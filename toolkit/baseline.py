@@ -14,9 +14,9 @@ Pure functions over pandas DataFrames; `toolkit.commands.baseline` is the thin C
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import logging
+import pkgutil
 import warnings
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -40,6 +40,7 @@ from sklearn.utils.validation import check_is_fitted
 
 import toolkit
 from toolkit.errors import InputError, ToolkitError
+from toolkit.fileio import atomic_path, read_table, sha256_file, write_json, write_text
 
 log = logging.getLogger(__name__)
 
@@ -117,8 +118,6 @@ def load_labelled(path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     split the dataset was published with is the one evaluated. Anything else goes through
     `toolkit.fileio.read_table` (parquet, jsonl, json, csv, or a folder of parquet files).
     """
-    from toolkit.fileio import read_table
-
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file or folder")
@@ -419,8 +418,8 @@ def import_estimator(spec: str) -> Any:
     if not mod_name or not cls_name:
         raise InputError(f"--estimator {spec!r}: expected module:Class, e.g. sklearn.linear_model:RidgeClassifier")
     try:
-        cls = getattr(importlib.import_module(mod_name), cls_name)
-    except (ImportError, AttributeError) as exc:
+        cls = pkgutil.resolve_name(spec)
+    except (ValueError, ImportError, AttributeError) as exc:
         raise InputError(f"--estimator {spec!r}: cannot import ({exc})") from exc
     est = cls() if isinstance(cls, type) else cls
     if not (hasattr(est, "fit") and hasattr(est, "predict") and hasattr(est, "get_params")):
@@ -722,10 +721,6 @@ ALLOWED_TYPES = frozenset({
 })
 
 
-def _sha256_file(path: Path) -> str:
-    return data_sha256(path)
-
-
 def save_model(model: Any, out_dir: str | Path, meta: dict[str, Any]) -> Path:
     """Write model.skops (a dict bundle carrying the toolkit version) and model_meta.json.
 
@@ -733,7 +728,6 @@ def save_model(model: Any, out_dir: str | Path, meta: dict[str, Any]) -> Path:
     """
     import skops.io as sio
 
-    from toolkit.fileio import atomic_path, write_json
 
     out_dir = Path(out_dir)
     bundle = {
@@ -752,7 +746,7 @@ def save_model(model: Any, out_dir: str | Path, meta: dict[str, Any]) -> Path:
     write_json(out_dir / META_FILE, {
         **meta,
         "model_file": MODEL_FILE,
-        "model_sha256": _sha256_file(path),
+        "model_sha256": sha256_file(path),
         "toolkit_version": toolkit.__version__,
         "sklearn_version": sklearn.__version__,
         "trusted_types": sorted(untrusted),
@@ -786,7 +780,7 @@ def load_model(path: str | Path, trust: tuple[str, ...] = ()) -> tuple[Any, dict
         except json.JSONDecodeError as exc:
             raise ModelFileError(f"{meta_path}: not valid JSON ({exc.msg})") from exc
         want = meta.get("model_sha256")
-        if want and _sha256_file(path) != want:
+        if want and sha256_file(path) != want:
             raise ModelFileError(f"{path}: sha256 does not match the one recorded at training time in {meta_path}: "
                                  f"the model file was modified or replaced; refusing to load it")
     else:
@@ -828,7 +822,6 @@ TASK_DATA_FIELDS = ("quote_id", "article_id", "text", "context", "speaker", "spe
 
 def read_quotes(path: str | Path) -> pd.DataFrame:
     """Quotes to label: any table read_table reads, or a Label Studio tasks JSON (uses `data`)."""
-    from toolkit.fileio import read_table
 
     path = Path(path)
     if path.suffix.lower() == ".json" and path.is_file():
@@ -1109,7 +1102,6 @@ def run_training(data_path: str | Path, out_dir: str | Path, cols: Columns | Non
                                 "columns": asdict(cols), "per_target": opts.per_target,
                                 "data_sha256": result["data"]["sha256"],
                                 "macro_f1": model_results[saved]["macro_f1"]["value"]})
-    from toolkit.fileio import write_text
     write_text(out_dir / "model_card.md", reports.model_card(json.loads(json.dumps(
         reports._strip_private(result), default=str))))
     return reports._strip_private(result)
@@ -1126,7 +1118,6 @@ def run_predict(model_path: str | Path, quotes_path: str | Path, out: str | Path
                 cols: Columns | None = None, model_version: str | None = None, trust: tuple[str, ...] = ()
                 ) -> dict[str, Any]:
     """Label quotes with a saved model; write Label Studio predictions (and a flat table)."""
-    from toolkit.fileio import atomic_path, write_json
 
     model, meta = load_model(model_path, trust=trust)
     if cols is None:

@@ -29,10 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.corpus_io import describe_range, fingerprint, input_files, plan_parts
-from toolkit.corpus_parts import (DEFAULT_EXTRACT_FN, PARTS_DIR, ExtractFn, fn_name, part_name, process_part,
-                                  sha256_file)
+from toolkit.corpus_parts import DEFAULT_EXTRACT_FN, PARTS_DIR, ExtractFn, fn_name, part_name, process_part
 from toolkit.errors import InputError, ToolkitError
-from toolkit.fileio import write_json, write_jsonl
+from toolkit.fileio import sha256_file, write_json, write_jsonl
 
 MANIFEST = "manifest.json"
 ERRORS = "errors.jsonl"
@@ -122,7 +121,7 @@ def _prepare_out(run: CorpusRun, config: dict[str, Any]) -> dict[str, Any] | Non
         changed = [k for k in IDENTITY_KEYS if old.get(k) != config.get(k)]
         if changed:
             detail = "; ".join(f"{k}: was {old.get(k)!r}, now {config.get(k)!r}" for k in changed
-                               if k != "files") or ""
+                               if k != "files")
             if "files" in changed:
                 detail = (detail + "; " if detail else "") + "the input files changed (size or modification time)"
             raise ToolkitError(f"{out}: cannot resume, the run's settings differ ({detail}); "

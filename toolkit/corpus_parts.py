@@ -11,10 +11,9 @@ writer splits them: quotes go to the part file, errors to the part's manifest en
 
 from __future__ import annotations
 
-import hashlib
-import importlib
 import json
 import os
+import pkgutil
 import resource
 import socket
 import time
@@ -28,7 +27,7 @@ import pyarrow.parquet as pq
 
 from toolkit.corpus_io import ARTICLE_SCHEMA, describe_range, read_part_table, row_to_article
 from toolkit.errors import ToolkitError
-from toolkit.fileio import atomic_path, write_json
+from toolkit.fileio import atomic_path, sha256_file, write_json
 
 ExtractFn = Callable[[dict[str, Any]], list[dict[str, Any]]]
 DEFAULT_EXTRACT_FN = "toolkit.extract:extract_article"
@@ -64,8 +63,8 @@ def resolve_extract_fn(name: str | ExtractFn) -> ExtractFn:
     if not module or not attr:
         raise ToolkitError(f"--extract-fn must look like module:function, got {name!r}")
     try:
-        fn = getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError) as exc:
+        fn = pkgutil.resolve_name(name)
+    except (ValueError, ImportError, AttributeError) as exc:
         raise ToolkitError(f"cannot load extract function {name!r}: {exc}") from None
     return fn
 
@@ -119,14 +118,6 @@ def extract_frame(articles: pd.DataFrame, extract_fn: str | ExtractFn = DEFAULT_
 
 def part_name(index: int) -> str:
     return f"quotes-part-{index:05d}"
-
-
-def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def quote_records(table: pa.Table) -> list[dict[str, Any]]:

@@ -10,13 +10,13 @@ huggingface_hub and scrubbed from every message we print.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from toolkit.errors import InputError, ToolkitError
+from toolkit.fileio import sha256_file
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 _REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
@@ -61,14 +61,6 @@ def resolve_token() -> tuple[str, str]:
                        "or use --dry-run to see what would be uploaded without one")
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def plan_upload(folder: str | Path) -> list[PlannedFile]:
     """List exactly the files an upload sends: every non-hidden file under `folder`, checked first.
 
@@ -94,7 +86,7 @@ def plan_upload(folder: str | Path) -> list[PlannedFile]:
         rel = path.relative_to(folder)
         if path.is_dir() or any(part.startswith(".") for part in rel.parts):
             continue
-        files.append(PlannedFile(rel.as_posix(), path, path.stat().st_size, _sha256(path)))
+        files.append(PlannedFile(rel.as_posix(), path, path.stat().st_size, sha256_file(path)))
     return files
 
 
