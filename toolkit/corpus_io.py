@@ -21,7 +21,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,12 +29,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from toolkit.errors import InputError
-from toolkit.ingest import make_article
+from toolkit.ingest import ARTICLE_FIELDS, make_article
 
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 
 #: Columns read from Parquet input (those present); `id` and `text` are required.
-ARTICLE_INPUT_COLUMNS = ("id", "text", "title", "date", "url", "source")
 
 #: Arrow schema of a part's articles, including rows that stand for bad records.
 ARTICLE_SCHEMA = pa.schema([
@@ -249,6 +247,14 @@ def _bad(where: str, message: str, skip_bad: bool) -> dict[str, Any]:
     return _error_row(where, _classify(message), message)
 
 
+def _checked_row(obj: dict[str, Any], where: str, skip_bad: bool) -> dict[str, Any]:
+    """The article row of a parsed record, or its error row when the record is not an article."""
+    try:
+        return _article_row(obj, where)
+    except InputError as exc:
+        return _bad(where, str(exc), skip_bad)
+
+
 def iter_part_rows(spec: dict[str, Any], skip_bad: bool = False) -> Iterator[dict[str, Any]]:
     """Rows of one part in input order: an article row per good record, an error row per bad one."""
     reader = {"jsonl": _rows_jsonl, "csv": _rows_csv, "parquet": _rows_parquet}[spec["format"]]
@@ -283,10 +289,7 @@ def _rows_jsonl(spec: dict[str, Any], skip_bad: bool) -> Iterator[dict[str, Any]
             if not isinstance(obj, dict):
                 yield _bad(where, f"{where}: expected a JSON object, got {type(obj).__name__}", skip_bad)
                 continue
-            try:
-                yield _article_row(obj, where)
-            except InputError as exc:
-                yield _bad(where, str(exc), skip_bad)
+            yield _checked_row(obj, where, skip_bad)
 
 
 def _rows_csv(spec: dict[str, Any], skip_bad: bool) -> Iterator[dict[str, Any]]:
@@ -314,10 +317,7 @@ def _rows_csv(spec: dict[str, Any], skip_bad: bool) -> Iterator[dict[str, Any]]:
             except UnicodeEncodeError:
                 yield _bad(where, f"{where}: not UTF-8", skip_bad)
                 continue
-            try:
-                yield _article_row(obj, where)
-            except InputError as exc:
-                yield _bad(where, str(exc), skip_bad)
+            yield _checked_row(obj, where, skip_bad)
 
 
 def _rows_parquet(spec: dict[str, Any], skip_bad: bool) -> Iterator[dict[str, Any]]:
@@ -333,7 +333,7 @@ def _rows_parquet(spec: dict[str, Any], skip_bad: bool) -> Iterator[dict[str, An
             groups.append(g)
             group_starts.append(pos)
         pos += n
-    cols = [c for c in ARTICLE_INPUT_COLUMNS if c in pf.schema_arrow.names]
+    cols = [c for c in ARTICLE_FIELDS if c in pf.schema_arrow.names]
     row = group_starts[0] if group_starts else lo
     gi = 0
     for batch in pf.iter_batches(batch_size=256, row_groups=groups, columns=cols, use_threads=False):
@@ -343,10 +343,7 @@ def _rows_parquet(spec: dict[str, Any], skip_bad: bool) -> Iterator[dict[str, An
             if lo <= row < hi:
                 where = f"{path}:row-group {groups[gi]}/row {row - group_starts[gi]}"
                 obj = {k: v for k, v in obj.items() if v is not None}
-                try:
-                    yield _article_row(obj, where)
-                except InputError as exc:
-                    yield _bad(where, str(exc), skip_bad)
+                yield _checked_row(obj, where, skip_bad)
             row += 1
             if row >= hi:
                 return
@@ -359,11 +356,8 @@ def read_part_table(spec: dict[str, Any], skip_bad: bool = False) -> pa.Table:
 
 def row_to_article(row: dict[str, Any]) -> dict[str, Any]:
     """Inverse of _article_row: the article dict exactly as toolkit.ingest.make_article made it."""
-    art = {k: row[k] for k in ("id", "text", "title", "date", "url", "source", "boilerplate", "origin")}
+    art = {k: row[k] for k in (*ARTICLE_FIELDS, "boilerplate", "origin")}
     if row.get("extra"):
         art.update(json.loads(row["extra"]))
     return art
 
-
-def file_size(path: str | Path) -> int:
-    return os.stat(path).st_size

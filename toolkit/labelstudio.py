@@ -25,12 +25,12 @@ import jsonschema
 import pandas as pd
 import yaml
 
+from toolkit import SCHEMAS_DIR
 from toolkit.errors import InputError
 
-SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
-SETTINGS_FILE = SCHEMAS / "labelstudio.yaml"
-CONFIG_TEMPLATE = SCHEMAS / "labeling_config.xml"
-TASK_SCHEMA = SCHEMAS / "labelstudio_task.schema.json"
+SETTINGS_FILE = SCHEMAS_DIR / "labelstudio.yaml"
+CONFIG_TEMPLATE = SCHEMAS_DIR / "labeling_config.xml"
+TASK_SCHEMA = SCHEMAS_DIR / "labelstudio_task.schema.json"
 
 STANCES = ("favor", "against", "neutral", "unclear")
 REVIEWS = ("confirmed", "corrected", "not_a_quote")
@@ -538,10 +538,6 @@ def normalise_full(tasks: list[Any], known: set[str] | None = None, where: str =
             rec.rows_out += 1
             rec.cancelled_rows += row["was_cancelled"]
     return _frame(rows), rec.as_dict("JSON")
-
-
-_MIN_META = {"id", "annotator", "annotation_id", "created_at", "updated_at", "lead_time", "was_cancelled",
-             "ground_truth"}
 
 
 def normalise_min(records: list[Any], known: set[str] | None = None, where: str = "export",

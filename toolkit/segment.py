@@ -26,7 +26,7 @@ def _skip_emoji_pass_without_emoji(somajo: SoMaJo) -> SoMaJo:
     """SoMaJo 2.x runs a regex search per grapheme to find emoji, about half of its time on
     news prose that holds none. A token without any emoji character cannot be split by that
     pass, so one search over the token decides whether to run it; the result is unchanged
-    (tests/test_segment.py compares against an unpatched SoMaJo, emoji included). The patch
+    (tests/test_ingest.py compares against an unpatched SoMaJo, emoji included). The patch
     sits on this instance only and is skipped if SoMaJo's internals change shape."""
     tokenizer = getattr(somajo, "_tokenizer", None)
     original = getattr(tokenizer, "_split_emojis", None)

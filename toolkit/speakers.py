@@ -314,7 +314,7 @@ class Discourse:
             ent = self.entity_for_id(sid)
             eligible = not rm.genitive and not self._after_preposition(rm.start) and not self._excluded(rm.start, rm.end)
             found[(rm.start, rm.end)] = Mention(rm.start, rm.end, rm.text, ent, method, eligible)
-        for pattern in (_ROLE_NAME, _NAME_APPOS):
+        for pattern in (ROLE_THEN_NAME, NAME_THEN_APPOSITION):
             for m in pattern.finditer(text):
                 s, e = m.span("name")
                 if any(a <= s < b or a < e <= b for a, b in found):
@@ -427,7 +427,7 @@ class Discourse:
         if best is not None and best.method in ("name", "alias", "metonymy"):
             return best
         # An unregistered name inside the mention ("Avril Haines, die Direktorin …").
-        for pattern in (_ROLE_NAME, _NAME_APPOS):
+        for pattern in (ROLE_THEN_NAME, NAME_THEN_APPOSITION):
             m = pattern.search(self.text, start, end)
             if m:
                 name = m.group("name")
@@ -451,10 +451,6 @@ def _inside_longer_name(text: str, rm: RegistryMatch, start: int, end: int) -> b
             if s <= rm.start and rm.end <= e and (e - s) > (rm.end - rm.start):
                 return True
     return False
-
-
-_ROLE_NAME = ROLE_THEN_NAME
-_NAME_APPOS = NAME_THEN_APPOSITION
 
 
 def _strip_det(text: str) -> str:
