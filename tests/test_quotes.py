@@ -488,8 +488,8 @@ def test_konjunktiv_clause_opening_with_article_or_damit(text: str, content: str
 
 def test_relative_clause_after_subject_is_not_content() -> None:
     """"sagte Müller, der … ist": the relative clause belongs to the subject, not a message."""
-    quotes = extract("Das sei gut, sagte Müller, der seit 2001 Bürgermeister sei.")
-    assert all(not q["text"].startswith("der seit") for q in quotes)
+    quotes = extract("Die Lage in der Stadt sei gut, sagte Müller, der seit 2001 Bürgermeister sei.")
+    assert [(q["text"], q["speaker_mention"]) for q in quotes] == [("Die Lage in der Stadt sei gut", "Müller")]
 
 
 def test_trailing_forderte_frame() -> None:
