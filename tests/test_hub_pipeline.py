@@ -110,6 +110,8 @@ def test_qst_run_end_to_end(tmp_path):
     export_dir = tmp_path / "labelstudio"
     export_dir.mkdir()
     (export_dir / "seed.json").write_text(json.dumps(_synthetic_export(tasks)), encoding="utf-8")
+    # what `qst pull --out seed.json` writes beside an export: not an export, must be passed over
+    (export_dir / "seed.reconciliation.json").write_text(json.dumps({"tasks_pulled": len(tasks)}), encoding="utf-8")
 
     out = tmp_path / "demo"
     result = CliRunner().invoke(app, ["run", "--out", str(out), "--articles", str(ROOT / "annotations" / "articles"),
@@ -126,6 +128,8 @@ def test_qst_run_end_to_end(tmp_path):
 
     hub.check_card(out / "dataset")
     assert Path(summary["report"]).exists()
+    # no annotators.yaml beside this export: the card must not borrow the bundled one's "machine-generated"
+    assert "machine-generated" not in (out / "dataset" / "README.md").read_text(encoding="utf-8")
 
 
 def test_run_stops_after_tasks_without_export(tmp_path):

@@ -26,8 +26,9 @@ from toolkit.fileio import write_json, write_jsonl, write_parquet
 ARTICLES_DIR = Path("annotations/articles")
 LABELSTUDIO_EXPORT_DIR = Path("annotations/labelstudio")
 GUIDELINES = Path("annotations/guidelines.md")
-#: Who made the bundled labels, for the dataset card (annotations_creators + description).
-ANNOTATORS = LABELSTUDIO_EXPORT_DIR / "annotators.yaml"
+#: Who made the labels, for the dataset card (annotations_creators + description): a file of this
+#: name beside the Label Studio export(s) the run reads.
+ANNOTATORS_FILE = "annotators.yaml"
 
 STAGES = ("extract", "tasks", "annotations", "agreement", "train", "reports", "dataset")
 
@@ -77,7 +78,8 @@ def stage_tasks(quotes: pd.DataFrame, out: Path) -> tuple[list[dict], StageResul
 
 
 def stage_annotations(export_dir: Path, quotes: pd.DataFrame, out: Path) -> tuple[pd.DataFrame, StageResult]:
-    files = sorted(export_dir.glob("*.json"))
+    # `qst pull --out X.json` writes X.reconciliation.json beside the export: not an export itself.
+    files = sorted(p for p in export_dir.glob("*.json") if not p.name.endswith(".reconciliation.json"))
     if not files:
         raise ToolkitError(
             f"{export_dir}/: no Label Studio export (*.json) found. The pipeline needs the team's real "
@@ -197,14 +199,16 @@ def stage_reports(result: dict, out: Path) -> StageResult:
                        {name: str(folder / name) for name in wanted})
 
 
-def stage_dataset(out: Path, seed: int = 13) -> tuple[Any, StageResult]:
+def stage_dataset(out: Path, export_dir: Path = LABELSTUDIO_EXPORT_DIR, seed: int = 13) -> tuple[Any, StageResult]:
     from toolkit import hub
+
+    annotators = export_dir / ANNOTATORS_FILE
 
     result = hub.build(out / "quotes" / "quotes.jsonl", out / "agreement" / "adjudicated.parquet", out / "dataset",
                        annotations_path=out / "annotations" / "annotations.parquet",
                        agreement_path=out / "agreement" / "agreement.json",
                        guidelines_path=GUIDELINES if GUIDELINES.exists() else None, seed=seed, skip_unlabelled=True,
-                       annotators_path=ANNOTATORS if ANNOTATORS.exists() else None)
+                       annotators_path=annotators if annotators.exists() else None)
     s = result.stats
     return result, StageResult("dataset", {"rows": s.rows_out, **{f"{k} split": v for k, v in s.split_rows.items()},
                                            "left out": sum(s.excluded.values())}, {"dataset": str(result.folder)})
@@ -245,7 +249,7 @@ def run(out: str | Path, *, articles_dir: str | Path = ARTICLES_DIR, export_dir:
     metrics, _ = step("train", lambda: stage_train(table, out, seed=seed, progress=train_progress,
                                                            n_boot=n_boot, learning_curve=learning_curve))
     step("reports", lambda: stage_reports(metrics, out))
-    dataset, _ = step("dataset", lambda: stage_dataset(out))
+    dataset, _ = step("dataset", lambda: stage_dataset(out, Path(export_dir)))
     run_result.summary = {
         "quotes": len(quotes),
         "annotations": len(annotations),
