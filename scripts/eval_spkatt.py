@@ -22,6 +22,7 @@ import json
 import random
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -66,21 +67,14 @@ def _snip(text: str, tokens: sp.Tokens, idx: list[int]) -> str | None:
 def error_sample(groups, docs_by_id: dict[str, dict[str, Any]], preds: dict[str, list[dict[str, Any]]],
                  n: int, seed: int = 0) -> list[dict[str, Any]]:
     """A reproducible sample of imperfect groups, with the texts needed to see what went wrong."""
-    bad = groups[(groups["status"] != "pair") | (groups["message_fp"] + groups["message_fn"] > 0)
-                 | (groups["source_fp"] + groups["source_fn"] > 0)]
-    rows = bad.to_dict("records")
+    rows = [r for r in groups.to_dict("records") if sp.outcome(r) != "perfect"]
     random.Random(seed).shuffle(rows)
     out = []
     for r in rows[:n]:
         doc = docs_by_id[r["doc_id"]]
         g = None if r["gold_ref"] is None or r["gold_ref"] != r["gold_ref"] else doc["quotes"][int(r["gold_ref"])]
         p = None if r["sys_ref"] is None or r["sys_ref"] != r["sys_ref"] else preds[r["doc_id"]][int(r["sys_ref"])]
-        if r["status"] != "pair":
-            kind = r["status"]
-        elif r["message_fp"] + r["message_fn"] > 0:
-            kind = "message_boundary" if r["message_tp"] else "message_no_overlap"
-        else:
-            kind = "wrong_source"
+        kind = sp.outcome(r)
         anchor = (g or p)["start"]
         sent = next(((s, e) for s, e in doc.get("sentences", []) if s <= anchor < e), (anchor, anchor + 200))
         out.append({
@@ -200,17 +194,7 @@ def main(argv: list[str] | None = None) -> int:
 
     sample = error_sample(groups, {d["doc_id"]: d for d in docs}, preds, args.n_errors)
     write_jsonl(args.errors, sample)
-    kinds: dict[str, int] = {}
-    for g in groups.to_dict("records"):
-        if g["status"] != "pair":
-            k = g["status"]
-        elif g["message_fp"] + g["message_fn"] > 0:
-            k = "message_boundary" if g["message_tp"] else "message_no_overlap"
-        elif g["source_fp"] + g["source_fn"] > 0:
-            k = "wrong_source"
-        else:
-            k = "perfect"
-        kinds[k] = kinds.get(k, 0) + 1
+    kinds = dict(Counter(sp.outcome(g) for g in groups.to_dict("records")))
     console.print("groups by outcome: " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
     console.print(f"wrote {len(sample)} sampled errors to {args.errors}")
     if args.out:

@@ -721,3 +721,8 @@ def test_auxiliary_and_pronoun_are_not_adjectives_of_a_mention() -> None:
             "zu intensivieren.")
     assert q["speaker_mention"] != "haben sie ihre Absicht"
     assert one("Die Lage sei ernst, sagte ihre Sprecherin am Montag.")["speaker_mention"] == "ihre Sprecherin"
+
+
+def test_short_direct_quote_with_trailing_reporting_verb_is_speech() -> None:
+    q = one("„Wir sind bereit“, sagte er.")
+    assert (q["text"], q["type"], q["speaker_mention"]) == ("„Wir sind bereit“", "direct", "er")

@@ -169,14 +169,18 @@ _PREP_BEFORE_NAME = {"im", "in", "bei", "beim", "auf", "gegenüber", "vom", "von
                      "mit", "aus", "nach", "vor", "über", "unter", "für", "an", "am"}
 
 
+_SPEECH_AFTER = re.compile(rf"\s*,\s*(?:{_SPEECH_VERB})(?![\wÄÖÜäöüß])")
+
+
 def fragment_frame(text: str, sentences: list[Span], mark: QuoteMark, p_start: int) -> Frame | None:
-    """A short quoted phrase is the speaker's words, not a scare quote, when a colon hands it over
-    (kind "colon": the caller finds the speaker) or a naming verb earlier in its clause frames it."""
+    """A short quoted phrase is the speaker's words, not a scare quote, when a colon hands it over or
+    a reporting verb follows it ("„Wir sind bereit“, sagte er": kind "handover", the caller finds the
+    speaker), or when a naming verb earlier in its clause frames it."""
     k = _sentence_of(sentences, mark.start)
     sent_start = max(sentences[k][0], p_start) if sentences else p_start
     before = text[sent_start:mark.start]
-    if re.search(r":\s*$", before):
-        return Frame(None, None, "colon")
+    if re.search(r":\s*$", before) or _SPEECH_AFTER.match(text, mark.end):
+        return Frame(None, None, "handover")
     verbs = list(NAMING_VERB.finditer(text, sent_start, mark.start))
     if not verbs:
         return None
@@ -974,7 +978,7 @@ def detect_quotes(text: str, paragraph: Span, sentences: list[Span], skip: list[
             prev = None
             continue
         q = QuoteSpan(mk.start, mk.end, "direct", Frame(), [] if mk.balanced else ["unbalanced_quote"])
-        if naming is not None and naming.kind != "colon":
+        if naming is not None and naming.kind != "handover":
             q.frame = naming
             claim(q)
             prev = q

@@ -196,6 +196,16 @@ def evaluate(docs: Iterable[tuple[str, Sequence[Event], Sequence[Event]]]) -> tu
     return scores_from_groups(groups), groups
 
 
+def outcome(group: dict[str, Any]) -> str:
+    """What went wrong in one group: miss / false_alarm, message_boundary (partial overlap),
+    message_no_overlap (paired with nothing in common), wrong_source, or perfect."""
+    if group["status"] != "pair":
+        return group["status"]
+    if group["message_fp"] + group["message_fn"] > 0:
+        return "message_boundary" if group["message_tp"] else "message_no_overlap"
+    return "wrong_source" if group["source_fp"] + group["source_fn"] > 0 else "perfect"
+
+
 def by_type(groups: pd.DataFrame) -> pd.DataFrame:
     """Per gold type: recall-side figures; per system type: precision-side figures (macro over groups)."""
     rows = []
