@@ -302,7 +302,8 @@ class Discourse:
     def _scan(self) -> None:
         text = self.text
         found: dict[tuple[int, int], Mention] = {}
-        for rm in self.registry.matches(text):
+        matches = self.registry.matches(text)
+        for rm in matches:
             sid, method = rm.resolve(self.registry, self.date)
             if sid is None and rm.short_ids:
                 continue  # bare surnames are resolved lazily, against what came before
@@ -327,17 +328,10 @@ class Discourse:
             found.setdefault(m.span(), Mention(m.start(), m.end(), m.group(), None, "pronoun",
                                                not self._excluded(*m.span())))
         self.mentions = sorted(found.values(), key=lambda mn: mn.start)
-        # Resolve pronouns and bare surnames in order, so chains ("er … er") follow through.
-        for mn in self.mentions:
-            if mn.method == "pronoun" and mn.entity is None:
-                ante = self.antecedent_for_pronoun(mn.start, mn.text)
-                if ante is not None:
-                    mn.entity = ante.entity
-                    mn.antecedent = ante.antecedent or (ante.start, ante.end, ante.text)
-        self._scan_short_names()
+        self._scan_short_names(matches)
 
-    def _scan_short_names(self) -> None:
-        for rm in self.registry.matches(self.text):
+    def _scan_short_names(self, matches: list[RegistryMatch]) -> None:
+        for rm in matches:
             sid, _ = rm.resolve(self.registry, self.date)
             if sid is not None or not rm.short_ids:
                 continue
@@ -350,7 +344,9 @@ class Discourse:
             self.mentions.append(Mention(rm.start, rm.end, rm.text, ent, "short", eligible,
                                          (ante.start, ante.end, ante.text) if ante else None))
         self.mentions.sort(key=lambda mn: mn.start)
-        for mn in self.mentions:  # re-resolve pronouns now that surnames count as antecedents
+        # Resolve pronouns in text order, once surnames count as antecedents too, so chains
+        # ("er … er") follow through.
+        for mn in self.mentions:
             if mn.method == "pronoun":
                 ante = self.antecedent_for_pronoun(mn.start, mn.text)
                 if ante is not None:
