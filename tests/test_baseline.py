@@ -273,6 +273,13 @@ def test_one_group_is_refused(tmp_path):
         _train(tmp_path, df)
 
 
+def test_speaker_grouping_needs_no_article_column(tmp_path):
+    """The one-group check looks at the grouping in use, not at the (here absent) article column."""
+    df = synth(n_articles=6, per=5).drop(columns=["article_id"])
+    r = _train(tmp_path, df, group_by="speaker")
+    assert "speaker" in r["split"]["description"]
+
+
 def test_cli_prints_error_without_traceback(tmp_path):
     df = synth(n_articles=6, per=5)
     df.loc[3, "label"] = "positive"

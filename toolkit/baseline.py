@@ -237,9 +237,12 @@ def prepare(df: pd.DataFrame, cols: Columns, where: str, labels: tuple[str, ...]
     return prep
 
 
-def check_trainable(frame: pd.DataFrame, where: str, group_by: str | None) -> list[str]:
-    """Refuse data a classifier cannot be honestly trained and evaluated on; return warnings."""
-    warn: list[str] = []
+def check_trainable(frame: pd.DataFrame, where: str, group_by: str | None, group_label: str | None) -> None:
+    """Refuse data a classifier cannot be honestly trained and evaluated on.
+
+    `group_by` is the split design (article, speaker, date, none); `group_label` names its column
+    for the message.
+    """
     counts = Counter(frame["label"])
     if len(counts) < 2:
         only = ", ".join(f"{k!r}" for k in counts) or "none"
@@ -249,13 +252,11 @@ def check_trainable(frame: pd.DataFrame, where: str, group_by: str | None) -> li
     if singles:
         raise InputError(f"{where}: class(es) {', '.join(map(repr, singles))} have a single example: it cannot be "
                          f"both learned and evaluated; label more examples or drop that class")
-    if group_by:
-        n_groups = frame["group"].nunique()
-        if n_groups < 2:
-            raise InputError(f"{where}: group column ({group_by}) has only one value "
-                             f"({frame['group'].iloc[0]!r}): a grouped split needs at least two groups; "
-                             f"pass --group-by none to split by row (quotes of one article then leak)")
-    return warn
+    values = group_values(frame, group_by)
+    if values is not None and len(set(values)) < 2:
+        raise InputError(f"{where}: group column ({group_label}) has only one value ({values[0]!r}): a grouped "
+                         f"split needs at least two groups; pass --group-by none to split by row (quotes of one "
+                         f"article then leak)")
 
 
 # --------------------------------------------------------------------------------------------
@@ -972,7 +973,7 @@ def run_training(data_path: str | Path, out_dir: str | Path, cols: Columns | Non
         raise InputError(f"{data_path}: --per-target needs a target column ({cols.target!r}); name it with "
                          f"--target-col")
     group_by = _resolve_group_by(opts.group_by, prep, cols, warn)
-    check_trainable(train, str(data_path), cols.group if group_by == "article" else group_by)
+    check_trainable(train, str(data_path), group_by, cols.group if group_by == "article" else group_by)
     if test is not None and len(test) == 0:
         raise InputError(f"{test_path}: no labelled rows to test on")
 
