@@ -27,6 +27,7 @@ import yaml
 
 from toolkit import SCHEMAS_DIR
 from toolkit.errors import InputError
+from toolkit.speakers import load_registry
 
 SETTINGS_FILE = SCHEMAS_DIR / "labelstudio.yaml"
 CONFIG_TEMPLATE = SCHEMAS_DIR / "labeling_config.xml"
@@ -66,30 +67,15 @@ def load_settings(path: str | Path | None = None) -> dict[str, Any]:
 
 
 def load_registry_speakers(path: str | Path | None) -> list[dict[str, str]]:
-    """Speakers (id, name) from a registry YAML: a list, or a dict with a `speakers` list.
-
-    A missing file gives an empty list: the config then offers free text only.
-    """
-    if path is None:
+    """Speakers (id, name) of a speaker registry (`toolkit.speakers.load_registry`, schema-checked),
+    one per name. A missing file gives an empty list: the config then offers free text only."""
+    if path is None or not Path(path).exists():
         return []
-    path = Path(path)
-    if not path.exists():
-        return []
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise InputError(f"{path}: not valid YAML ({exc})") from exc
-    items = data.get("speakers", []) if isinstance(data, dict) else data or []
-    if isinstance(items, dict):  # {id: {name: ...}} form
-        items = [{"id": k, **(v if isinstance(v, dict) else {"name": v})} for k, v in items.items()]
     speakers, seen = [], set()
-    for i, item in enumerate(items):
-        if not isinstance(item, dict) or not item.get("id") or not item.get("name"):
-            raise InputError(f"{path}: speaker #{i + 1} needs an id and a name")
-        if item["name"] in seen:
-            continue
-        seen.add(item["name"])
-        speakers.append({"id": str(item["id"]), "name": str(item["name"])})
+    for sid, sp in load_registry(path).speakers.items():
+        if sp.name not in seen:
+            seen.add(sp.name)
+            speakers.append({"id": sid, "name": sp.name})
     return speakers
 
 
