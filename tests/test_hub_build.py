@@ -55,7 +55,7 @@ def test_folder_layout_and_card_yaml(built):
     tmp, result, _ = built
     folder = result.folder
     assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()) == [
-        "README.md", "data/test-00000-of-00001.parquet", "data/train-00000-of-00001.parquet",
+        ".qst-output.json", "README.md", "data/test-00000-of-00001.parquet", "data/train-00000-of-00001.parquet",
         "data/validation-00000-of-00001.parquet", "guidelines.md"]
     text = (folder / "README.md").read_text(encoding="utf-8")
     meta = yaml.safe_load(text.split("---\n")[1])
@@ -267,6 +267,26 @@ def test_cli_build_dataset(tmp_path):
 def test_refuses_to_overwrite_a_foreign_folder(tmp_path):
     (tmp_path / "ds").mkdir()
     (tmp_path / "ds" / "notes.txt").write_text("mine")
-    with pytest.raises(InputError, match="not a dataset folder; choose another --out"):
+    with pytest.raises(InputError, match="not written by qst"):
         _build(tmp_path)
     assert (tmp_path / "ds" / "notes.txt").read_text() == "mine"
+
+
+def test_a_folder_that_merely_holds_a_readme_is_never_replaced(tmp_path):
+    """The data-loss case: a repository or $HOME has a README.md too; it must survive untouched."""
+    repo = tmp_path / "ds"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "README.md").write_text("# my project")
+    (repo / "src.py").write_text("print(1)")
+    before = {p: p.read_bytes() for p in repo.rglob("*") if p.is_file()}
+    with pytest.raises(InputError, match="not written by qst"):
+        _build(tmp_path)
+    assert {p: p.read_bytes() for p in repo.rglob("*") if p.is_file()} == before
+
+
+def test_rebuilding_replaces_our_own_folder(tmp_path):
+    first = _build(tmp_path).folder
+    (first / "stale.txt").write_text("left from an older build")
+    second = _build(tmp_path).folder
+    assert second == first and not (second / "stale.txt").exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []

@@ -132,8 +132,23 @@ def test_qst_run_end_to_end(tmp_path):
     assert "machine-generated" not in (out / "dataset" / "README.md").read_text(encoding="utf-8")
 
 
-def test_run_stops_after_tasks_without_export(tmp_path):
-    with pytest.raises(ToolkitError, match="no Label Studio export"):
-        pipeline.run(tmp_path / "demo", articles_dir=ROOT / "annotations" / "articles", export_dir=tmp_path / "none")
-    assert (tmp_path / "demo" / "quotes" / "quotes.jsonl").exists()
-    assert (tmp_path / "demo" / "labelstudio" / "tasks.json").exists()
+def test_failed_run_leaves_the_previous_run_unchanged(tmp_path):
+    from toolkit.fileio import MARKER
+
+    previous = tmp_path / "demo"
+    (previous / "quotes").mkdir(parents=True)
+    (previous / MARKER).write_text("{}")
+    (previous / "quotes" / "quotes.jsonl").write_text("previous run\n")
+    before = {p: p.read_bytes() for p in previous.rglob("*") if p.is_file()}
+    with pytest.raises(ToolkitError, match="no Label Studio export.*Nothing was written"):
+        pipeline.run(previous, articles_dir=ROOT / "annotations" / "articles", export_dir=tmp_path / "none")
+    assert {p: p.read_bytes() for p in previous.rglob("*") if p.is_file()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo"]  # no staging folder left behind
+
+
+def test_run_refuses_a_folder_it_did_not_write(tmp_path):
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "README.md").write_text("my notes")
+    with pytest.raises(ToolkitError, match="not written by qst"):
+        pipeline.run(tmp_path / "home", articles_dir=ROOT / "annotations" / "articles")
+    assert [p.name for p in (tmp_path / "home").iterdir()] == ["README.md"]

@@ -223,7 +223,9 @@ def folder(tmp_path_factory) -> Path:
 
 
 def _local_files(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    # hidden files (the toolkit's .qst-output.json marker) are never uploaded
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*")
+            if p.is_file() and not p.name.startswith(".")}
 
 
 def _cli(args: list[str], env: dict[str, str]):

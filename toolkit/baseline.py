@@ -40,7 +40,8 @@ from sklearn.utils.validation import check_is_fitted
 
 import toolkit
 from toolkit.errors import InputError, ToolkitError
-from toolkit.fileio import atomic_path, read_table, sha256_file, write_json, write_text
+from toolkit.fileio import (atomic_path, check_replaceable, output_files, output_folder, read_table,
+                            sha256_file, write_json, write_text)
 
 log = logging.getLogger(__name__)
 
@@ -937,13 +938,15 @@ def _resolve_group_by(opt: str | None, prep: Prepared, cols: Columns, warn: list
 
 def run_training(data_path: str | Path, out_dir: str | Path, cols: Columns | None = None,
                  opts: TrainOptions | None = None, test_path: str | Path | None = None,
-                 estimator: Any = None, progress: Callable[[str, int], Callable[[], None]] | None = None
-                 ) -> dict[str, Any]:
+                 estimator: Any = None, progress: Callable[[str, int], Callable[[], None]] | None = None,
+                 data_label: str | None = None) -> dict[str, Any]:
     """Train, evaluate and report: writes the run folder and returns the metrics dict.
 
     `estimator` (Python API) is any scikit-learn classifier used after the TF-IDF features, as
     `--estimator module:Class` does on the command line. `progress(label, total)` returns a
-    callable ticked once per fitted fold.
+    callable ticked once per fitted fold. The run folder is one output set
+    (`fileio.output_folder`): refused up front unless new or ours, replaced only when complete.
+    `data_label` is how reports name the training file (default: its path).
     """
     from toolkit import reports
 
@@ -952,6 +955,7 @@ def run_training(data_path: str | Path, out_dir: str | Path, cols: Columns | Non
     labels = list(opts.labels)
     out_dir = Path(out_dir)
     data_path = Path(data_path)
+    check_replaceable(out_dir, [data_path, test_path])
     raw, bundled_test = load_labelled(data_path)
     prep = prepare(raw, cols, str(data_path), tuple(labels))
     warn = list(prep.warnings)
@@ -1034,7 +1038,7 @@ def run_training(data_path: str | Path, out_dir: str | Path, cols: Columns | Non
         "warnings": warn,
         "columns": asdict(cols),
         "options": {**asdict(opts), "test": str(test_path) if test_path else None},
-        "data": {"path": str(data_path), "sha256": data_sha256(data_path), "n_train": len(train),
+        "data": {"path": data_label or str(data_path), "sha256": data_sha256(data_path), "n_train": len(train),
                  "test_path": str(test_path) if test_path else None, "test_sha256": test_sha,
                  "n_test": len(test) if test is not None else None},
         "label_distribution": ({"train": _counts(train, labels), "test": _counts(test, labels)} if test is not None
@@ -1097,14 +1101,14 @@ def run_training(data_path: str | Path, out_dir: str | Path, cols: Columns | Non
     preview["score"] = preview["score"].round(3)
     result["errors_preview"] = json.loads(preview.to_json(orient="records", force_ascii=False))
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    reports.write_report(out_dir, result, errors, figures)
-    save_model(final, out_dir, {"model_name": saved, "run": result["run"], "labels": labels,
-                                "columns": asdict(cols), "per_target": opts.per_target,
-                                "data_sha256": result["data"]["sha256"],
-                                "macro_f1": model_results[saved]["macro_f1"]["value"]})
-    write_text(out_dir / "model_card.md", reports.model_card(json.loads(json.dumps(
-        reports._strip_private(result), default=str))))
+    with output_folder(out_dir, "train", inputs=[data_path, test_path]) as stage:
+        reports.write_report(stage, result, errors, figures)
+        save_model(final, stage, {"model_name": saved, "run": result["run"], "labels": labels,
+                                  "columns": asdict(cols), "per_target": opts.per_target,
+                                  "data_sha256": result["data"]["sha256"],
+                                  "macro_f1": model_results[saved]["macro_f1"]["value"]})
+        write_text(stage / "model_card.md", reports.model_card(json.loads(json.dumps(
+            reports._strip_private(result), default=str))))
     return reports._strip_private(result)
 
 
@@ -1130,14 +1134,15 @@ def run_predict(model_path: str | Path, quotes_path: str | Path, out: str | Path
     renamed = quotes.rename(columns={cols.text: "text", cols.id: "quote_id", cols.speaker: "speaker",
                                      cols.target: "target", cols.group: "article_id", cols.context: "context"})
     tasks = labelstudio_predictions(renamed, preds, version)
-    write_json(out, tasks)
-    if table is not None:
-        table = Path(table)
-        with atomic_path(table) as tmp:
-            if table.suffix.lower() == ".parquet":
-                preds.to_parquet(tmp, index=False)
-            elif table.suffix.lower() in {".jsonl", ".ndjson"}:
-                preds.to_json(tmp, orient="records", lines=True, force_ascii=False)
+    members = [Path(out)] + ([Path(table)] if table is not None else [])
+    with output_files(members, inputs=(model_path, quotes_path)) as staged:
+        write_json(staged[0], tasks)
+        if table is not None:
+            suffix = Path(table).suffix.lower()
+            if suffix == ".parquet":
+                preds.to_parquet(staged[1], index=False)
+            elif suffix in {".jsonl", ".ndjson"}:
+                preds.to_json(staged[1], orient="records", lines=True, force_ascii=False)
             else:
-                preds.to_csv(tmp, index=False)
+                preds.to_csv(staged[1], index=False)
     return {"n": len(preds), "model_version": version, "label_counts": dict(Counter(preds["label"]))}

@@ -126,8 +126,10 @@ def _prepare_out(run: CorpusRun, config: dict[str, Any]) -> dict[str, Any] | Non
                 detail = (detail + "; " if detail else "") + "the input files changed (size or modification time)"
             raise ToolkitError(f"{out}: cannot resume, the run's settings differ ({detail}); "
                                "use the same input and options, or a new --out")
-    elif out.is_dir() and any(out.glob("quotes-part-*")):
-        raise ToolkitError(f"{out} holds quote parts but no {MANIFEST}; choose an empty --out")
+    elif out.is_dir() and any(out.iterdir()):
+        # Only our own run folders are ever cleaned (stale temp files, stale part entries).
+        raise ToolkitError(f"{out}: folder exists, is not empty and holds no extract-corpus {MANIFEST}; "
+                           "choose an empty or new --out")
     return previous
 
 

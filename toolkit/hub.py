@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import math
 import shutil
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.errors import InputError, ToolkitError
-from toolkit.fileio import read_table
+from toolkit.fileio import check_replaceable, output_folder, read_table
 
 #: Dataset label names, in ClassLabel id order. Changing the order changes every label id.
 LABEL_NAMES = ["favor", "against", "neutral"]
@@ -364,42 +363,32 @@ def build_dataset_dict(rows: pd.DataFrame, assignment: dict[str, list[str]], tex
     return DatasetDict(out)
 
 
-def write_folder(dsd, out: str | Path, card_text: str, extra_files: dict[str, Path] | None = None) -> Path:
+def write_folder(dsd, out: str | Path, card_text: str, extra_files: dict[str, Path] | None = None,
+                 inputs: tuple[str | Path | None, ...] = ()) -> Path:
     """Write `data/<split>-00000-of-00001.parquet`, README.md and extra files; replace `out` as a whole.
 
-    Everything is written to a temporary sibling folder first and swapped into place at the end,
-    so a failed build never leaves a half-written dataset folder behind.
+    Everything is written to a staging folder and swapped into place at the end
+    (`fileio.output_folder`), so a failed build leaves `out` as it was; a folder the toolkit did
+    not write (one that merely holds a README.md, a repository, a home folder) is never replaced.
     """
-    out = Path(out)
-    if out.exists() and any(out.iterdir()) and not (out / "README.md").exists():
-        raise InputError(f"{out}: folder exists, is not empty and is not a dataset folder; choose another --out")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    from datasets.utils.tqdm import disable_progress_bars, enable_progress_bars, are_progress_bars_disabled
+    from datasets.utils.tqdm import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
 
+    out = Path(out)
     bars = not are_progress_bars_disabled()
     disable_progress_bars()
     try:
-        for split, ds in dsd.items():
-            path = tmp / DATA_FILE.format(split=split)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            ds.to_parquet(str(path))
-        (tmp / "README.md").write_text(card_text, encoding="utf-8")
-        for name, src in (extra_files or {}).items():
-            shutil.copyfile(src, tmp / name)
-        check_card(tmp)
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-            out.rename(old / "x")
-            tmp.rename(out)
-            shutil.rmtree(old)
-        else:
-            tmp.rename(out)
+        with output_folder(out, "dataset", inputs=[*inputs, *(extra_files or {}).values()]) as tmp:
+            for split, ds in dsd.items():
+                path = tmp / DATA_FILE.format(split=split)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                ds.to_parquet(str(path))
+            (tmp / "README.md").write_text(card_text, encoding="utf-8")
+            for name, src in (extra_files or {}).items():
+                shutil.copyfile(src, tmp / name)
+            check_card(tmp)
     finally:
         if bars:
             enable_progress_bars()
-        if tmp.exists():
-            shutil.rmtree(tmp)
     return out
 
 
@@ -461,6 +450,8 @@ def build(quotes_path: str | Path, adjudicated_path: str | Path, out: str | Path
     """Read the inputs, build the DatasetDict, render the card and write the dataset folder."""
     from toolkit import hub_card
 
+    inputs = (quotes_path, adjudicated_path, annotations_path, agreement_path, outlet_notes_path, annotators_path)
+    check_replaceable(Path(out), [p for p in inputs if p is not None])  # refuse before reading anything
     make_features(text_mode)  # validate the mode before reading anything
     quotes = read_table(quotes_path)
     adjudicated = read_table(adjudicated_path)
@@ -496,5 +487,5 @@ def build(quotes_path: str | Path, adjudicated_path: str | Path, out: str | Path
         repo_id=repo_id, outlet_notes=outlet_notes, annotators=annotators,
     )
     extra = {"guidelines.md": guidelines} if guidelines else {}
-    folder = write_folder(dsd, out, card, extra)
+    folder = write_folder(dsd, out, card, extra, inputs=inputs)
     return BuildResult(folder=folder, stats=stats, dataset=dsd)

@@ -615,14 +615,29 @@ def detect_and_normalise(raw: bytes, path: str | Path, known: set[str] | None = 
     raise InputError(f"{where}: unknown export format {fmt!r}; use JSON, JSON_MIN or CSV")
 
 
-def write_annotation_table(df: pd.DataFrame, recon: dict[str, Any], prefix: str | Path) -> list[Path]:
-    """Write PREFIX.parquet, PREFIX.jsonl and PREFIX.reconciliation.json atomically."""
-    from toolkit.fileio import write_json, write_jsonl, write_parquet
-
+def annotation_table_paths(prefix: str | Path) -> list[Path]:
+    """The three files of an annotation table: PREFIX.parquet, PREFIX.jsonl, PREFIX.reconciliation.json."""
     prefix = Path(prefix)
-    paths = [prefix.with_name(prefix.name + ext) for ext in (".parquet", ".jsonl", ".reconciliation.json")]
-    write_parquet(paths[0], df)
-    records = json.loads(df.to_json(orient="records", force_ascii=False))
-    write_jsonl(paths[1], records)
-    write_json(paths[2], recon)
+    return [prefix.with_name(prefix.name + ext) for ext in (".parquet", ".jsonl", ".reconciliation.json")]
+
+
+def write_annotation_table(df: pd.DataFrame, recon: dict[str, Any], prefix: str | Path,
+                           inputs: tuple[str | Path | None, ...] = (),
+                           extra: dict[Path, bytes] | None = None) -> list[Path]:
+    """Write PREFIX.parquet, PREFIX.jsonl and PREFIX.reconciliation.json (and `extra` files) as one set.
+
+    The members are staged and moved into place together (`fileio.output_files`), and none may
+    be one of the command's `inputs`: the table never overwrites the export it was read from.
+    """
+    from toolkit.fileio import output_files, write_json, write_jsonl, write_parquet
+
+    paths = annotation_table_paths(prefix)
+    extra = extra or {}
+    with output_files([*paths, *extra], inputs=inputs) as staged:
+        write_parquet(staged[0], df)
+        records = json.loads(df.to_json(orient="records", force_ascii=False))
+        write_jsonl(staged[1], records)
+        write_json(staged[2], recon)
+        for tmp, data in zip(staged[3:], extra.values()):
+            tmp.write_bytes(data)
     return paths

@@ -6,7 +6,9 @@ adjudication (toolkit.agreement) -> baseline models (toolkit.baseline) -> report
 folder (toolkit.hub).
 
 This module only wires stages together: every stage's logic lives in its own module and is
-called through its public functions. Each stage writes its outputs under OUT/ so a failed run can be inspected.
+called through its public functions. The whole OUT/ folder is one output set
+(`fileio.output_folder`): every stage writes into a staging folder, which replaces OUT/ only
+when the last stage succeeded, so a failed run leaves the previous run's outputs as they were.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from toolkit.errors import ToolkitError
-from toolkit.fileio import write_json, write_jsonl, write_parquet
+from toolkit.fileio import output_folder, write_json, write_jsonl, write_parquet
 
 #: Bundled inputs, relative to the repository root.
 ARTICLES_DIR = Path("annotations/articles")
@@ -84,8 +86,8 @@ def stage_annotations(export_dir: Path, quotes: pd.DataFrame, out: Path) -> tupl
         raise ToolkitError(
             f"{export_dir}/: no Label Studio export (*.json) found. The pipeline needs the team's real "
             "annotations of the seed tasks: in Label Studio, Export -> JSON, and save the file(s) as "
-            f"{export_dir}/<project>.json (or pull them with `qst pull`). Quotes and tasks are already written "
-            f"under {out}/."
+            f"{export_dir}/<project>.json (or pull them with `qst pull`). Nothing was written: the run's "
+            "folder is replaced only when every stage succeeds."
         )
     from toolkit.labelstudio import detect_and_normalise as normalise
 
@@ -165,7 +167,8 @@ def training_table(quotes: pd.DataFrame, adjudicated: pd.DataFrame) -> pd.DataFr
 
 def stage_train(table: pd.DataFrame, out: Path, seed: int = 0,
                 progress: Callable[[str, int], Callable[[], None]] | None = None,
-                n_boot: int = 1000, learning_curve: bool = True) -> tuple[dict, StageResult]:
+                n_boot: int = 1000, learning_curve: bool = True,
+                shown_out: Path | None = None) -> tuple[dict, StageResult]:
     """Baselines under article-grouped evaluation, report and saved model (toolkit.baseline.run_training).
 
     run_training writes the run folder OUT/reports/: metrics.json, report.md/.html (toolkit.reports)
@@ -177,8 +180,10 @@ def stage_train(table: pd.DataFrame, out: Path, seed: int = 0,
     data = out / "train" / "labelled.parquet"
     write_parquet(data, table.drop(columns=["annotations"], errors="ignore"))
     folder = out / "reports"
+    label = str((shown_out or out) / "train" / "labelled.parquet")
     result = run_training(data, folder, bl.Columns(), bl.TrainOptions(seed=seed, group_by="article", n_boot=n_boot,
-                                                                      learning_curve=learning_curve), progress=progress)
+                                                                      learning_curve=learning_curve), progress=progress,
+                          data_label=label)
     models = {name: m["macro_f1"]["value"] for name, m in result["models"].items()}
     saved = result["saved_model"]
     counts = {"labelled quotes": len(table), "model": saved, "macro-F1": round(models[saved], 3)}
@@ -226,7 +231,21 @@ def run(out: str | Path, *, articles_dir: str | Path = ARTICLES_DIR, export_dir:
     `train_progress(label, total)` returns a callable ticked per fitted fold (as in `qst train`).
     """
     out = Path(out)
+    with output_folder(out, "run", inputs=[articles_dir, export_dir]) as stage_dir:
+        run_result = _run_stages(stage_dir, out, Path(articles_dir), Path(export_dir), seed, on_stage,
+                                 train_progress, n_boot, learning_curve)
+    return run_result
+
+
+def _run_stages(work: Path, out: Path, articles_dir: Path, export_dir: Path, seed: int,
+                on_stage: Callable[[str, StageResult | None], None] | None,
+                train_progress: Callable[[str, int], Callable[[], None]] | None,
+                n_boot: int, learning_curve: bool) -> RunResult:
+    """Every stage writes under `work` (the staging folder); paths are reported as under `out`."""
     run_result = RunResult(out=out)
+
+    def shown(path: str | Path) -> str:
+        return str(out / Path(path).relative_to(work))
 
     def step(name: str, fn: Callable[[], Any]) -> Any:
         if on_stage:
@@ -235,21 +254,22 @@ def run(out: str | Path, *, articles_dir: str | Path = ARTICLES_DIR, export_dir:
         value = fn()
         stage = value[-1] if isinstance(value, tuple) else value
         stage.seconds = round(time.monotonic() - t0, 2)
+        stage.outputs = {k: shown(v) for k, v in stage.outputs.items()}
         run_result.stages.append(stage)
-        write_json(out / "run.json", [vars(s) for s in run_result.stages])
+        write_json(work / "run.json", [vars(s) for s in run_result.stages])
         if on_stage:
             on_stage(name, stage)
         return value
 
-    quotes, _ = step("extract", lambda: stage_extract(Path(articles_dir), out))
-    step("tasks", lambda: stage_tasks(quotes, out))
-    annotations, _ = step("annotations", lambda: stage_annotations(Path(export_dir), quotes, out))
-    adjudicated, agreement, _ = step("agreement", lambda: stage_agreement(annotations, out))
+    quotes, _ = step("extract", lambda: stage_extract(articles_dir, work))
+    step("tasks", lambda: stage_tasks(quotes, work))
+    annotations, _ = step("annotations", lambda: stage_annotations(export_dir, quotes, work))
+    adjudicated, agreement, _ = step("agreement", lambda: stage_agreement(annotations, work))
     table = training_table(quotes, adjudicated)
-    metrics, _ = step("train", lambda: stage_train(table, out, seed=seed, progress=train_progress,
-                                                           n_boot=n_boot, learning_curve=learning_curve))
-    step("reports", lambda: stage_reports(metrics, out))
-    dataset, _ = step("dataset", lambda: stage_dataset(out, Path(export_dir)))
+    metrics, _ = step("train", lambda: stage_train(table, work, seed=seed, progress=train_progress,
+                                                   n_boot=n_boot, learning_curve=learning_curve, shown_out=out))
+    step("reports", lambda: stage_reports(metrics, work))
+    dataset, _ = step("dataset", lambda: stage_dataset(work, export_dir))
     run_result.summary = {
         "quotes": len(quotes),
         "annotations": len(annotations),
@@ -260,7 +280,7 @@ def run(out: str | Path, *, articles_dir: str | Path = ARTICLES_DIR, export_dir:
         "macro_f1_ci95": metrics["models"][metrics["saved_model"]]["macro_f1"].get("ci95"),
         "uncertain": list(metrics.get("uncertain") or []),
         "report": str(out / "reports" / "report.html"),
-        "dataset": str(dataset.folder),
+        "dataset": shown(dataset.folder),
     }
-    write_json(out / "summary.json", run_result.summary)
+    write_json(work / "summary.json", run_result.summary)
     return run_result

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from toolkit import agreement as ag
-from toolkit.fileio import read_table, write_json, write_jsonl, write_parquet, write_text
+from toolkit.fileio import check_replaceable, output_folder, read_table, write_json, write_jsonl, write_parquet, write_text
 
 console = Console()
 
@@ -84,6 +84,7 @@ def agreement_command(
     Writes OUT/agreement.json (all figures, the rule, attribution accuracy), OUT/disagreements.md and .csv (every contested quote with every annotator's label) and OUT/adjudicated.parquet and .jsonl (one gold label per quote). See docs/agreement.md.
     """
     source = str(annotations)
+    check_replaceable(out, [annotations, quotes])
     table = read_table(annotations)
     df = ag.validate_annotations(table, source)
     exclude = [adjudicator] if adjudicator else []
@@ -105,18 +106,18 @@ def agreement_command(
         "contested_quotes": int(len(report)),
     }
 
-    out.mkdir(parents=True, exist_ok=True)
     if quotes is not None:
         reviewed = ag.apply_speaker_review(read_table(quotes), adjudicated, drop_not_a_quote=not keep_not_a_quote)
         result["speaker_review_applied"] = reviewed.attrs["speaker_review"]
-        write_parquet(out / "quotes_reviewed.parquet", reviewed)
-        write_jsonl(out / "quotes_reviewed.jsonl", ag.adjudicated_records(reviewed))
-    write_json(out / "agreement.json", result)
-    write_text(out / "disagreements.md", ag.disagreements_markdown(report, summary["rule"]))
-    with_csv = report.to_csv(index=False)
-    write_text(out / "disagreements.csv", with_csv)
-    write_parquet(out / "adjudicated.parquet", ag.adjudicated_for_parquet(adjudicated))
-    write_jsonl(out / "adjudicated.jsonl", ag.adjudicated_records(adjudicated))
+    with output_folder(out, "agreement", inputs=[annotations, quotes]) as stage:
+        if quotes is not None:
+            write_parquet(stage / "quotes_reviewed.parquet", reviewed)
+            write_jsonl(stage / "quotes_reviewed.jsonl", ag.adjudicated_records(reviewed))
+        write_json(stage / "agreement.json", result)
+        write_text(stage / "disagreements.md", ag.disagreements_markdown(report, summary["rule"]))
+        write_text(stage / "disagreements.csv", report.to_csv(index=False))
+        write_parquet(stage / "adjudicated.parquet", ag.adjudicated_for_parquet(adjudicated))
+        write_jsonl(stage / "adjudicated.jsonl", ag.adjudicated_records(adjudicated))
 
     console.print(_figures_table("Stance agreement", stance))
     console.print(_figures_table("Speaker review agreement", review))

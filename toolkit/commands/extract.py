@@ -13,7 +13,7 @@ from rich.table import Table
 
 from toolkit.errors import InputError
 from toolkit.extract import extract_article, validate_record
-from toolkit.fileio import write_json, write_jsonl, write_parquet
+from toolkit.fileio import check_replaceable, output_folder, write_json, write_jsonl, write_parquet
 from toolkit.ingest import read_articles
 from toolkit.speakers import load_registry, select_speakers
 
@@ -31,6 +31,7 @@ def extract_cmd(
 
     For archives of many articles use `qst extract-corpus` (streaming, parallel, resumable).
     """
+    check_replaceable(out, [articles, registry])
     reg = load_registry(registry)
     wanted = select_speakers(reg, speakers) if speakers else None
     errors: list[str] = []
@@ -46,13 +47,17 @@ def extract_cmd(
                 if wanted is None or rec["speaker_id"] in wanted:
                     records.append(rec)
             progress.update(task, advance=1, q=len(records))
-    write_jsonl(out / "quotes.jsonl", records)
-    write_parquet(out / "quotes.parquet", pd.DataFrame.from_records(records))
+    if n_articles == 0:
+        raise InputError(f"{articles}: no articles read; nothing written")
     by_type = pd.Series([r["type"] for r in records], dtype="object").value_counts().to_dict()
     by_speaker = pd.Series([r["speaker"] or "(unknown)" for r in records], dtype="object").value_counts().head(10).to_dict()
     summary = {"articles": n_articles, "quotes": len(records), "by_type": by_type, "top_speakers": by_speaker,
                "bad_articles": len(errors), "errors": errors}
-    write_json(out / "extract_summary.json", summary)
+    # The three files are one output set: staged together, swapped in together.
+    with output_folder(out, "extract", inputs=[articles, registry]) as stage:
+        write_jsonl(stage / "quotes.jsonl", records)
+        write_parquet(stage / "quotes.parquet", pd.DataFrame.from_records(records))
+        write_json(stage / "extract_summary.json", summary)
     for err in errors:
         console.print(f"[yellow]skipped:[/] {err}", highlight=False)
     table = Table(title=f"{len(records)} quotes from {n_articles} articles")
@@ -62,8 +67,6 @@ def extract_cmd(
         table.add_row(str(name), str(n))
     console.print(table)
     console.print(f"types: {by_type}  ->  {out / 'quotes.jsonl'}, {out / 'quotes.parquet'}")
-    if n_articles == 0:
-        raise InputError(f"{articles}: no articles read")
 
 
 def register(app: typer.Typer) -> None:

@@ -117,17 +117,19 @@ def pull_cmd(
     retries: int = RETRIES_OPT,
 ) -> None:
     """Snapshot-export a project (full predictions, annotator details) and normalise it to the annotation table."""
-    from toolkit.fileio import atomic_open
+    from toolkit.fileio import check_not_folder, check_not_input
     from toolkit.labelstudio_client import Connection, pull_export
 
+    check_not_folder(out)
+    check_not_input([out], [quotes])
+    known = _known_quotes(quotes)
     conn = Connection(url, api_key, retries=retries)
     raw, info = pull_export(conn, project)
-    with atomic_open(out, "wb") as fh:
-        fh.write(raw)
-    df, recon = lsx.detect_and_normalise(raw, out, known=_known_quotes(quotes), fmt="JSON",
+    df, recon = lsx.detect_and_normalise(raw, out, known=known, fmt="JSON",
                                          model_version=info.get("model_version"))
     recon["source"] = {"project": project, "project_id": info["project_id"], "export_id": info["export_id"]}
-    paths = lsx.write_annotation_table(df, recon, _prefix_for(out))
+    # The raw export and the table made from it are one output set.
+    paths = lsx.write_annotation_table(df, recon, _prefix_for(out), inputs=(quotes,), extra={out: raw})
     console.print(f"wrote raw export {out}")
     _recon_table(recon, paths)
 
@@ -139,14 +141,15 @@ def import_cmd(
     quotes: Optional[Path] = typer.Option(None, "--quotes", help="Quotes table: annotations on quote ids not in it are set aside as unknown_quote_id."),
 ) -> None:
     """Normalise a Label Studio export file to the annotation table, with a reconciliation."""
-    if not file.exists():
-        raise InputError(f"{file}: no such file")
+    from toolkit.fileio import check_not_input
+
+    if not file.is_file():
+        raise InputError(f"{file}: no such file" if not file.exists() else f"{file}: not a regular file")
+    prefix = out if out is not None else _prefix_for(file)
+    check_not_input(lsx.annotation_table_paths(prefix), [file, quotes])  # before reading anything
     df, recon = lsx.detect_and_normalise(file.read_bytes(), file, known=_known_quotes(quotes), fmt=fmt)
     recon["source"] = {"file": str(file)}
-    prefix = out if out is not None else _prefix_for(file)
-    if prefix.with_name(prefix.name + ".jsonl").resolve() == file.resolve():
-        raise InputError(f"{file}: output would overwrite the input; pass --out")
-    paths = lsx.write_annotation_table(df, recon, prefix)
+    paths = lsx.write_annotation_table(df, recon, prefix, inputs=(file, quotes))
     _recon_table(recon, paths)
 
 
