@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--corpus", type=Path, help="use this corpus instead of generating one")
     ap.add_argument("--out", type=Path, default=ROOT / "out" / "bench")
     ap.add_argument("--part-size", type=int, default=250)
-    ap.add_argument("--extract-fn", default="toolkit.extract:extract_article")
+    ap.add_argument("--extract-fn", default="toolkit.attribution.extract:extract_article")
     ap.add_argument("--configs", default="single,local2,dask2", help="comma list of: " + ", ".join(CONFIGS))
     ap.add_argument("--no-freeze", action="store_true", help="run the working tree's code, not a snapshot")
     args = ap.parse_args(argv)

@@ -9,7 +9,7 @@ import pytest
 from toolkit import ANNOTATIONS_DIR
 from toolkit import agreement as ag
 from toolkit.errors import InputError
-from toolkit.extract import extract_article
+from toolkit.attribution.extract import extract_article
 from toolkit.hub_card import read_annotators
 from toolkit.ingest import read_articles
 from toolkit.labelstudio import detect_and_normalise

@@ -400,7 +400,7 @@ def test_memory_flat_in_corpus_size(tmp_path, fmt):
 # ------------------------------------------------------------------------------ real extractor
 
 def test_real_extractor_same_output_everywhere(tmp_path, dask_cluster):
-    pytest.importorskip("toolkit.extract")
+    pytest.importorskip("toolkit.attribution.extract")
     path = tmp_path / "c.jsonl"
     make_corpus.write_jsonl(path, make_corpus.articles(12, seed=7), set())
     outs = {}
@@ -411,7 +411,7 @@ def test_real_extractor_same_output_everywhere(tmp_path, dask_cluster):
         assert summary["status"] == "complete" and summary["articles"] == 12
     q = read_quotes(outs["one"])
     assert len(q) > 12 and q["quote_id"].str.match(r"^q_[0-9a-f]{16}$").all()
-    from toolkit.extract import extract_article
+    from toolkit.attribution.extract import extract_article
     from toolkit.ingest import make_article
     first = json.loads(path.read_text(encoding="utf-8").splitlines()[0])
     direct = extract_article(make_article(first, f"{path}:1"))

@@ -30,7 +30,7 @@ from toolkit.errors import ToolkitError
 from toolkit.fileio import atomic_path, sha256_file, write_json
 
 ExtractFn = Callable[[dict[str, Any]], list[dict[str, Any]]]
-DEFAULT_EXTRACT_FN = "toolkit.extract:extract_article"
+DEFAULT_EXTRACT_FN = "toolkit.attribution.extract:extract_article"
 PARTS_DIR = "_parts"
 
 _S, _I, _F = pa.string(), pa.int64(), pa.float64()

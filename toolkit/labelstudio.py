@@ -27,7 +27,7 @@ import yaml
 
 from toolkit import SCHEMAS_DIR
 from toolkit.errors import InputError
-from toolkit.speakers import load_registry
+from toolkit.attribution.speakers import load_registry
 
 SETTINGS_FILE = SCHEMAS_DIR / "labelstudio.yaml"
 CONFIG_TEMPLATE = SCHEMAS_DIR / "labeling_config.xml"
@@ -67,7 +67,7 @@ def load_settings(path: str | Path | None = None) -> dict[str, Any]:
 
 
 def load_registry_speakers(path: str | Path | None) -> list[dict[str, str]]:
-    """Speakers (id, name) of a speaker registry (`toolkit.speakers.load_registry`, schema-checked),
+    """Speakers (id, name) of a speaker registry (`toolkit.attribution.speakers.load_registry`, schema-checked),
     one per name. A missing file gives an empty list: the config then offers free text only."""
     if path is None or not Path(path).exists():
         return []

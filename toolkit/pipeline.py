@@ -1,6 +1,6 @@
 """`qst run`: the whole pipeline on the bundled seed articles, stage by stage.
 
-articles -> quotes (toolkit.extract) -> Label Studio tasks (toolkit.labelstudio) -> the team's
+articles -> quotes (toolkit.attribution.extract) -> Label Studio tasks (toolkit.labelstudio) -> the team's
 real annotations (annotations/labelstudio/*.json, a Label Studio JSON export) -> agreement and
 adjudication (toolkit.agreement) -> baseline models (toolkit.baseline) -> reports -> dataset
 folder (toolkit.hub).
@@ -52,7 +52,7 @@ class RunResult:
 
 
 def stage_extract(articles_dir: Path, out: Path) -> tuple[pd.DataFrame, StageResult]:
-    from toolkit.extract import extract_articles
+    from toolkit.attribution.extract import extract_articles
     from toolkit.ingest import read_articles
 
     articles = list(read_articles(articles_dir))
