@@ -12,7 +12,7 @@ from toolkit.errors import InputError
 from toolkit.attribution.extract import extract_article
 from toolkit.hub_card import read_annotators
 from toolkit.ingest import read_articles
-from toolkit.labelstudio import detect_and_normalise
+from toolkit.labelstudio.annotations import detect_and_normalise
 from toolkit.pipeline import adjudicator_of
 
 EXPORT = ANNOTATIONS_DIR / "labelstudio" / "seed_round1.json"

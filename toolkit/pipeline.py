@@ -68,8 +68,8 @@ def stage_extract(articles_dir: Path, out: Path) -> tuple[pd.DataFrame, StageRes
 
 
 def stage_tasks(quotes: pd.DataFrame, out: Path) -> tuple[list[dict], StageResult]:
-    """One Label Studio task per quote for the default target (toolkit.labelstudio.quotes_to_tasks)."""
-    from toolkit.labelstudio import quotes_to_tasks
+    """One Label Studio task per quote for the default target (toolkit.labelstudio.tasks.quotes_to_tasks)."""
+    from toolkit.labelstudio.tasks import quotes_to_tasks
 
     tasks = list(quotes_to_tasks(quotes, where=str(out / "quotes" / "quotes.jsonl")))
     path = out / "labelstudio" / "tasks.json"
@@ -87,7 +87,7 @@ def stage_annotations(export_dir: Path, quotes: pd.DataFrame, out: Path) -> tupl
             f"{export_dir}/<project>.json (or pull them with `qst pull`). Quotes and tasks are already written "
             f"under {out}/."
         )
-    from toolkit.labelstudio import detect_and_normalise as normalise
+    from toolkit.labelstudio.annotations import detect_and_normalise as normalise
 
     known = set(quotes["quote_id"].astype(str))
     frames, reconciliation = [], []
