@@ -10,7 +10,7 @@ from toolkit import ANNOTATIONS_DIR
 from toolkit import agreement as ag
 from toolkit.errors import InputError
 from toolkit.attribution.extract import extract_article
-from toolkit.hub_card import read_annotators
+from toolkit.dataset.card import read_annotators
 from toolkit.ingest import read_articles
 from toolkit.labelstudio.annotations import detect_and_normalise
 from toolkit.pipeline import adjudicator_of

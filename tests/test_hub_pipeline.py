@@ -124,7 +124,7 @@ def test_qst_run_end_to_end(tmp_path):
     stages = [s["name"] for s in json.loads((out / "run.json").read_text())]
     assert stages == list(pipeline.STAGES)
     assert "qst run: summary" in result.output and "macro-F1" in result.output
-    from toolkit import hub
+    from toolkit.dataset import build as hub
 
     hub.check_card(out / "dataset")
     assert Path(summary["report"]).exists()

@@ -3,7 +3,7 @@
 articles -> quotes (toolkit.attribution.extract) -> Label Studio tasks (toolkit.labelstudio) -> the team's
 real annotations (annotations/labelstudio/*.json, a Label Studio JSON export) -> agreement and
 adjudication (toolkit.agreement) -> baseline models (toolkit.baseline) -> reports -> dataset
-folder (toolkit.hub).
+folder (toolkit.dataset.build).
 
 This module only wires stages together: every stage's logic lives in its own module and is
 called through its public functions. Each stage writes its outputs under OUT/ so a failed run can be inspected.
@@ -157,7 +157,7 @@ def stage_agreement(annotations: pd.DataFrame, out: Path) -> tuple[pd.DataFrame,
 
 def training_table(quotes: pd.DataFrame, adjudicated: pd.DataFrame) -> pd.DataFrame:
     """The labelled quotes the models train on: the same rows (and exclusions) as the dataset."""
-    from toolkit.hub import assemble_rows
+    from toolkit.dataset.build import assemble_rows
 
     rows, _ = assemble_rows(quotes, adjudicated, skip_unlabelled=True)
     return rows.rename(columns={"quote": "text"}).assign(article_date=rows["date"])
@@ -200,11 +200,11 @@ def stage_reports(result: dict, out: Path) -> StageResult:
 
 
 def stage_dataset(out: Path, export_dir: Path = LABELSTUDIO_EXPORT_DIR, seed: int = 13) -> tuple[Any, StageResult]:
-    from toolkit import hub
+    from toolkit.dataset import build as dataset
 
     annotators = export_dir / ANNOTATORS_FILE
 
-    result = hub.build(out / "quotes" / "quotes.jsonl", out / "agreement" / "adjudicated.parquet", out / "dataset",
+    result = dataset.build(out / "quotes" / "quotes.jsonl", out / "agreement" / "adjudicated.parquet", out / "dataset",
                        annotations_path=out / "annotations" / "annotations.parquet",
                        agreement_path=out / "agreement" / "agreement.json",
                        guidelines_path=GUIDELINES if GUIDELINES.exists() else None, seed=seed, skip_unlabelled=True,
