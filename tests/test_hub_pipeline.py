@@ -55,7 +55,7 @@ def test_agreement_train_and_dataset_stages(tmp_path):
     table = pipeline.training_table(quotes, adjudicated)
     assert len(table) == 11 and set(table["label"]) == {"favor", "against", "neutral"}
     metrics, stage = pipeline.stage_train(table, out, n_boot=100, learning_curve=False)
-    from toolkit import baseline
+    from toolkit.stance import baseline
 
     assert {"majority", "speaker-majority"} <= set(metrics["models"])
     assert all(0.0 <= m["macro_f1"]["value"] <= 1.0 for m in metrics["models"].values())

@@ -2,7 +2,7 @@
 
 articles -> quotes (toolkit.attribution.extract) -> Label Studio tasks (toolkit.labelstudio) -> the team's
 real annotations (annotations/labelstudio/*.json, a Label Studio JSON export) -> agreement and
-adjudication (toolkit.agreement) -> baseline models (toolkit.baseline) -> reports -> dataset
+adjudication (toolkit.agreement) -> baseline models (toolkit.stance.baseline) -> reports -> dataset
 folder (toolkit.dataset.build).
 
 This module only wires stages together: every stage's logic lives in its own module and is
@@ -166,13 +166,13 @@ def training_table(quotes: pd.DataFrame, adjudicated: pd.DataFrame) -> pd.DataFr
 def stage_train(table: pd.DataFrame, out: Path, seed: int = 0,
                 progress: Callable[[str, int], Callable[[], None]] | None = None,
                 n_boot: int = 1000, learning_curve: bool = True) -> tuple[dict, StageResult]:
-    """Baselines under article-grouped evaluation, report and saved model (toolkit.baseline.run_training).
+    """Baselines under article-grouped evaluation, report and saved model (toolkit.stance.baseline.run_training).
 
-    run_training writes the run folder OUT/reports/: metrics.json, report.md/.html (toolkit.reports)
+    run_training writes the run folder OUT/reports/: metrics.json, report.md/.html (toolkit.stance.report)
     and model.skops; the labelled table it trains on is kept beside it for reproducibility.
     """
-    from toolkit import baseline as bl
-    from toolkit.baseline import run_training
+    from toolkit.stance import baseline as bl
+    from toolkit.stance.baseline import run_training
 
     data = out / "train" / "labelled.parquet"
     write_parquet(data, table.drop(columns=["annotations"], errors="ignore"))
@@ -188,13 +188,13 @@ def stage_train(table: pd.DataFrame, out: Path, seed: int = 0,
 
 
 def stage_reports(result: dict, out: Path) -> StageResult:
-    """The report files the training run wrote (toolkit.reports via run_training); fail if one is missing."""
+    """The report files the training run wrote (toolkit.stance.report via run_training); fail if one is missing."""
     folder = out / "reports"
     wanted = ["metrics.json", "report.md", "report.html"]
     missing = [name for name in wanted if not (folder / name).exists()]
     if missing:
-        raise ToolkitError(f"{folder}: the training run wrote no {', '.join(missing)}; toolkit.baseline.run_training "
-                          "is expected to write them through toolkit.reports.write_report")
+        raise ToolkitError(f"{folder}: the training run wrote no {', '.join(missing)}; toolkit.stance.baseline.run_training "
+                          "is expected to write them through toolkit.stance.report.write_report")
     return StageResult("reports", {"files": len(wanted), "uncertain": len(result.get("uncertain") or [])},
                        {name: str(folder / name) for name in wanted})
 
