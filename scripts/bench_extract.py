@@ -34,7 +34,8 @@ CONFIGS = {"single": ("1 process", "local", 1), "local2": ("2 processes", "local
 
 _CHILD = """
 import json, resource, sys
-from toolkit.corpus import CorpusRun, run_corpus
+from toolkit.corpus.driver import run_corpus
+from toolkit.corpus.plan import CorpusRun
 a = json.loads(sys.argv[1])
 s = run_corpus(CorpusRun(a["input"], a["out"], workers=a["workers"], engine=a["engine"], part_size=a["part_size"],
                          extract_fn=a["extract_fn"]))

@@ -1,6 +1,12 @@
-"""The Dask engine: the same parts, read as a Dask DataFrame and extracted with map_partitions.
+"""The engines: the same parts, run in this process, in local worker processes, or on Dask.
 
-The corpus becomes a Dask DataFrame with `dd.from_map(load_part_frame, specs)`: one Dask
+All three call the functions of toolkit.corpus.parts on the parts of toolkit.corpus.plan, so
+their output is identical; each reports every finished part's manifest entry through `emit`.
+
+Local processes: at most 2N parts in flight; a worker that dies costs only the parts it was
+running (retried alone afterwards, then reported as worker_died).
+
+Dask: the corpus becomes a Dask DataFrame with `dd.from_map(load_part_frame, specs)`: one Dask
 partition per planned part. We do not use `dd.read_json`/`dd.read_parquet` here on purpose:
 they partition by bytes or row groups (not by K records), pandas' JSON reader coerces values
 (dates, numeric ids) and fails a whole block on one malformed line, and neither can report
@@ -17,15 +23,79 @@ KilledWorker, is reported as worker_died, and --resume redoes it.
 
 from __future__ import annotations
 
+import multiprocessing
+from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
 
-from toolkit.corpus_io import describe_range
-from toolkit.corpus_parts import ARTICLE_META, QUOTE_FRAME_META, extract_frame, load_part_frame, write_part
+from toolkit.corpus.parts import ARTICLE_META, QUOTE_FRAME_META, extract_frame, load_part_frame, process_part, write_part
+from toolkit.corpus.plan import CorpusRun, describe_range
 
-if TYPE_CHECKING:
-    from toolkit.corpus import CorpusRun
 
+# ------------------------------------------------------------------------------ local engines
+
+def _run_inprocess(todo: list[dict[str, Any]], run: CorpusRun, emit: Callable[[dict[str, Any]], None]) -> None:
+    for spec in todo:
+        emit(process_part(spec, str(run.out), run.extract_fn, run.skip_bad, run.jsonl))
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    # spawn, not fork: the driver runs a progress thread, and forking a threaded process can deadlock.
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+
+
+def _run_pool(todo: list[dict[str, Any]], run: CorpusRun, emit: Callable[[dict[str, Any]], None]) -> None:
+    """N local processes, at most 2N parts in flight (flat memory in the driver).
+
+    If a worker dies, ProcessPoolExecutor fails every part then in flight. Those parts become
+    suspects: the run goes on with a fresh pool, then retries each suspect alone, so a part that
+    kills its worker every time costs only itself (reported as worker_died; --resume redoes it).
+    """
+    args = (str(run.out), run.extract_fn, run.skip_bad, run.jsonl)
+    pending = deque(todo)
+    suspects: list[dict[str, Any]] = []
+    while pending:
+        pool = _pool(run.workers)
+        inflight: dict[Future, dict[str, Any]] = {}
+        broken = False
+        try:
+            while pending or inflight:
+                while pending and len(inflight) < 2 * run.workers and not broken:
+                    spec = pending.popleft()
+                    inflight[pool.submit(process_part, spec, *args)] = spec
+                done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    spec = inflight.pop(fut)
+                    try:
+                        emit(fut.result())
+                    except BrokenProcessPool:
+                        broken = True
+                        suspects.append(spec)
+                if broken:
+                    for fut, spec in inflight.items():
+                        try:
+                            emit(fut.result())
+                        except BrokenProcessPool:
+                            suspects.append(spec)
+                    inflight.clear()
+                    break
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+    for spec in sorted(suspects, key=lambda s: s["part"]):
+        with _pool(1) as pool:
+            try:
+                emit(pool.submit(process_part, spec, *args).result())
+            except BrokenProcessPool:
+                run.failed.append({"part": spec["part"], "kind": "worker_died", "where": describe_range(spec),
+                                   "message": f"part {spec['part']} ({describe_range(spec)}): the worker process "
+                                              "died while extracting it (twice); rerun with --resume"})
+
+
+# --------------------------------------------------------------------------------- Dask engine
 
 def quotes_frame(todo: list[dict[str, Any]], run: CorpusRun) -> Any:
     """The lazy Dask DataFrame of quote (and error) rows, one partition per part in `todo`."""
