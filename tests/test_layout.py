@@ -14,6 +14,8 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "toolkit"
 
@@ -43,6 +45,7 @@ def _import_alone(module: str) -> tuple[str, int, str]:
     return module, proc.returncode, proc.stdout if proc.returncode == 0 else proc.stderr
 
 
+@pytest.mark.slow
 def test_every_module_imports_alone_in_a_fresh_interpreter():
     assert "toolkit.cli" in MODULES and "toolkit.attribution.extract" in MODULES
     with ThreadPoolExecutor(max_workers=max(2, min(4, os.cpu_count() or 1))) as pool:
@@ -130,6 +133,70 @@ def test_module_level_imports_are_acyclic():
     assert not mutual, f"modules importing each other at module level: {mutual}"
     cycle = _find_cycle(graph)
     assert cycle is None, "module-level import cycle: " + " -> ".join(cycle or [])
+
+
+def _top_level_names(module: str) -> set[str]:
+    """Names a module defines at its top level (defs, classes, assignments, imports)."""
+    names: set[str] = set()
+    for node in ast.parse(MODULES[module].read_text(encoding="utf-8")).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                names |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+    return names
+
+
+def _stale_references(path: Path) -> list[str]:
+    """Imports (at any depth) and "module:function" strings naming toolkit code that is not here.
+
+    Checked statically because an editable install of another checkout can still satisfy an
+    import of a module this checkout no longer has.
+    """
+    where = f"{path.relative_to(REPO)}"
+    importer = _module_name(path) if path.is_relative_to(PACKAGE) else ""
+    stale = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.Import):
+            stale += [f"{where}:{node.lineno}: import {a.name}" for a in node.names
+                      if a.name.split(".")[0] == "toolkit" and a.name not in MODULES]
+        elif isinstance(node, ast.ImportFrom):
+            base = _resolve(node.module or "", node.level, importer) if node.level else node.module or ""
+            if base.split(".")[0] != "toolkit":
+                continue
+            if base not in MODULES:
+                stale.append(f"{where}:{node.lineno}: from {base} import ...")
+                continue
+            defined = _top_level_names(base)
+            stale += [f"{where}:{node.lineno}: from {base} import {a.name}" for a in node.names
+                      if f"{base}.{a.name}" not in MODULES and a.name not in defined]
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and _names_code(node.value):
+            if not _resolves(node.value):
+                stale.append(f"{where}:{node.lineno}: {node.value!r}")
+    return stale
+
+
+def _names_code(text: str) -> bool:
+    """"toolkit.x.y", "toolkit.x.y.Name" or "toolkit.x.y:name" (pkgutil.resolve_name spellings)."""
+    dotted = text.replace(":", ".", 1)
+    return text.startswith("toolkit.") and all(part.isidentifier() for part in dotted.split("."))
+
+
+def _resolves(text: str) -> bool:
+    mod, _, attr = text.partition(":")
+    if not attr:
+        parts = mod.split(".")
+        mod = next((".".join(parts[:i]) for i in range(len(parts), 0, -1) if ".".join(parts[:i]) in MODULES), "")
+        attr = ".".join(parts[len(mod.split(".")):]) if mod else ""
+    return mod in MODULES and (not attr or ("." not in attr and attr in _top_level_names(mod)))
+
+
+def test_every_toolkit_import_names_code_of_this_checkout():
+    files = [p for folder in ("toolkit", "tests", "scripts") for p in sorted((REPO / folder).rglob("*.py"))]
+    stale = [ref for p in files for ref in _stale_references(p)]
+    assert not stale, "references to toolkit modules or names that do not exist here:\n" + "\n".join(stale)
 
 
 def test_cycle_finder_finds_a_cycle():
