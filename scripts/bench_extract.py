@@ -34,7 +34,8 @@ CONFIGS = {"single": ("1 process", "local", 1), "local2": ("2 processes", "local
 
 _CHILD = """
 import json, resource, sys
-from toolkit.corpus import CorpusRun, run_corpus
+from toolkit.corpus.driver import run_corpus
+from toolkit.corpus.plan import CorpusRun
 a = json.loads(sys.argv[1])
 s = run_corpus(CorpusRun(a["input"], a["out"], workers=a["workers"], engine=a["engine"], part_size=a["part_size"],
                          extract_fn=a["extract_fn"]))
@@ -97,7 +98,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--corpus", type=Path, help="use this corpus instead of generating one")
     ap.add_argument("--out", type=Path, default=ROOT / "out" / "bench")
     ap.add_argument("--part-size", type=int, default=250)
-    ap.add_argument("--extract-fn", default="toolkit.extract:extract_article")
+    ap.add_argument("--extract-fn", default="toolkit.attribution.extract:extract_article")
     ap.add_argument("--configs", default="single,local2,dask2", help="comma list of: " + ", ".join(CONFIGS))
     ap.add_argument("--no-freeze", action="store_true", help="run the working tree's code, not a snapshot")
     args = ap.parse_args(argv)

@@ -9,7 +9,7 @@ RSS is its own and memory stays flat however large the corpus is:
 
 - `read`: reading and normalising only (the floor);
 - `somajo`: reading + SoMaJo sentence splitting per paragraph, as the extractor does it;
-- `extract`: reading + the full extractor (`toolkit.extract.extract_article`);
+- `extract`: reading + the full extractor (`toolkit.attribution.extract.extract_article`);
 - `syntok`, `pysbd`: the two faster splitters for comparison, when installed (dev extras).
 
     .venv/bin/python scripts/bench_speed.py                # 10,000 generated articles
@@ -42,7 +42,7 @@ from toolkit.ingest import read_articles
 phase, corpus = sys.argv[1], sys.argv[2]
 work = None
 if phase == "somajo":
-    from toolkit.segment import paragraphs, sentences
+    from toolkit.attribution.segment import paragraphs, sentences
     work = lambda text: len(sentences(text, paragraphs(text)))
 elif phase == "syntok":
     from syntok.segmenter import split
@@ -54,8 +54,8 @@ elif phase == "pysbd":
     seg = pysbd.Segmenter(language="de", clean=False, char_span=False)
     work = lambda text: sum(len(seg.segment(p)) for p in text.split("\n") if p.strip())
 elif phase == "extract":
-    from toolkit.extract import extract_article
-    from toolkit.speakers import load_registry
+    from toolkit.attribution.extract import extract_article
+    from toolkit.attribution.speakers import load_registry
     registry = load_registry()
 articles = chars = nbytes = units = 0
 t0 = time.perf_counter()

@@ -1,8 +1,8 @@
 """Benchmark the quote extractor on SpkAtt-2023 Task 2 (German Wikinews speaker attribution).
 
 Reads ../shared/spkatt-news/train.jsonl (beside the repository; CC BY-NC-SA 4.0, never copied
-into the repository), runs toolkit.extract.extract_article on every article and scores the
-records twice: with the official Task 2 simplified metric (toolkit.spkatt_eval: Message, Source and
+into the repository), runs toolkit.attribution.extract.extract_article on every article and scores the
+records twice: with the official Task 2 simplified metric (toolkit.attribution.spkatt: Message, Source and
 joint F1, macro over Hungarian-matched events, all top-level events, token partial credit), and
 with the span-overlap rule the team targets are stated in (issue 2: top-level direct, indirect and
 indirect_free_indirect events; a match shares >= 50% of each event's characters; joint also needs
@@ -34,7 +34,7 @@ from rich.console import Console  # noqa: E402
 from rich.progress import Progress  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from toolkit import spkatt_eval as sp  # noqa: E402
+from toolkit.attribution import spkatt as sp  # noqa: E402
 from toolkit.fileio import read_jsonl, write_json, write_jsonl  # noqa: E402
 from toolkit.ingest import make_article  # noqa: E402
 
@@ -110,8 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"[red]refusing to write corpus text into the repository: {args.errors}[/]")
         return 2
 
-    from toolkit.extract import extract_article
-    from toolkit.speakers import load_registry
+    from toolkit.attribution.extract import extract_article
+    from toolkit.attribution.speakers import load_registry
 
     docs = load_docs(args.data, args.limit)
     registry = load_registry()

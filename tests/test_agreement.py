@@ -19,7 +19,7 @@ import typer
 from typer.testing import CliRunner
 
 from toolkit import agreement as ag
-from toolkit.commands import agreement as agcmd
+from toolkit.cli import agreement as agcmd
 from toolkit.errors import InputError
 
 

@@ -16,7 +16,7 @@ from sklearn.metrics import f1_score
 from typer.testing import CliRunner
 
 import toolkit
-from toolkit import baseline as B
+from toolkit.stance import baseline as B
 from toolkit.cli import app
 from toolkit.errors import InputError
 
@@ -132,7 +132,7 @@ def test_tiny_seed_data_trains_and_says_numbers_are_uncertain(tmp_path):
 
 
 def test_small_test_class_is_flagged():
-    w = __import__("toolkit.reports", fromlist=["size_warnings"]).size_warnings(
+    w = __import__("toolkit.stance.report", fromlist=["size_warnings"]).size_warnings(
         ["favor"] * 40 + ["against"] * 40 + ["neutral"] * 3, LABELS, None)
     assert w == ["class 'neutral' has 3 evaluated example(s) (< 5)"]
 
@@ -365,7 +365,7 @@ def test_unexpected_type_is_refused_even_with_matching_checksum(tmp_path):
 
 
 def test_model_from_another_toolkit_version_is_refused(run, tmp_path):
-    from toolkit.baseline import SpeakerMajorityClassifier
+    from toolkit.stance.baseline import SpeakerMajorityClassifier
 
     est = SpeakerMajorityClassifier().fit(pd.DataFrame({"speaker": ["a", "b"]}), ["favor", "against"])
     sio.dump({"format": B.BUNDLE_FORMAT, "format_version": 1, "toolkit_version": "0.0.1",

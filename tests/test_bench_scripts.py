@@ -19,7 +19,7 @@ def test_bench_speed_phases_agree_with_direct_extraction(tmp_path, capsys):
     res = {r["phase"]: r for r in json.loads((tmp_path / "bench_speed.json").read_text())["results"]}
     assert set(res) == {"read", "somajo", "extract"}
     assert all(r["articles"] == 20 and r["seconds"] > 0 and r["peak_rss_mb"] > 0 for r in res.values())
-    from toolkit.extract import extract_article
+    from toolkit.attribution.extract import extract_article
     from toolkit.ingest import read_articles
 
     corpus = tmp_path / "corpus-20.jsonl"

@@ -9,10 +9,10 @@ import pytest
 from toolkit import ANNOTATIONS_DIR
 from toolkit import agreement as ag
 from toolkit.errors import InputError
-from toolkit.extract import extract_article
-from toolkit.hub_card import read_annotators
+from toolkit.attribution.extract import extract_article
+from toolkit.dataset.card import read_annotators
 from toolkit.ingest import read_articles
-from toolkit.labelstudio import detect_and_normalise
+from toolkit.labelstudio.annotations import detect_and_normalise
 from toolkit.pipeline import adjudicator_of
 
 EXPORT = ANNOTATIONS_DIR / "labelstudio" / "seed_round1.json"

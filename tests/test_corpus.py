@@ -25,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 import make_corpus  # noqa: E402
 from test_corpus_helpers import CRASH_ON  # noqa: E402
 
-from toolkit.corpus import ERRORS, MANIFEST, CorpusRun, read_quotes, run_corpus  # noqa: E402
+from toolkit.corpus.driver import ERRORS, MANIFEST, read_quotes, run_corpus  # noqa: E402
+from toolkit.corpus.plan import CorpusRun  # noqa: E402
 from toolkit.errors import InputError, ToolkitError  # noqa: E402
 
 TOY = "test_corpus_helpers:toy_extract"
@@ -123,9 +124,9 @@ def test_dask_identical_from_parquet(reference, corpus, tmp_path, dask_cluster):
 def test_dask_quotes_frame_is_lazy_dataframe(corpus, dask_cluster):
     import dask.dataframe as dd
 
-    from toolkit.corpus_dask import quotes_frame
-    from toolkit.corpus_io import plan_parts
-    from toolkit.corpus_parts import extract_frame, load_part_frame
+    from toolkit.corpus.engines import quotes_frame
+    from toolkit.corpus.parts import extract_frame, load_part_frame
+    from toolkit.corpus.plan import plan_parts
     _, specs = plan_parts(corpus["parquet"], 20)
     df = quotes_frame(specs, CorpusRun(corpus["parquet"], "unused", extract_fn=TOY))
     assert isinstance(df, dd.DataFrame) and df.npartitions == len(specs) == 3
@@ -362,7 +363,8 @@ def test_output_under_a_file_is_refused(corpus, tmp_path):
 # report pytest's own (larger) peak and the comparison could not fail.
 _MEASURE = """
 import json, sys
-from toolkit.corpus import CorpusRun, run_corpus
+from toolkit.corpus.driver import run_corpus
+from toolkit.corpus.plan import CorpusRun
 run_corpus(CorpusRun(sys.argv[1], sys.argv[2], part_size=200, extract_fn="test_corpus_helpers:toy_extract"))
 hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:")).split()[1]
 print(json.dumps({"peak_mb": int(hwm) / 1024}))
@@ -400,7 +402,7 @@ def test_memory_flat_in_corpus_size(tmp_path, fmt):
 # ------------------------------------------------------------------------------ real extractor
 
 def test_real_extractor_same_output_everywhere(tmp_path, dask_cluster):
-    pytest.importorskip("toolkit.extract")
+    pytest.importorskip("toolkit.attribution.extract")
     path = tmp_path / "c.jsonl"
     make_corpus.write_jsonl(path, make_corpus.articles(12, seed=7), set())
     outs = {}
@@ -411,7 +413,7 @@ def test_real_extractor_same_output_everywhere(tmp_path, dask_cluster):
         assert summary["status"] == "complete" and summary["articles"] == 12
     q = read_quotes(outs["one"])
     assert len(q) > 12 and q["quote_id"].str.match(r"^q_[0-9a-f]{16}$").all()
-    from toolkit.extract import extract_article
+    from toolkit.attribution.extract import extract_article
     from toolkit.ingest import make_article
     first = json.loads(path.read_text(encoding="utf-8").splitlines()[0])
     direct = extract_article(make_article(first, f"{path}:1"))

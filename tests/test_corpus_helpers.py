@@ -1,6 +1,6 @@
 """Per-article functions for the corpus tests (module-level, so spawned workers can import them).
 
-`toy_extract` is a cheap deterministic stand-in for toolkit.extract.extract_article: it finds
+`toy_extract` is a cheap deterministic stand-in for toolkit.attribution.extract.extract_article: it finds
 „…“ / "…" spans and gives them stable ids, so engine tests do not pay for SoMaJo.
 `crashing_extract` kills its own process (os._exit, no cleanup, like an OOM kill) on a marked
 article while the file named by $QST_CRASH_MARKER exists.

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from toolkit import evaluation as ev
-from toolkit import spkatt_eval as sp
+from toolkit.attribution import evaluation as ev
+from toolkit.attribution import spkatt as sp
 from toolkit.errors import InputError
 from toolkit.ingest import read_articles
 
@@ -312,7 +312,7 @@ def test_eval_spkatt_script_on_a_tiny_handmade_corpus(tmp_path):
 
 def test_evaluate_attribution_end_to_end(tmp_path, articles):
     from toolkit.cli import app
-    from toolkit.extract import extract_article
+    from toolkit.attribution.extract import extract_article
 
     out = tmp_path / "report.json"
     result = CliRunner().invoke(app, ["evaluate-attribution", str(GOLD), "--articles", str(ARTICLES),

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from toolkit import hub
+from toolkit.dataset import build as hub
 from toolkit.errors import InputError, ToolkitError
 
 FIX = Path(__file__).parent / "fixtures" / "hub"

@@ -55,7 +55,7 @@ def test_agreement_train_and_dataset_stages(tmp_path):
     table = pipeline.training_table(quotes, adjudicated)
     assert len(table) == 11 and set(table["label"]) == {"favor", "against", "neutral"}
     metrics, stage = pipeline.stage_train(table, out, n_boot=100, learning_curve=False)
-    from toolkit import baseline
+    from toolkit.stance import baseline
 
     assert {"majority", "speaker-majority"} <= set(metrics["models"])
     assert all(0.0 <= m["macro_f1"]["value"] <= 1.0 for m in metrics["models"].values())
@@ -124,7 +124,7 @@ def test_qst_run_end_to_end(tmp_path):
     stages = [s["name"] for s in json.loads((out / "run.json").read_text())]
     assert stages == list(pipeline.STAGES)
     assert "qst run: summary" in result.output and "macro-F1" in result.output
-    from toolkit import hub
+    from toolkit.dataset import build as hub
 
     hub.check_card(out / "dataset")
     assert Path(summary["report"]).exists()

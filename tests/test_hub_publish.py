@@ -21,7 +21,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from toolkit import hub, hub_publish
+from toolkit.dataset import build as hub, publish as hub_publish
 from toolkit.errors import InputError, ToolkitError
 
 FIX = Path(__file__).parent / "fixtures" / "hub"

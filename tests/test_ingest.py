@@ -10,9 +10,9 @@ import pytest
 
 from toolkit import ANNOTATIONS_DIR
 from toolkit.errors import InputError
-from toolkit.extract import extract_article
+from toolkit.attribution.extract import extract_article
 from toolkit.ingest import in_boilerplate, make_article, read_articles
-from toolkit.segment import paragraphs, sentences
+from toolkit.attribution.segment import paragraphs, sentences
 
 SEEDS = ANNOTATIONS_DIR / "articles"
 
@@ -100,7 +100,7 @@ def test_emoji_shortcut_splits_exactly_like_plain_somajo() -> None:
     """segment skips SoMaJo's per-grapheme emoji pass on emoji-free tokens; the sentences must
     match an unpatched SoMaJo, on the seeds and on text full of emoji, flags and variation
     selectors (where the pass has work to do)."""
-    from toolkit.segment import _plain_somajo, _tokenizer
+    from toolkit.attribution.segment import _plain_somajo, _tokenizer
 
     assert _tokenizer()._tokenizer._split_emojis.__name__ == "split_emojis"  # the shortcut is active
     plain = _plain_somajo()

@@ -24,7 +24,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ls_server import LSServer, free_port, ls_server  # noqa: E402,F401
 
-from toolkit import labelstudio as lsx  # noqa: E402
+from toolkit.labelstudio import annotations as lsa, config as lsc, tasks as lst  # noqa: E402
 from toolkit.errors import InputError  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,7 +50,7 @@ def test_label_config_renders_escaped_plain_text(tmp_path: Path) -> None:
     reg = tmp_path / "speakers.yaml"
     reg.write_text('speakers:\n  - {id: evil, name: "A <b>\\"&amp; Co</b>", kind: person}\n'
                    '  - {id: putin, name: Vladimir Putin, kind: person}\n', encoding="utf-8")
-    xml = lsx.render_label_config(speakers_file=reg)
+    xml = lsc.render_label_config(speakers_file=reg)
     root = ET.fromstring(xml)  # escaping kept it well-formed
     tags = {el.tag for el in root.iter()}
     assert "HyperText" not in tags and "Text" in tags
@@ -63,7 +63,7 @@ def test_label_config_renders_escaped_plain_text(tmp_path: Path) -> None:
     assert [c.get("value") for c in choices["speaker_choice"]] == ['A <b>"&amp; Co</b>', "Vladimir Putin"]
     assert {el.get("name") for el in root.iter("TextArea")} == {"speaker_free", "comment"}
     # the bundled registry is used by default
-    default = ET.fromstring(lsx.render_label_config())
+    default = ET.fromstring(lsc.render_label_config())
     names = [c.get("value") for el in default.iter("Choices") if el.get("name") == "speaker_choice" for c in el]
     assert "Dmitri Peskov" in names and "Matthew Miller" in names
 
@@ -74,7 +74,7 @@ def test_export_cli_tasks_predictions_and_schema(tmp_path: Path) -> None:
     tasks = json.loads(out.read_text(encoding="utf-8"))
     qs = quotes()
     assert [t["data"]["quote_id"] for t in tasks] == [q["quote_id"] for q in qs]
-    lsx.validate_tasks(tasks)
+    lst.validate_tasks(tasks)
     for t, q in zip(tasks, qs):
         assert t["data"]["text"] == q["text"] and t["data"]["context"] == q["context"]
         assert t["data"]["target"] == TARGET and t["data"]["quote_type"] == q["type"]
@@ -101,16 +101,16 @@ def test_bare_tasks_from_other_stages_are_completed(tmp_path: Path) -> None:
     q = quotes()[0]
     bare = [{"data": {"quote_id": q["quote_id"], "article_id": q["article_id"], "text": q["text"],
                       "context": q["context"], "speaker": None, "speaker_mention": "er", "quote_type": "direct"},
-             "predictions": [lsx.prediction("favor", "tfidf-v1", 0.7)]}]
+             "predictions": [lst.prediction("favor", "tfidf-v1", 0.7)]}]
     f = tmp_path / "pred.json"
     f.write_text(json.dumps(bare, ensure_ascii=False), encoding="utf-8")
-    (task,) = lsx.read_tasks_or_quotes(f)
+    (task,) = lst.read_tasks_or_quotes(f)
     assert task["data"]["speaker_display"] == "(Sprecher unbekannt) – im Text: „er“"
     assert task["data"]["target"] == TARGET and task["predictions"] == bare[0]["predictions"]
     bare[0]["data"]["quote_id"] = "nope"
     f.write_text(json.dumps(bare), encoding="utf-8")
     with pytest.raises(InputError, match=r"task #1.*nope"):
-        lsx.read_tasks_or_quotes(f)
+        lst.read_tasks_or_quotes(f)
 
 
 def test_export_bad_quote_names_row(tmp_path: Path) -> None:
@@ -135,7 +135,7 @@ def test_import_malformed_export_names_task(tmp_path: Path) -> None:
     proc = qst("import", f, check=False)
     assert proc.returncode == 2 and "task 5" in proc.stderr and "annotations is not a list" in proc.stderr
     with pytest.raises(InputError, match=r"record #2.*no task id"):
-        lsx.detect_and_normalise(b'[{"id": 1, "annotator": 1, "annotation_id": 1, "quote_id": "q_0123456789abcdef"},'
+        lsa.detect_and_normalise(b'[{"id": 1, "annotator": 1, "annotation_id": 1, "quote_id": "q_0123456789abcdef"},'
                                  b' {"annotator": 2}]', "x.json")
 
 
@@ -180,7 +180,7 @@ def test_round_trip(ls_server: LSServer, tmp_path: Path) -> None:  # noqa: F811
     assert len(list(ls.tasks.list(project=proj.id))) == 8
 
     # 3. an interrupted push: one of the three new tasks landed, then the run died
-    more = lsx.quotes_to_tasks(pd.DataFrame(quotes("quotes_more.jsonl")), rule="lexicon")
+    more = lst.quotes_to_tasks(pd.DataFrame(quotes("quotes_more.jsonl")), rule="lexicon")
     ls.projects.import_tasks(proj.id, request=[more[8]])
     proc = run("push", FIX / "quotes_more.jsonl", "--project", project, "--rule", "lexicon", "--batch-size", "1")
     assert "2 added, 9 already present" in " ".join(proc.stderr.split())
@@ -224,7 +224,7 @@ def test_round_trip(ls_server: LSServer, tmp_path: Path) -> None:  # noqa: F811
     run("pull", "--project", project, "--out", out, "--quotes", FIX / "quotes_more.jsonl")
     table = pd.read_parquet(out.with_suffix(".parquet"))
     recon = json.loads((out.parent / "annotations.reconciliation.json").read_text())
-    assert list(table.columns) == lsx.ANNOTATION_COLUMNS
+    assert list(table.columns) == lsa.ANNOTATION_COLUMNS
     assert recon["tasks_in"] == 12
     assert recon["annotations_in"] == 6 + 4 + 1 + 1 + 1  # admin, second, cancelled, foreign, draft
     assert recon["rows_out"] == len(table) == 11
@@ -234,7 +234,7 @@ def test_round_trip(ls_server: LSServer, tmp_path: Path) -> None:  # noqa: F811
     assert recon["cancelled_rows"] == 1 and recon["balanced"] is True
     assert recon["tasks_without_annotations"] == 12 - 7 - 0  # qids[6..10] (draft only counts as none)
 
-    a1, a2 = lsx.anonymise(admin.id), lsx.anonymise(second.id)
+    a1, a2 = lsa.anonymise(admin.id), lsa.anonymise(second.id)
     assert set(table["annotator"]) == {a1, a2} and a1 != a2
     got = {(r.quote_id, r.annotator): r for r in table.itertuples()}
     for qid, label in admin_labels.items():
@@ -296,7 +296,7 @@ def test_round_trip(ls_server: LSServer, tmp_path: Path) -> None:  # noqa: F811
 @pytest.mark.labelstudio
 def test_personal_access_token(ls_server: LSServer, tmp_path: Path) -> None:  # noqa: F811
     """A personal access token (JWT refresh token) works through the SDK's refresh flow."""
-    from toolkit.labelstudio_client import Connection
+    from toolkit.labelstudio.client import Connection
 
     ls = ls_server.client()
     try:

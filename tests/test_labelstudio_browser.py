@@ -18,7 +18,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ls_server import LSServer, ls_server  # noqa: E402,F401
 
-from toolkit import labelstudio as lsx  # noqa: E402
+from toolkit.labelstudio import tasks as lst  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 FIX = ROOT / "tests" / "fixtures" / "labelstudio"
@@ -46,7 +46,7 @@ def test_label_a_task_in_the_browser(ls_server: LSServer) -> None:  # noqa: F811
     quote = json.loads((FIX / "quotes.jsonl").read_text(encoding="utf-8").splitlines()[1])
     quote.update(quote_id="q_00000000000000ff", text='Er sagte <b id="inj">fett</b> und <i>kursiv</i>.',
                  context='Kontext mit <script>window.__pwned=1</script> Markup.')
-    ls.projects.import_tasks(proj.id, request=lsx.quotes_to_tasks(__import__("pandas").DataFrame([quote])))
+    ls.projects.import_tasks(proj.id, request=lst.quotes_to_tasks(__import__("pandas").DataFrame([quote])))
     tasks = {t.data["quote_id"]: t for t in ls.tasks.list(project=proj.id, fields="all")}
     first = json.loads((FIX / "quotes.jsonl").read_text(encoding="utf-8").splitlines()[1])
     task = tasks[first["quote_id"]]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 
-from toolkit import reports as R
+from toolkit.stance import report as R
 
 LABELS = ["favor", "against", "neutral"]
 

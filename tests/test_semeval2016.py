@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import f1_score
 
-from toolkit import baseline as B
+from toolkit.stance import baseline as B
 from toolkit.errors import InputError
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from toolkit.errors import InputError
-from toolkit.extract import extract_article
-from toolkit.speakers import load_registry, registry_from_dict, select_speakers
+from toolkit.attribution.extract import extract_article
+from toolkit.attribution.speakers import load_registry, registry_from_dict, select_speakers
 
 QUOTE = "„Wir werden darauf antworten, wenn es nötig ist.“"
 

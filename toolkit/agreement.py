@@ -3,7 +3,7 @@
 Label Studio Community has no agreement or review features, so this stage computes them from
 the normalised annotation table (docs/CONTRACTS.md, "Annotation table") and produces the
 "Adjudicated labels" table. Everything here is a pure function over DataFrames; the CLI in
-toolkit/commands/agreement.py only reads, calls and writes.
+toolkit/cli/agreement.py only reads, calls and writes.
 
 Honesty rules that shape the code:
 - cancelled annotations and items with a single annotator never enter an agreement figure,

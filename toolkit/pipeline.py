@@ -1,9 +1,9 @@
 """`qst run`: the whole pipeline on the bundled seed articles, stage by stage.
 
-articles -> quotes (toolkit.extract) -> Label Studio tasks (toolkit.labelstudio) -> the team's
+articles -> quotes (toolkit.attribution.extract) -> Label Studio tasks (toolkit.labelstudio) -> the team's
 real annotations (annotations/labelstudio/*.json, a Label Studio JSON export) -> agreement and
-adjudication (toolkit.agreement) -> baseline models (toolkit.baseline) -> reports -> dataset
-folder (toolkit.hub).
+adjudication (toolkit.agreement) -> baseline models (toolkit.stance.baseline) -> reports -> dataset
+folder (toolkit.dataset.build).
 
 This module only wires stages together: every stage's logic lives in its own module and is
 called through its public functions. The whole OUT/ folder is one output set
@@ -54,7 +54,7 @@ class RunResult:
 
 
 def stage_extract(articles_dir: Path, out: Path) -> tuple[pd.DataFrame, StageResult]:
-    from toolkit.extract import extract_articles
+    from toolkit.attribution.extract import extract_articles
     from toolkit.ingest import read_articles
 
     articles = list(read_articles(articles_dir))
@@ -70,8 +70,8 @@ def stage_extract(articles_dir: Path, out: Path) -> tuple[pd.DataFrame, StageRes
 
 
 def stage_tasks(quotes: pd.DataFrame, out: Path) -> tuple[list[dict], StageResult]:
-    """One Label Studio task per quote for the default target (toolkit.labelstudio.quotes_to_tasks)."""
-    from toolkit.labelstudio import quotes_to_tasks
+    """One Label Studio task per quote for the default target (toolkit.labelstudio.tasks.quotes_to_tasks)."""
+    from toolkit.labelstudio.tasks import quotes_to_tasks
 
     tasks = list(quotes_to_tasks(quotes, where=str(out / "quotes" / "quotes.jsonl")))
     path = out / "labelstudio" / "tasks.json"
@@ -89,7 +89,7 @@ def stage_annotations(export_dir: Path, quotes: pd.DataFrame, out: Path) -> tupl
             f"{export_dir}/<project>.json (or pull them with `qst pull`). Nothing was written: the run's "
             "folder is replaced only when every stage succeeds."
         )
-    from toolkit.labelstudio import detect_and_normalise as normalise
+    from toolkit.labelstudio.annotations import detect_and_normalise as normalise
 
     known = set(quotes["quote_id"].astype(str))
     frames, reconciliation = [], []
@@ -159,7 +159,7 @@ def stage_agreement(annotations: pd.DataFrame, out: Path) -> tuple[pd.DataFrame,
 
 def training_table(quotes: pd.DataFrame, adjudicated: pd.DataFrame) -> pd.DataFrame:
     """The labelled quotes the models train on: the same rows (and exclusions) as the dataset."""
-    from toolkit.hub import assemble_rows
+    from toolkit.dataset.build import assemble_rows
 
     rows, _ = assemble_rows(quotes, adjudicated, skip_unlabelled=True)
     return rows.rename(columns={"quote": "text"}).assign(article_date=rows["date"])
@@ -169,13 +169,13 @@ def stage_train(table: pd.DataFrame, out: Path, seed: int = 0,
                 progress: Callable[[str, int], Callable[[], None]] | None = None,
                 n_boot: int = 1000, learning_curve: bool = True,
                 shown_out: Path | None = None) -> tuple[dict, StageResult]:
-    """Baselines under article-grouped evaluation, report and saved model (toolkit.baseline.run_training).
+    """Baselines under article-grouped evaluation, report and saved model (toolkit.stance.baseline.run_training).
 
-    run_training writes the run folder OUT/reports/: metrics.json, report.md/.html (toolkit.reports)
+    run_training writes the run folder OUT/reports/: metrics.json, report.md/.html (toolkit.stance.report)
     and model.skops; the labelled table it trains on is kept beside it for reproducibility.
     """
-    from toolkit import baseline as bl
-    from toolkit.baseline import run_training
+    from toolkit.stance import baseline as bl
+    from toolkit.stance.baseline import run_training
 
     data = out / "train" / "labelled.parquet"
     write_parquet(data, table.drop(columns=["annotations"], errors="ignore"))
@@ -193,23 +193,23 @@ def stage_train(table: pd.DataFrame, out: Path, seed: int = 0,
 
 
 def stage_reports(result: dict, out: Path) -> StageResult:
-    """The report files the training run wrote (toolkit.reports via run_training); fail if one is missing."""
+    """The report files the training run wrote (toolkit.stance.report via run_training); fail if one is missing."""
     folder = out / "reports"
     wanted = ["metrics.json", "report.md", "report.html"]
     missing = [name for name in wanted if not (folder / name).exists()]
     if missing:
-        raise ToolkitError(f"{folder}: the training run wrote no {', '.join(missing)}; toolkit.baseline.run_training "
-                          "is expected to write them through toolkit.reports.write_report")
+        raise ToolkitError(f"{folder}: the training run wrote no {', '.join(missing)}; toolkit.stance.baseline.run_training "
+                          "is expected to write them through toolkit.stance.report.write_report")
     return StageResult("reports", {"files": len(wanted), "uncertain": len(result.get("uncertain") or [])},
                        {name: str(folder / name) for name in wanted})
 
 
 def stage_dataset(out: Path, export_dir: Path = LABELSTUDIO_EXPORT_DIR, seed: int = 13) -> tuple[Any, StageResult]:
-    from toolkit import hub
+    from toolkit.dataset import build as dataset
 
     annotators = export_dir / ANNOTATORS_FILE
 
-    result = hub.build(out / "quotes" / "quotes.jsonl", out / "agreement" / "adjudicated.parquet", out / "dataset",
+    result = dataset.build(out / "quotes" / "quotes.jsonl", out / "agreement" / "adjudicated.parquet", out / "dataset",
                        annotations_path=out / "annotations" / "annotations.parquet",
                        agreement_path=out / "agreement" / "agreement.json",
                        guidelines_path=GUIDELINES if GUIDELINES.exists() else None, seed=seed, skip_unlabelled=True,

@@ -1,6 +1,6 @@
 """`qst extract-corpus`: quote extraction over millions of articles, locally or on a Dask cluster.
 
-Thin shell over toolkit.corpus: a rich progress bar (articles/s, quotes found) while parts
+Thin shell over toolkit.corpus.driver: a rich progress bar (articles/s, quotes found) while parts
 complete, and a final summary table (counts, failures by kind, throughput).
 """
 
@@ -15,8 +15,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from toolkit.corpus import CorpusRun, run_corpus
-from toolkit.corpus_parts import DEFAULT_EXTRACT_FN
+from toolkit.corpus.driver import run_corpus
+from toolkit.corpus.plan import DEFAULT_EXTRACT_FN, CorpusRun
 
 console = Console(stderr=True)
 

@@ -2,7 +2,7 @@
 
 The folder is what `qst publish` uploads: `data/<split>-00000-of-00001.parquet` plus a
 `README.md` dataset card. The card's YAML is generated from the very `datasets.Features`
-object that wrote the parquet files (toolkit.hub_card), and `check_card` reads both back and
+object that wrote the parquet files (toolkit.dataset.card), and `check_card` reads both back and
 refuses a folder whose card and parquet schema disagree, so label ids can never be silently
 reordered between the data and its documentation.
 
@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from toolkit.dataset.folder import DATA_FILE, SPLITS
 from toolkit.errors import InputError, ToolkitError
 from toolkit.fileio import check_replaceable, output_folder, read_table
 
@@ -30,11 +31,9 @@ from toolkit.fileio import check_replaceable, output_folder, read_table
 LABEL_NAMES = ["favor", "against", "neutral"]
 #: Stance values an annotator or adjudicator may give (contract: labelstudio / agreement).
 STANCE_VALUES = {"favor", "against", "neutral", "unclear"}
-SPLITS = ("train", "validation", "test")
 TEXT_MODES = ("full", "quote", "ids")
 #: Columns that carry news text; `--text-mode ids` drops all of them.
 TEXT_COLUMNS = {"full": ("quote", "context", "speaker_mention"), "quote": ("quote", "speaker_mention"), "ids": ()}
-DATA_FILE = "data/{split}-00000-of-00001.parquet"
 
 
 @dataclass
@@ -448,7 +447,7 @@ def build(quotes_path: str | Path, adjudicated_path: str | Path, out: str | Path
           repo_id: str | None = None, outlet_notes_path: str | Path | None = None,
           annotators_path: str | Path | None = None) -> BuildResult:
     """Read the inputs, build the DatasetDict, render the card and write the dataset folder."""
-    from toolkit import hub_card
+    from toolkit.dataset import card as hub_card
 
     inputs = (quotes_path, adjudicated_path, annotations_path, agreement_path, outlet_notes_path, annotators_path)
     check_replaceable(Path(out), [p for p in inputs if p is not None])  # refuse before reading anything

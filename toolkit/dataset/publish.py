@@ -66,7 +66,7 @@ def plan_upload(folder: str | Path) -> list[PlannedFile]:
 
     Refuses a folder that is not a dataset folder or whose card disagrees with its parquet files.
     """
-    from toolkit.hub import check_card
+    from toolkit.dataset.build import check_card
 
     folder = Path(folder)
     if not folder.is_dir():

@@ -1,4 +1,4 @@
-"""`qst build-dataset` and `qst publish`: thin typer shells over toolkit.hub and toolkit.hub_publish."""
+"""`qst build-dataset` and `qst publish`: thin typer shells over toolkit.dataset.build and toolkit.dataset.publish."""
 
 from __future__ import annotations
 
@@ -31,11 +31,11 @@ def build_dataset(
     repo_id: Optional[str] = typer.Option(None, "--repo-id", help="ORG/NAME the dataset will be published as (for the citation)."),
 ) -> None:
     """Build the Hugging Face dataset folder (data/*.parquet + README.md card) from quotes and adjudicated labels."""
-    from toolkit import hub
+    from toolkit.dataset import build as dataset
 
     if guidelines is None and Path("annotations/guidelines.md").exists():
         guidelines = Path("annotations/guidelines.md")
-    result = hub.build(quotes, adjudicated, out_dir, annotations_path=annotations, agreement_path=agreement,
+    result = dataset.build(quotes, adjudicated, out_dir, annotations_path=annotations, agreement_path=agreement,
                        guidelines_path=guidelines, text_mode=text_mode, seed=seed, validation_size=validation_size,
                        test_size=test_size, skip_unlabelled=skip_unlabelled, license=license,
                        pretty_name=pretty_name, repo_id=repo_id, outlet_notes_path=outlet_notes,
@@ -44,7 +44,7 @@ def build_dataset(
     table = Table(title=f"dataset written to {result.folder}")
     for col in ("split", "articles", "quotes"):
         table.add_column(col)
-    for split in hub.SPLITS:
+    for split in dataset.SPLITS:
         table.add_row(split, str(len(s.split_articles[split])), str(s.split_rows[split]))
     out.print(table)
     left_out = ", ".join(f"{k}: {v}" for k, v in sorted(s.excluded.items())) or "none"
@@ -62,7 +62,7 @@ def publish(
     """Upload a dataset folder to the Hugging Face Hub (token from HF_TOKEN or `hf auth login`)."""
     import os
 
-    from toolkit import hub_publish as hp
+    from toolkit.dataset import publish as hp
 
     hp.validate_repo_id(repo_id)
     endpoint = (endpoint or os.environ.get("HF_ENDPOINT") or hp.DEFAULT_ENDPOINT).rstrip("/")

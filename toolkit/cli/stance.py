@@ -1,4 +1,4 @@
-"""`qst train` and `qst predict`: thin CLI over toolkit.baseline (logic and checks live there)."""
+"""`qst train` and `qst predict`: thin CLI over toolkit.stance.baseline (logic and checks live there)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from toolkit import baseline
+from toolkit.stance import baseline
 
 console = Console(stderr=True)
 

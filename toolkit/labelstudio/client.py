@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 from toolkit.errors import ToolkitError
-from toolkit.labelstudio import task_key
+from toolkit.labelstudio.tasks import task_key
 
 log = logging.getLogger(__name__)
 

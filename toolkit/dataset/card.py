@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from toolkit.dataset.folder import DATA_FILE, SPLITS
 from toolkit.errors import InputError
 
 LABEL_MEANINGS = {
@@ -109,8 +110,6 @@ def card_data(dsd, *, license: str, pretty_name: str, annotations_creators: list
     from datasets.info import DatasetInfosDict
     from datasets.utils.metadata import MetadataConfigs
     from huggingface_hub import DatasetCardData
-
-    from toolkit.hub import DATA_FILE, SPLITS
 
     features = dsd["train"].features
     for split in SPLITS:
@@ -249,8 +248,6 @@ def render_card(dsd, stats, *, rows: pd.DataFrame, quotes: pd.DataFrame, annotat
                 repo_id: str | None, outlet_notes: dict[str, str], annotators: dict[str, Any] | None = None) -> str:
     """The full README.md: YAML header from `card_data` plus the documentation body."""
     from huggingface_hub import DatasetCard
-
-    from toolkit.hub import SPLITS
 
     features = dsd["train"].features
     data = card_data(dsd, license=license, pretty_name=pretty_name,

@@ -1,8 +1,8 @@
 """Corpus-scale quote extraction: millions of articles, on one machine or on a Dask cluster.
 
-The corpus is planned into parts of K records (toolkit.corpus_io), each part is read, extracted
-and written by toolkit.corpus_parts.process_part (local engine) or by the same functions in a
-Dask graph (toolkit.corpus_dask). Output in DIR:
+The corpus is planned into parts of K records (toolkit.corpus.plan), each part is read, extracted
+and written by toolkit.corpus.parts.process_part (local engine) or by the same functions in a
+Dask graph (toolkit.corpus.engines). Output in DIR:
 
 - `quotes-part-NNNNN.parquet` (+ `.jsonl` with `jsonl=True`), one per input part, written atomically;
 - `_parts/part-NNNNN.json`, the part's manifest entry, written after its files: the truth for `--resume`;
@@ -18,18 +18,14 @@ from __future__ import annotations
 
 import errno
 import json
-import multiprocessing
 import time
-from collections import Counter, deque
-from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from toolkit.corpus_io import describe_range, fingerprint, input_files, plan_parts
-from toolkit.corpus_parts import DEFAULT_EXTRACT_FN, PARTS_DIR, ExtractFn, fn_name, part_name, process_part
+from toolkit.corpus.engines import _run_inprocess, _run_pool, run_dask
+from toolkit.corpus.parts import PARTS_DIR, fn_name
+from toolkit.corpus.plan import CorpusRun, fingerprint, input_files, plan_parts
 from toolkit.errors import InputError, ToolkitError
 from toolkit.fileio import sha256_file, write_json, write_jsonl
 
@@ -40,24 +36,6 @@ FATAL_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, err
                       errno.EISDIR, errno.EFBIG}
 #: Config keys that must match for --resume (engine and workers may change: output is the same).
 IDENTITY_KEYS = ("input", "format", "files", "part_size", "extract_fn", "jsonl")
-
-
-@dataclass
-class CorpusRun:
-    """Options of one extract-corpus run (the CLI's flags)."""
-    input: str | Path
-    out: str | Path
-    workers: int = 1
-    engine: str = "local"
-    scheduler: str | None = None
-    part_size: int = 1000
-    resume: bool = False
-    skip_bad: bool = False
-    jsonl: bool = False
-    extract_fn: str | ExtractFn = DEFAULT_EXTRACT_FN
-    on_start: Callable[[int, int], None] | None = None      # (total records, records already done)
-    on_part: Callable[[dict[str, Any]], None] | None = None  # each part completed by this run
-    failed: list[dict[str, Any]] = field(default_factory=list)
 
 
 # ------------------------------------------------------------------------------ output folder
@@ -133,7 +111,7 @@ def _prepare_out(run: CorpusRun, config: dict[str, Any]) -> dict[str, Any] | Non
     return previous
 
 
-# ------------------------------------------------------------------------------------ engines
+# ------------------------------------------------------------------------------- write errors
 
 def _is_fatal_write(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and exc.errno in FATAL_WRITE_ERRNOS
@@ -144,65 +122,6 @@ def _write_error(exc: OSError, out: Path) -> ToolkitError:
     where = exc.filename or out
     return ToolkitError(f"cannot write {where}: {exc.strerror} ({name}). The run stopped; complete parts are "
                         f"kept, no half-written part remains. Fix the output location and rerun with --resume.")
-
-
-def _run_inprocess(todo: list[dict[str, Any]], run: CorpusRun, emit: Callable[[dict[str, Any]], None]) -> None:
-    for spec in todo:
-        emit(process_part(spec, str(run.out), run.extract_fn, run.skip_bad, run.jsonl))
-
-
-def _pool(workers: int) -> ProcessPoolExecutor:
-    # spawn, not fork: the driver runs a progress thread, and forking a threaded process can deadlock.
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
-
-
-def _run_pool(todo: list[dict[str, Any]], run: CorpusRun, emit: Callable[[dict[str, Any]], None]) -> None:
-    """N local processes, at most 2N parts in flight (flat memory in the driver).
-
-    If a worker dies, ProcessPoolExecutor fails every part then in flight. Those parts become
-    suspects: the run goes on with a fresh pool, then retries each suspect alone, so a part that
-    kills its worker every time costs only itself (reported as worker_died; --resume redoes it).
-    """
-    args = (str(run.out), run.extract_fn, run.skip_bad, run.jsonl)
-    pending = deque(todo)
-    suspects: list[dict[str, Any]] = []
-    while pending:
-        pool = _pool(run.workers)
-        inflight: dict[Future, dict[str, Any]] = {}
-        broken = False
-        try:
-            while pending or inflight:
-                while pending and len(inflight) < 2 * run.workers and not broken:
-                    spec = pending.popleft()
-                    inflight[pool.submit(process_part, spec, *args)] = spec
-                done, _ = wait(inflight, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    spec = inflight.pop(fut)
-                    try:
-                        emit(fut.result())
-                    except BrokenProcessPool:
-                        broken = True
-                        suspects.append(spec)
-                if broken:
-                    for fut, spec in inflight.items():
-                        try:
-                            emit(fut.result())
-                        except BrokenProcessPool:
-                            suspects.append(spec)
-                    inflight.clear()
-                    break
-        except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
-        pool.shutdown(wait=True)
-    for spec in sorted(suspects, key=lambda s: s["part"]):
-        with _pool(1) as pool:
-            try:
-                emit(pool.submit(process_part, spec, *args).result())
-            except BrokenProcessPool:
-                run.failed.append({"part": spec["part"], "kind": "worker_died", "where": describe_range(spec),
-                                   "message": f"part {spec['part']} ({describe_range(spec)}): the worker process "
-                                              "died while extracting it (twice); rerun with --resume"})
 
 
 # ------------------------------------------------------------------------------------ the run
@@ -254,7 +173,6 @@ def run_corpus(run: CorpusRun) -> dict[str, Any]:
 
     try:
         if run.engine == "dask":
-            from toolkit.corpus_dask import run_dask
             run_dask(todo, run, emit)
         elif run.workers == 1:
             _run_inprocess(todo, run, emit)
@@ -331,4 +249,4 @@ def read_quotes(out: str | Path) -> Any:
     return pa.concat_tables(tables).to_pandas()
 
 
-__all__ = ["CorpusRun", "run_corpus", "read_quotes", "part_name", "MANIFEST", "ERRORS"]
+__all__ = ["run_corpus", "read_quotes", "MANIFEST", "ERRORS"]

@@ -12,10 +12,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from toolkit.errors import InputError
-from toolkit.extract import extract_article, validate_record
+from toolkit.attribution.extract import extract_article, validate_record
 from toolkit.fileio import check_replaceable, output_folder, write_json, write_jsonl, write_parquet
 from toolkit.ingest import read_articles
-from toolkit.speakers import load_registry, select_speakers
+from toolkit.attribution.speakers import load_registry, select_speakers
 
 console = Console(stderr=True)
 

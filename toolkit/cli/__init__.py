@@ -1,6 +1,6 @@
 """The `qst` command: a thin shell over the stage modules.
 
-Each stage's subcommands live in toolkit/commands/<stage>.py and register themselves on the
+Each command group's subcommands live in toolkit/cli/<group>.py and register themselves on the
 one Typer app here, so stages can grow without touching each other's code.
 """
 
@@ -28,15 +28,15 @@ app = typer.Typer(
 console = Console(stderr=True)
 
 #: Command modules, in pipeline order. A module missing here is simply not offered.
-COMMAND_MODULES = ["extract", "evaluation", "labelstudio", "agreement", "baseline", "hub", "corpus", "pipeline"]
+COMMAND_MODULES = ["extract", "evaluation", "labelstudio", "agreement", "stance", "dataset", "corpus", "pipeline"]
 
 
 def _register() -> None:
     for name in COMMAND_MODULES:
         try:
-            module = importlib.import_module(f"toolkit.commands.{name}")
+            module = importlib.import_module(f"toolkit.cli.{name}")
         except ModuleNotFoundError as exc:
-            if exc.name == f"toolkit.commands.{name}":
+            if exc.name == f"toolkit.cli.{name}":
                 continue
             raise
         module.register(app)
@@ -55,6 +55,3 @@ def main() -> None:
         console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True, soft_wrap=True)
         sys.exit(2)
 
-
-if __name__ == "__main__":
-    main()

@@ -16,9 +16,9 @@ from typing import Any
 import jsonschema
 
 from toolkit import SCHEMAS_DIR
-from toolkit.quotes import QuoteSpan, colon_frame, detect_quotes, free_indirect
-from toolkit.segment import paragraphs, sentences
-from toolkit.speakers import Discourse, Registry, load_registry, parse_date
+from toolkit.attribution.quotes import QuoteSpan, colon_frame, detect_quotes, free_indirect
+from toolkit.attribution.segment import paragraphs, sentences
+from toolkit.attribution.speakers import Discourse, Registry, load_registry, parse_date
 
 CONFIDENCE = {"name": 0.95, "alias": 0.9, "metonymy": 0.8, "role": 0.85, "pronoun": 0.75,
               "continuation": 0.8, "mention": 0.6, "none": 0.3}

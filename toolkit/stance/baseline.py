@@ -7,8 +7,8 @@ produces are honest: splits are grouped and *asserted* leak-free, a speaker-majo
 what speaker identity alone achieves, and saved models are reloaded only if their types are the
 ones we wrote.
 
-Pure functions over pandas DataFrames; `toolkit.commands.baseline` is the thin CLI and
-`toolkit.reports` turns results into metrics.json / report.md / report.html.
+Pure functions over pandas DataFrames; `toolkit.cli.stance` is the thin CLI and
+`toolkit.stance.report` turns results into metrics.json / report.md / report.html.
 """
 
 from __future__ import annotations
@@ -718,8 +718,8 @@ def learning_curve_points(model: Any, frame: pd.DataFrame, plan: SplitPlan, seed
 #: Types our own models may contain beyond those skops trusts by default. Anything else in a
 #: model file is refused: skops would otherwise construct arbitrary classes on load.
 ALLOWED_TYPES = frozenset({
-    "toolkit.baseline.SpeakerMajorityClassifier",
-    "toolkit.baseline.PerTargetClassifier",
+    "toolkit.stance.baseline.SpeakerMajorityClassifier",
+    "toolkit.stance.baseline.PerTargetClassifier",
 })
 
 
@@ -948,7 +948,7 @@ def run_training(data_path: str | Path, out_dir: str | Path, cols: Columns | Non
     (`fileio.output_folder`): refused up front unless new or ours, replaced only when complete.
     `data_label` is how reports name the training file (default: its path).
     """
-    from toolkit import reports
+    from toolkit.stance import report as reports
 
     cols = cols or Columns()
     opts = opts or TrainOptions()

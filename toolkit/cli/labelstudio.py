@@ -1,6 +1,6 @@
 """`qst export | push | pull | import | ls-config`: the Label Studio round trip.
 
-Thin shell over toolkit.labelstudio (offline) and toolkit.labelstudio_client (SDK).
+Thin shell over toolkit.labelstudio: config, tasks, annotations (offline) and client (SDK).
 The API key comes from --api-key or LABEL_STUDIO_API_KEY and is never printed.
 """
 
@@ -15,7 +15,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from toolkit import labelstudio as lsx
+from toolkit.labelstudio import annotations as lsx
+from toolkit.labelstudio import config as lsconfig
+from toolkit.labelstudio import tasks as lstasks
 from toolkit.errors import InputError
 from toolkit.fileio import read_table, write_json
 
@@ -65,14 +67,14 @@ def export_cmd(
     out: Path = typer.Option(Path("tasks.json"), "--out", "-o", help="Task JSON to write (Label Studio import format)."),
     target: Optional[list[str]] = typer.Option(None, "--target", "-t", help="Stance target(s); default from schemas/labelstudio.yaml. One task per quote and target."),
     predictions: Optional[Path] = typer.Option(None, "--predictions", help="Pre-annotations: table with quote_id, stance|label, [score], [model_version]."),
-    rule: Optional[str] = typer.Option(None, "--rule", help=f"Pre-annotate by a rule instead: {', '.join(lsx.RULES)}."),
+    rule: Optional[str] = typer.Option(None, "--rule", help=f"Pre-annotate by a rule instead: {', '.join(lstasks.RULES)}."),
     model_version: Optional[str] = typer.Option(None, "--model-version", help="model_version for --predictions rows that have none (default: file stem)."),
 ) -> None:
     """Write Label Studio tasks, one per quote (data.quote_id is the stable key), optionally with predictions."""
     if predictions and rule:
         raise InputError("give either --predictions or --rule, not both")
-    preds = lsx.load_predictions(predictions, model_version) if predictions else None
-    tasks = lsx.quotes_to_tasks(read_table(quotes), targets=target, predictions=preds, rule=rule, where=str(quotes))
+    preds = lstasks.load_predictions(predictions, model_version) if predictions else None
+    tasks = lstasks.quotes_to_tasks(read_table(quotes), targets=target, predictions=preds, rule=rule, where=str(quotes))
     write_json(out, tasks)
     n_pred = sum(1 for t in tasks if t.get("predictions"))
     console.print(f"wrote {len(tasks)} tasks ({n_pred} with predictions) to {out}")
@@ -90,11 +92,11 @@ def push_cmd(
     retries: int = RETRIES_OPT,
 ) -> None:
     """Create/update the project (label config) and import tasks it lacks: re-running adds no duplicates."""
-    from toolkit.labelstudio_client import Connection, push_tasks
+    from toolkit.labelstudio.client import Connection, push_tasks
 
-    settings = lsx.load_settings()
-    tasks = lsx.read_tasks_or_quotes(source, targets=target, rule=rule, settings=settings)
-    config = lsx.render_label_config(settings)
+    settings = lsconfig.load_settings()
+    tasks = lstasks.read_tasks_or_quotes(source, targets=target, rule=rule, settings=settings)
+    config = lsconfig.render_label_config(settings)
     conn = Connection(url, api_key, retries=retries)
     with Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(), console=console) as bar:
         job = bar.add_task("push", total=len(tasks))
@@ -118,7 +120,7 @@ def pull_cmd(
 ) -> None:
     """Snapshot-export a project (full predictions, annotator details) and normalise it to the annotation table."""
     from toolkit.fileio import check_not_folder, check_not_input
-    from toolkit.labelstudio_client import Connection, pull_export
+    from toolkit.labelstudio.client import Connection, pull_export
 
     check_not_folder(out)
     check_not_input([out], [quotes])
@@ -158,7 +160,7 @@ def config_cmd(
     speakers: Optional[Path] = typer.Option(None, "--speakers", help="Speaker registry YAML (default: schemas/speakers.yaml)."),
 ) -> None:
     """Print the Label Studio labeling config rendered from schemas/labelstudio.yaml."""
-    xml = lsx.render_label_config(speakers_file=speakers)
+    xml = lsconfig.render_label_config(speakers_file=speakers)
     if out:
         from toolkit.fileio import write_text
         write_text(out, xml)

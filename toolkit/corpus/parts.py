@@ -25,12 +25,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from toolkit.corpus_io import ARTICLE_SCHEMA, describe_range, read_part_table, row_to_article
+from toolkit.corpus.io import ARTICLE_SCHEMA, read_part_table, row_to_article
+from toolkit.corpus.plan import DEFAULT_EXTRACT_FN, ExtractFn, describe_range
 from toolkit.errors import ToolkitError
 from toolkit.fileio import atomic_path, sha256_file, write_json
 
-ExtractFn = Callable[[dict[str, Any]], list[dict[str, Any]]]
-DEFAULT_EXTRACT_FN = "toolkit.extract:extract_article"
 PARTS_DIR = "_parts"
 
 _S, _I, _F = pa.string(), pa.int64(), pa.float64()

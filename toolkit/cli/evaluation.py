@@ -1,6 +1,6 @@
 """`qst evaluate-attribution`: score extracted quotes against hand-annotated gold.
 
-Thin shell over toolkit.evaluation: read gold and articles, get predictions (a file, or the
+Thin shell over toolkit.attribution.evaluation: read gold and articles, get predictions (a file, or the
 extractor run on the gold's articles), score, print rich tables, optionally write JSON.
 """
 
@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from toolkit import evaluation as ev
+from toolkit.attribution import evaluation as ev
 from toolkit.errors import InputError
 from toolkit.fileio import write_json
 from toolkit.ingest import read_articles
@@ -116,7 +116,7 @@ def evaluate_attribution(
         pred_df = pred_df[pred_df["article_id"].astype(str).isin(gold_ids)]
         source = str(pred)
     else:
-        from toolkit.extract import extract_article
+        from toolkit.attribution.extract import extract_article
 
         records: list[dict[str, Any]] = []
         with Progress(console=Console(stderr=True), transient=True) as progress:

@@ -1,1 +1,0 @@
-"""Subcommands of `qst`, one module per stage; each exposes register(app)."""

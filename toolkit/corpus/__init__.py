@@ -1,0 +1,6 @@
+"""Corpus-scale extraction: millions of articles, on one machine or on a Dask cluster.
+
+plan (run options, input files, parts of K records) -> io (read one part) -> parts (extract and
+write one part) -> engines (in-process, local worker processes, Dask) -> driver (`run_corpus`:
+resume, manifest, errors; the only importer of engines).
+"""
