@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from toolkit.errors import ToolkitError
+from toolkit.redact import install_log_redaction, redact
 
 app = typer.Typer(
     name="qst",
@@ -46,12 +47,17 @@ _register()
 
 
 def main() -> None:
-    """Entry point: run the app, turning ToolkitError into a one-line message and exit code 2."""
+    """Entry point: run the app, turning ToolkitError into a one-line message and exit code 2.
+
+    Every log line and every error message goes through toolkit.redact: no API key, token or
+    URL password reaches the terminal, whichever library wrote the text.
+    """
+    install_log_redaction()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         app()
     except ToolkitError as exc:
         # soft_wrap: one line however long the path; escape: a "[…]" in a message is not markup.
-        console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True, soft_wrap=True)
+        console.print(f"[bold red]error:[/] {escape(redact(str(exc)))}", highlight=False, markup=True, soft_wrap=True)
         sys.exit(2)
 

@@ -63,13 +63,16 @@ def publish(
     import os
 
     from toolkit.dataset import publish as hp
+    from toolkit.redact import redact_url, remember_url
 
     hp.validate_repo_id(repo_id)
     endpoint = (endpoint or os.environ.get("HF_ENDPOINT") or hp.DEFAULT_ENDPOINT).rstrip("/")
+    remember_url(endpoint)
+    shown = redact_url(endpoint)  # a user:pw@ in the endpoint is never printed
     if dry_run:
         files = hp.plan_upload(folder)
         # plain lines, never truncated by the terminal width: these are the exact bytes to be sent
-        out.print(f"dry run: would upload to {endpoint}/datasets/{repo_id} (revision main; "
+        out.print(f"dry run: would upload to {shown}/datasets/{repo_id} (revision main; "
                   f"{'private' if private else 'public'} if the repo is created):", soft_wrap=True, highlight=False)
         for f in files:
             out.print(f"  {f.path_in_repo}  {f.size} bytes  sha256:{f.sha256}", soft_wrap=True, highlight=False)
@@ -81,7 +84,7 @@ def publish(
                       "set HF_TOKEN or run `hf auth login` before the real upload.")
         return
     token, _ = hp.resolve_token()
-    with out.status(f"uploading {folder} to {endpoint}/datasets/{repo_id} ..."):
+    with out.status(f"uploading {folder} to {shown}/datasets/{repo_id} ..."):
         result = hp.publish(folder, repo_id, token=token, private=private, endpoint=endpoint)
     if result.committed:
         out.print(f"committed {len(result.committed)} file(s) to {result.repo_url}: {', '.join(result.committed)}")

@@ -1,7 +1,8 @@
 """`qst export | push | pull | import | ls-config`: the Label Studio round trip.
 
 Thin shell over toolkit.labelstudio: config, tasks, annotations (offline) and client (SDK).
-The API key comes from --api-key or LABEL_STUDIO_API_KEY and is never printed.
+The API key comes from --api-key or LABEL_STUDIO_API_KEY and is never printed; nor is a
+`user:pw@` in --url / LABEL_STUDIO_URL (the Connection only shows its redacted URL).
 """
 
 from __future__ import annotations
@@ -93,6 +94,7 @@ def push_cmd(
 ) -> None:
     """Create/update the project (label config) and import tasks it lacks: re-running adds no duplicates."""
     from toolkit.labelstudio.client import Connection, push_tasks
+    from toolkit.redact import redact_url
 
     settings = lsconfig.load_settings()
     tasks = lstasks.read_tasks_or_quotes(source, targets=target, rule=rule, settings=settings)
@@ -107,7 +109,7 @@ def push_cmd(
                   f"{'created' if summary['created'] else 'existing'}): {summary['added']} added, "
                   f"{summary['already_present']} already present, {summary['tasks_in_project']} tasks in project; "
                   f"model_version={summary['model_version']}")
-    console.print(f"open {summary['url']}")
+    console.print(f"open {redact_url(summary['url'])}")
 
 
 def pull_cmd(
