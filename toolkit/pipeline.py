@@ -210,10 +210,10 @@ def stage_dataset(out: Path, export_dir: Path = LABELSTUDIO_EXPORT_DIR, seed: in
     annotators = export_dir / ANNOTATORS_FILE
 
     result = dataset.build(out / "quotes" / "quotes.jsonl", out / "agreement" / "adjudicated.parquet", out / "dataset",
-                       annotations_path=out / "annotations" / "annotations.parquet",
-                       agreement_path=out / "agreement" / "agreement.json",
-                       guidelines_path=GUIDELINES if GUIDELINES.exists() else None, seed=seed, skip_unlabelled=True,
-                       annotators_path=annotators if annotators.exists() else None)
+                           annotations_path=out / "annotations" / "annotations.parquet",
+                           agreement_path=out / "agreement" / "agreement.json",
+                           guidelines_path=GUIDELINES if GUIDELINES.exists() else None, seed=seed, skip_unlabelled=True,
+                           annotators_path=annotators if annotators.exists() else None)
     s = result.stats
     return result, StageResult("dataset", {"rows": s.rows_out, **{f"{k} split": v for k, v in s.split_rows.items()},
                                            "left out": sum(s.excluded.values())}, {"dataset": str(result.folder)})

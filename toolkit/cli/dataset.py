@@ -36,10 +36,10 @@ def build_dataset(
     if guidelines is None and Path("annotations/guidelines.md").exists():
         guidelines = Path("annotations/guidelines.md")
     result = dataset.build(quotes, adjudicated, out_dir, annotations_path=annotations, agreement_path=agreement,
-                       guidelines_path=guidelines, text_mode=text_mode, seed=seed, validation_size=validation_size,
-                       test_size=test_size, skip_unlabelled=skip_unlabelled, license=license,
-                       pretty_name=pretty_name, repo_id=repo_id, outlet_notes_path=outlet_notes,
-                       annotators_path=annotators)
+                           guidelines_path=guidelines, text_mode=text_mode, seed=seed, validation_size=validation_size,
+                           test_size=test_size, skip_unlabelled=skip_unlabelled, license=license,
+                           pretty_name=pretty_name, repo_id=repo_id, outlet_notes_path=outlet_notes,
+                           annotators_path=annotators)
     s = result.stats
     table = Table(title=f"dataset written to {result.folder}")
     for col in ("split", "articles", "quotes"):
