@@ -125,7 +125,7 @@ def evaluate_attribution(
                 records.extend(extract_article(arts[aid]))
                 progress.advance(task)
         pred_df = pd.DataFrame(records)
-        source = f"toolkit.extract on {articles}"
+        source = f"toolkit.attribution.extract on {articles}"
     rep = ev.score_attribution(gold_df, pred_df, threshold=threshold, measure=overlap)
     console.print(f"gold: {gold} ({len(gold_df)} quotes in {len(gold_ids)} articles); predictions: {source} "
                   f"({len(pred_df)} quotes in those articles)", highlight=False)
