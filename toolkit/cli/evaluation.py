@@ -9,16 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Optional
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from toolkit.attribution import evaluation as ev
 from toolkit.errors import InputError
 from toolkit.fileio import write_json
-from toolkit.ingest import read_articles
 
 console = Console()
 DEFAULT_ARTICLES = Path("annotations/articles")
@@ -38,6 +35,8 @@ def _prf_row(table: Table, name: str, f: dict[str, Any]) -> None:
 
 
 def _print_report(rep: dict[str, Any], show_errors: int) -> None:
+    import pandas as pd
+
     o = rep["overall"]
     s = rep["settings"]
     t = Table(title=f"Quote attribution vs gold (span match: {s['measure']} ≥ {s['threshold']}, one-to-one greedy)",
@@ -106,6 +105,10 @@ def evaluate_attribution(
 ) -> None:
     """Score quote spans and speakers against gold: precision/recall/F1 on spans (overlap and
     exact), speaker accuracy on matched quotes, figures per quote type and per article."""
+    from toolkit.attribution import evaluation as ev
+    from toolkit.ingest import read_articles
+    import pandas as pd
+
     if overlap not in ev.MEASURES:
         raise InputError(f"--overlap: unknown measure {overlap!r} (use one of {', '.join(ev.MEASURES)})")
     arts = {a["id"]: a for a in read_articles(articles)}

@@ -5,17 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from toolkit.errors import InputError
-from toolkit.attribution.extract import extract_article, validate_record
 from toolkit.fileio import check_replaceable, output_folder, write_json, write_jsonl, write_parquet
-from toolkit.ingest import read_articles
-from toolkit.attribution.speakers import load_registry, select_speakers
 
 console = Console(stderr=True)
 
@@ -31,6 +27,12 @@ def extract_cmd(
 
     For archives of many articles use `qst extract-corpus` (streaming, parallel, resumable).
     """
+    import pandas as pd
+
+    from toolkit.attribution.extract import extract_article, validate_record
+    from toolkit.attribution.speakers import load_registry, select_speakers
+    from toolkit.ingest import read_articles
+
     check_replaceable(out, [articles, registry])
     reg = load_registry(registry)
     wanted = select_speakers(reg, speakers) if speakers else None

@@ -9,9 +9,10 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from toolkit.stance import baseline
-
 console = Console(stderr=True)
+#: Shown in --help without importing scikit-learn; a test checks it equals the stance package's
+#: MODEL_NAMES.
+MODEL_NAMES = ("majority", "speaker-majority", "tfidf-logreg", "tfidf-svm", "svm-ngrams")
 
 
 def train(
@@ -19,7 +20,7 @@ def train(
                                           "`datasets` save_to_disk folder."),
     out: Path = typer.Option(..., "--out", help="Run folder, e.g. reports/<run>: metrics, report, model."),
     test: Optional[Path] = typer.Option(None, "--test", help="Separate test table (fixed train/test split)."),
-    model: list[str] = typer.Option([], "--model", "-m", help=f"Model(s) to train: {', '.join(baseline.MODEL_NAMES)}. "
+    model: list[str] = typer.Option([], "--model", "-m", help=f"Model(s) to train: {', '.join(MODEL_NAMES)}. "
                                     "Repeatable. majority and speaker-majority always run as references."),
     estimator: Optional[str] = typer.Option(None, "--estimator", help="Any scikit-learn classifier as module:Class, "
                                             "used after the TF-IDF features (e.g. sklearn.linear_model:RidgeClassifier)."),
@@ -45,6 +46,8 @@ def train(
     date_col: str = typer.Option("article_date", "--date-col"),
 ) -> None:
     """Train baseline stance classifiers, evaluate them on leak-free splits, write reports and a model."""
+    from toolkit.stance import baseline
+
     cols = baseline.Columns(text=text_col, label=label_col, target=target_col, speaker=speaker_col,
                             group=group_col, id=id_col, context=context_col, date=date_col)
     opts = baseline.TrainOptions(models=tuple(model), estimator=estimator, save=save, group_by=group_by,
@@ -86,6 +89,8 @@ def predict(
     id_col: Optional[str] = typer.Option(None, "--id-col", help="Default: as at training."),
 ) -> None:
     """Label new quotes; write Label Studio predictions so the next round starts pre-annotated."""
+    from toolkit.stance import baseline
+
     cols = None
     if text_col or id_col:
         _, meta = baseline.load_model(model, trust=tuple(trust))
