@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from toolkit.stance import baseline
+from toolkit.stance import api as baseline
 
 console = Console(stderr=True)
 
@@ -86,15 +86,8 @@ def predict(
     id_col: Optional[str] = typer.Option(None, "--id-col", help="Default: as at training."),
 ) -> None:
     """Label new quotes; write Label Studio predictions so the next round starts pre-annotated."""
-    cols = None
-    if text_col or id_col:
-        _, meta = baseline.load_model(model, trust=tuple(trust))
-        saved = meta.get("columns") or {}
-        cols = baseline.Columns(**{k: v for k, v in saved.items() if k in baseline.Columns.__dataclass_fields__})
-        cols.text = text_col or cols.text
-        cols.id = id_col or cols.id
-    summary = baseline.run_predict(model, quotes, out, table=table, cols=cols, model_version=model_version,
-                                   trust=tuple(trust))
+    summary = baseline.run_predict(model, quotes, out, table=table, model_version=model_version,
+                                   trust=tuple(trust), text_col=text_col, id_col=id_col)
     console.print(f"{summary['n']} quotes labelled ({summary['label_counts']}), model_version "
                   f"{summary['model_version']} -> {out}" + (f", {table}" if table else ""), highlight=False)
 
