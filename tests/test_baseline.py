@@ -132,7 +132,8 @@ def test_tiny_seed_data_trains_and_says_numbers_are_uncertain(tmp_path):
     assert any("5 article groups" in u for u in r["uncertain"])
     md = (tmp_path / "run" / "report.md").read_text()
     assert "NUMBERS ARE UNCERTAIN" in md
-    assert "Numbers are uncertain" in (tmp_path / "run" / "report.html").read_text()
+    html = (tmp_path / "run" / "report.html").read_text()
+    assert html.count("Numbers are uncertain") == 1 and "NUMBERS ARE UNCERTAIN" not in html  # the banner, once
     assert "Uncertain" in (tmp_path / "run" / "model_card.md").read_text()
     assert r["learning_curve"] == [] and r["learning_curve_skipped"]
 
@@ -412,3 +413,31 @@ def test_per_target_cross_validation(tmp_path):
     assert meta["per_target"] is True and sorted(model.estimators_) == ["Mietendeckel", "Tempolimit", "Windkraft"]
     assert r["models"]["tfidf-logreg"]["macro_f1"]["value"] > r["models"]["majority"]["macro_f1"]["value"] + 0.2
     assert {row["target"] for row in r["per_target"]} == set(model.estimators_)
+
+
+def test_predict_with_text_col_loads_the_model_once(run, tmp_path):
+    """--text-col/--id-col read the saved columns from the one load_model call that predicts."""
+    _, out, _ = run
+    quotes = synth(n_articles=2, per=3, seed=8).drop(columns=["label"]).rename(columns={"text": "zitat"})
+    quotes.to_csv(tmp_path / "new.csv", index=False)
+    opened: list[str] = []
+    model_file = str(out / "model.skops")
+
+    def hook(event: str, args: tuple) -> None:
+        if event == "open" and str(args[0]) == model_file:
+            opened.append(event)
+
+    sys.addaudithook(hook)  # audit hooks cannot be removed; this one only counts opens of model_file
+    res = CliRunner().invoke(app, ["predict", str(out), str(tmp_path / "new.csv"), "--out", str(tmp_path / "a.json")])
+    assert res.exit_code != 0 and "no text column 'text'" in str(res.exception)  # the option is needed
+    opened.clear()
+    res = CliRunner().invoke(app, ["predict", str(out), str(tmp_path / "new.csv"), "--out", str(tmp_path / "b.json"),
+                                   "--text-col", "zitat"])
+    assert res.exit_code == 0, res.output
+    with_option = len(opened)
+    quotes.rename(columns={"zitat": "text"}).to_csv(tmp_path / "plain.csv", index=False)
+    opened.clear()
+    res = CliRunner().invoke(app, ["predict", str(out), str(tmp_path / "plain.csv"), "--out", str(tmp_path / "c.json")])
+    assert res.exit_code == 0, res.output
+    assert with_option == len(opened) > 0
+    assert json.loads((tmp_path / "b.json").read_text()) == json.loads((tmp_path / "c.json").read_text())

@@ -1,4 +1,4 @@
-"""`qst train` and `qst predict`: thin CLI over toolkit.stance.baseline (logic and checks live there)."""
+"""`qst train` and `qst predict`: thin CLI over toolkit.stance.train and .predict (logic and checks live there)."""
 
 from __future__ import annotations
 

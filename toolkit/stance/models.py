@@ -76,7 +76,16 @@ def _rows(X: Any, X_arr: np.ndarray, idx: np.ndarray) -> Any:
     return _safe_indexing(X, idx) if isinstance(X, pd.DataFrame) else X_arr[idx]
 
 
-class SpeakerMajorityClassifier(ClassifierMixin, BaseEstimator):
+class _TableInput:
+    """Mixin: the estimator reads string columns of a table (text, target, speaker), so say so in its tags."""
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()  # type: ignore[misc]
+        tags.input_tags.string = True
+        return tags
+
+
+class SpeakerMajorityClassifier(_TableInput, ClassifierMixin, BaseEstimator):
     """Predict each speaker's most frequent training label; the global majority for unseen speakers.
 
     It reads only the speaker column, so comparing it with a text model shows what the wording
@@ -112,11 +121,6 @@ class SpeakerMajorityClassifier(ClassifierMixin, BaseEstimator):
     def __init__(self, speaker_column: str | int = "speaker"):
         self.speaker_column = speaker_column
 
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.input_tags.string = True
-        return tags
-
     def fit(self, X: Any, y: Any) -> "SpeakerMajorityClassifier":
         """Count labels per speaker; return self."""
         X_arr, y = _fit_input(self, X, y)
@@ -149,7 +153,7 @@ def _has_method(name: str) -> Callable[[Any], bool]:
     return check
 
 
-class PerTargetClassifier(ClassifierMixin, BaseEstimator):
+class PerTargetClassifier(_TableInput, ClassifierMixin, BaseEstimator):
     """One clone of `estimator` per target value (the SemEval-2016 Task 6 protocol).
 
     A hyper-parameter search (e.g. GridSearchCV) given as `estimator` is run per target and only
@@ -200,11 +204,6 @@ class PerTargetClassifier(ClassifierMixin, BaseEstimator):
     def __init__(self, estimator: Any = None, target_column: str | int = "target"):
         self.estimator = estimator
         self.target_column = target_column
-
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.input_tags.string = True
-        return tags
 
     def fit(self, X: Any, y: Any) -> "PerTargetClassifier":
         """Fit one clone of `estimator` per target with two or more classes; return self."""

@@ -372,9 +372,9 @@ def run_training(data_path: str | Path, out_dir: str | Path, cols: Columns | Non
                  data_label: str | None = None) -> dict[str, Any]:
     """Train, evaluate and report: writes the run folder and returns the metrics dict.
 
-    The run folder is one output set (`fileio.output_folder`): refused up front unless new or
-    ours, replaced only when complete. It holds metrics.json, report.md, report.html, errors.csv,
-    config.json, model.skops, model_meta.json and model_card.md.
+    The run folder (metrics.json, report.md/.html, errors.csv, config.json, model.skops,
+    model_meta.json, model_card.md) is one output set: refused up front unless new or ours,
+    replaced only when complete.
 
     Parameters
     ----------
@@ -400,15 +400,14 @@ def run_training(data_path: str | Path, out_dir: str | Path, cols: Columns | Non
     Returns
     -------
     dict
-        The content of metrics.json: ``models`` (per model ``macro_f1``, ``f_avg``, ``accuracy``
-        with 95% intervals, per class, confusion matrix), ``split``, ``saved_model``,
-        ``uncertain``, ``warnings``, ``text_vs_speaker``, ``learning_curve``, ...
+        The content of metrics.json: ``models`` (scores with 95% intervals per model),
+        ``split``, ``saved_model``, ``uncertain``, ``warnings``, ``text_vs_speaker``, ...
 
     Raises
     ------
     toolkit.errors.InputError
-        Data that cannot be trained and evaluated honestly (one class, a single-example class,
-        one group, labels outside the label set, empty text, ...), naming file, column and rows.
+        Data that cannot be trained and evaluated honestly (one class, one group, unknown
+        labels, empty text, ...), naming file, column and rows.
     toolkit.stance.splits.LeakError
         A test file that shares a group (article, speaker, date) with the training table.
 
