@@ -39,7 +39,7 @@ def test_help_constants_match_the_library():
     from toolkit import agreement
     from toolkit.cli import agreement as cli_agreement, labelstudio as cli_ls, stance as cli_stance
     from toolkit.labelstudio import tasks
-    from toolkit.stance import baseline
+    from toolkit.stance import models as baseline
 
     assert cli_agreement.DEFAULT_RULE_TEXT == " > ".join(agreement.DEFAULT_RULE)
     assert cli_ls.RULE_NAMES == tuple(tasks.RULES)

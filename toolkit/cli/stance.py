@@ -1,4 +1,4 @@
-"""`qst train` and `qst predict`: thin CLI over toolkit.stance.baseline (logic and checks live there)."""
+"""`qst train` and `qst predict`: thin CLI over toolkit.stance.train and .predict (logic and checks live there)."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def train(
     date_col: str = typer.Option("article_date", "--date-col"),
 ) -> None:
     """Train baseline stance classifiers, evaluate them on leak-free splits, write reports and a model."""
-    from toolkit.stance import baseline
+    from toolkit.stance import api as baseline
 
     cols = baseline.Columns(text=text_col, label=label_col, target=target_col, speaker=speaker_col,
                             group=group_col, id=id_col, context=context_col, date=date_col)
@@ -89,17 +89,10 @@ def predict(
     id_col: Optional[str] = typer.Option(None, "--id-col", help="Default: as at training."),
 ) -> None:
     """Label new quotes; write Label Studio predictions so the next round starts pre-annotated."""
-    from toolkit.stance import baseline
+    from toolkit.stance import api as baseline
 
-    cols = None
-    if text_col or id_col:
-        _, meta = baseline.load_model(model, trust=tuple(trust))
-        saved = meta.get("columns") or {}
-        cols = baseline.Columns(**{k: v for k, v in saved.items() if k in baseline.Columns.__dataclass_fields__})
-        cols.text = text_col or cols.text
-        cols.id = id_col or cols.id
-    summary = baseline.run_predict(model, quotes, out, table=table, cols=cols, model_version=model_version,
-                                   trust=tuple(trust))
+    summary = baseline.run_predict(model, quotes, out, table=table, model_version=model_version,
+                                   trust=tuple(trust), text_col=text_col, id_col=id_col)
     console.print(f"{summary['n']} quotes labelled ({summary['label_counts']}), model_version "
                   f"{summary['model_version']} -> {out}" + (f", {table}" if table else ""), highlight=False)
 
