@@ -147,12 +147,13 @@ def _clauses(p: Patterns, lx: Lexicon) -> None:
     p.PARTICLE_COMMA = re.compile(rf"\s*(?:(?:{lx.alt('before_comma')})\s+){{0,2}}(?:hinzu|mit|an|ein)?\s*,\s*")
     p.SO_SOURCE_TAIL = re.compile(rf"\s+(?:{lx.alt('after_so_source')})$")
     p.TEMPORAL_BEFORE_NACH = lx.words("temporal_before_nach")
-    p.AUX = re.compile(rf",?\s*(?:{lx.alt('auxiliaries_after_subject')}){WB_AFTER}")
-    p.AUX_WORD = re.compile(_words(lx, "auxiliaries"))
-    rel = lx.alt("relative_pronouns")
-    p.RELATIVE = re.compile(rf",\s+(?:(?:{lx.alt('relative_prepositions')})\s+)?(?:{rel})\s")
-    p.SUBCLAUSE_START = re.compile(
-        rf",\s+(?P<w>(?:(?:{lx.alt('subclause_prepositions')})\s+)?(?:{rel})|{lx.alt('subclause_conjunctions')})\s")
+    aux = lx.alt("auxiliaries")  # whole words bounded on both sides: their order does not matter
+    p.AUX = re.compile(rf",?\s*(?:{aux}|{lx.alt('auxiliaries_after_subject')}){WB_AFTER}")
+    p.AUX_WORD = re.compile(rf"{WB_BEFORE}(?:{aux}|{lx.alt('auxiliaries_inverted')}){WB_AFTER}")
+    # ", der …", ", in der …", ", nach denen …": one relative-clause opener for both patterns.
+    relative = rf"(?:(?:{lx.alt('relative_prepositions')})\s+)?(?:{lx.alt('relative_pronouns')})"
+    p.RELATIVE = re.compile(rf",\s+{relative}\s")
+    p.SUBCLAUSE_START = re.compile(rf",\s+(?P<w>{relative}|{lx.alt('subclause_conjunctions')})\s")
     p.MAIN_CLAUSE_RESUMES = re.compile(
         rf",\s+(?!(?:{lx.alt('not_main_clause')})(?![\wäöüß]))(?=[a-zäöüß]+(?![\wäöüß-]))")
     p.DET_WORDS = lx.words("determiner_words")
