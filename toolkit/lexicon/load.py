@@ -58,6 +58,8 @@ class Lexicon:
 
 def _read_yaml(path: Path) -> tuple[Any, Lines]:
     """The file's data (libyaml when present) and, only when needed for an error, its line map."""
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; a lexicon YAML file was expected")
     if not path.is_file():
         raise InputError(f"{path}: lexicon file not found")
     try:
