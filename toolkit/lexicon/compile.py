@@ -22,6 +22,8 @@ NAME_TOKEN = r"[A-ZÄÖÜ][a-zäöüßéèáíóúñçë]+(?:-[A-Za-zäöüß]+)
 class Patterns:
     """Compiled patterns (upper case, as the rules name them) and word sets of one lexicon."""
 
+    lexicon: Lexicon
+
     # cue verbs
     SPEECH_VERB_ALT: str
     CORE_VERB_ALT: str
