@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from toolkit import ANNOTATIONS_DIR
 from toolkit.attribution.extract import extract_article, quote_id, validate_record
 from toolkit.ingest import read_articles
-from toolkit.attribution.quotes import find_quote_marks
+from toolkit.attribution.marks import find_quote_marks
 
 
 def extract(text: str, date: str | None = "2024-06-20") -> list[dict]:

@@ -16,7 +16,9 @@ from typing import Any
 import jsonschema
 
 from toolkit import SCHEMAS_DIR
-from toolkit.attribution.quotes import QuoteSpan, colon_frame, detect_quotes, free_indirect
+from toolkit.attribution.frames.direct import colon_frame
+from toolkit.attribution.frames.free_indirect import free_indirect
+from toolkit.attribution.quotes import QuoteSpan, detect_quotes
 from toolkit.attribution.segment import paragraphs, sentences
 from toolkit.attribution.speakers import Discourse, Registry, load_registry, parse_date
 

@@ -20,27 +20,17 @@ import yaml
 
 from toolkit import SCHEMAS_DIR
 from toolkit.errors import InputError
+from toolkit.lexicon.active import NAME_TOKEN as _NAME_TOKEN, live
 
 DEFAULT_REGISTRY = SCHEMAS_DIR / "speakers.yaml"
 REGISTRY_SCHEMA = SCHEMAS_DIR / "speakers.schema.json"
 
-#: Role nouns that introduce or follow a person's name ("Vize-Außenminister Kim Hong-kyun").
-ROLE_NOUN = (
-    r"(?:[\wÄÖÜäöüß-]*(?:[Mm]inister(?:in)?|[Ss]precher(?:in)?|[Pp]räsident(?:in)?|[Dd]irektor(?:in)?|"
-    r"[Ss]ekretär(?:in)?|[Cc]hef(?:in)?|[Kk]anzler(?:in)?|[Bb]otschafter(?:in)?|[Bb]erater(?:in)?|"
-    r"[Vv]orsitzende[rn]?|[Kk]ollegen?|[Bb]eamte[rn]?|[Gg]eneral|[Ff]ührer(?:in)?|[Aa]nwalt|[Aa]nwältin|"
-    r"[Bb]ürgermeister(?:in)?|[Ss]enator(?:in)?|[Aa]bgeordnete[rn]?|[Ee]xperte|[Ee]xpertin|[Ss]taatssekretär(?:in)?|"
-    r"[Rr]egierungschef(?:in)?|[Pp]remier(?:minister)?(?:in)?|[Kk]oordinator(?:in)?|[Ll]eiter(?:in)?|[Kk]ommissar(?:in)?))"
-)
-_NAME_TOKEN = r"[A-ZÄÖÜ][a-zäöüßéèáíóúñçë]+(?:-[A-Za-zäöüß]+)?"
+#: Role nouns ("Vize-Außenminister Kim Hong-kyun", "Avril Haines, die Direktorin …") and the heads of
+#: organisation mentions are lexicon data (toolkit/lexicon/role_nouns.yaml); these follow `--lexicon`.
 PERSON_NAME = re.compile(rf"{_NAME_TOKEN}(?:\s+{_NAME_TOKEN}){{1,2}}")
-ROLE_THEN_NAME = re.compile(rf"\b{ROLE_NOUN}\s+(?P<name>{_NAME_TOKEN}(?:\s+{_NAME_TOKEN}){{0,2}})")
-NAME_THEN_APPOSITION = re.compile(
-    rf"(?P<name>{_NAME_TOKEN}(?:\s+{_NAME_TOKEN}){{1,2}}),\s+(?:der|die)\s+(?:[\wÄÖÜäöüß-]+\s+){{0,2}}{ROLE_NOUN}")
-ORG_HEAD = re.compile(
-    r"(Regierung|Ministerium|Ministeriums|Agentur|Zeitung|Behörde|Polizei|Verwaltung|Medien|Sender|Gericht|"
-    r"Staatsanwaltschaft|Partei|Konzern|Unternehmen|Firma|Kommission|Rat|Organisation|Bericht|Berichte|Angaben|"
-    r"Mitteilung|Erklärung|Institut|Amt|Bank|Verband|Gewerkschaft|Armee|Militär|Kreml|Pentagon|Medienberichten)\b")
+ROLE_THEN_NAME = live("ROLE_THEN_NAME")
+NAME_THEN_APPOSITION = live("NAME_THEN_APPOSITION")
+ORG_HEAD = live("ORG_HEAD")
 
 PRONOUNS = {"er": "m", "Er": "m", "sie": "f", "Sie": "f"}
 

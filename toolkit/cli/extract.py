@@ -20,6 +20,7 @@ def extract_cmd(
     articles: Path = typer.Argument(..., help="Folder of .txt files (optional _metadata.jsonl), a .jsonl or a .csv file with id and text."),
     out: Path = typer.Option(Path("out/quotes"), "--out", "-o", help="Output folder: quotes.jsonl, quotes.parquet, extract_summary.json."),
     registry: Optional[Path] = typer.Option(None, "--registry", help="Speaker registry YAML (default schemas/speakers.yaml)."),
+    lexicon: Optional[list[Path]] = typer.Option(None, "--lexicon", help="Extra word lists (YAML, docs/lexicon.md): their entries are added to the bundled lists they name (cue verbs, Konjunktiv forms, role nouns, …); repeatable."),
     speakers: Optional[list[str]] = typer.Option(None, "--speakers", "-s", help="Keep only quotes of these speakers (registry id, name or alias); repeatable."),
     skip_bad: bool = typer.Option(False, "--skip-bad", help="Report malformed articles and go on instead of stopping."),
 ) -> None:
@@ -32,9 +33,12 @@ def extract_cmd(
     from toolkit.attribution.extract import extract_article, validate_record
     from toolkit.attribution.speakers import load_registry, select_speakers
     from toolkit.ingest import read_articles
+    from toolkit.lexicon.active import use_lexicon
 
-    check_replaceable(out, [articles, registry])
+    extra = list(lexicon or [])
+    check_replaceable(out, [articles, registry, *extra])
     reg = load_registry(registry)
+    use_lexicon(extra)
     wanted = select_speakers(reg, speakers) if speakers else None
     errors: list[str] = []
     records: list[dict] = []
@@ -56,7 +60,7 @@ def extract_cmd(
     summary = {"articles": n_articles, "quotes": len(records), "by_type": by_type, "top_speakers": by_speaker,
                "bad_articles": len(errors), "errors": errors}
     # The three files are one output set: staged together, swapped in together.
-    with output_folder(out, "extract", inputs=[articles, registry]) as stage:
+    with output_folder(out, "extract", inputs=[articles, registry, *extra]) as stage:
         write_jsonl(stage / "quotes.jsonl", records)
         write_parquet(stage / "quotes.parquet", pd.DataFrame.from_records(records))
         write_json(stage / "extract_summary.json", summary)
