@@ -12,7 +12,10 @@ quoted fragments is a mixed quote.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate, pairwise
 
 Span = tuple[int, int]
 
@@ -172,7 +175,7 @@ _PREP_BEFORE_NAME = {"im", "in", "bei", "beim", "auf", "gegenüber", "vom", "von
 _SPEECH_AFTER = re.compile(rf"\s*,\s*(?:{_SPEECH_VERB})(?![\wÄÖÜäöüß])")
 
 
-def fragment_frame(text: str, sentences: list[Span], mark: QuoteMark, p_start: int) -> Frame | None:
+def fragment_frame(text: str, sentences: Sequence[Span], mark: QuoteMark, p_start: int) -> Frame | None:
     """A short quoted phrase is the speaker's words, not a scare quote, when a colon hands it over or
     a reporting verb follows it ("„Wir sind bereit“, sagte er": kind "handover", the caller finds the
     speaker), or when a naming verb earlier in its clause frames it."""
@@ -569,7 +572,16 @@ def _article_before_noun(text: str, i: int, limit: int) -> bool:
     return nxt is not None and nxt[0][:1].isupper()
 
 
-def _sentence_of(sentences: list[Span], pos: int) -> int:
+def _sentence_of(sentences: Sequence[Span], pos: int) -> int:
+    if isinstance(sentences, SpanList) and sentences.ordered:
+        # The same answer by bisection: the first sentence holding pos, else the next one.
+        k = sentences.first_holding(pos)
+        if k >= 0:
+            return k
+        if sentences and pos == sentences.ends[-1]:
+            return len(sentences) - 1
+        k = bisect_right(sentences.starts, pos)
+        return k if k < len(sentences) else len(sentences) - 1
     for k, (s, e) in enumerate(sentences):
         if s <= pos < e or (pos == e and k == len(sentences) - 1):
             return k
@@ -580,12 +592,115 @@ def _sentence_of(sentences: list[Span], pos: int) -> int:
     return len(sentences) - 1
 
 
-def _inside(span: Span, spans: list[Span]) -> bool:
+def _inside(span: Span, spans: Iterable[Span]) -> bool:
+    if isinstance(spans, (SpanList, _Claimed)):
+        return spans.contains(span)
     return any(s <= span[0] and span[1] <= e for s, e in spans)
 
 
-def _overlaps(span: Span, spans: list[Span]) -> bool:
+def _overlaps(span: Span, spans: Iterable[Span]) -> bool:
+    if isinstance(spans, (SpanList, _Claimed)):
+        return spans.overlaps(span)
     return any(s < span[1] and span[0] < e for s, e in spans)
+
+
+class SpanList(Sequence[Span]):
+    """Spans in text order (sentences, quote marks, quotes) with their starts and ends kept apart, so
+    that the spans overlapping or inside a stretch are found by bisection, not by a scan over all of
+    them: the per-sentence and per-quote look-ups of a long article or of a paragraph of thousands
+    of quotes stay O(log n) each instead of O(n).
+
+    The range look-ups need starts and ends that never decrease, as sentences, top-level quote marks
+    and the quotes of an article have; for any other list they fall back to the plain scan, so the
+    answer is the same either way. `overlaps` and `contains` hold for any spans (a start-sorted copy
+    with the running maximum of the ends)."""
+
+    def __init__(self, spans: Iterable[Span]) -> None:
+        self._spans = tuple(spans)
+        self.starts = [s for s, _ in self._spans]
+        self.ends = [e for _, e in self._spans]
+        self.ordered = all(a <= b for a, b in pairwise(self.starts)) and all(a <= b for a, b in pairwise(self.ends))
+        by_start = sorted(self._spans)
+        self._sorted_starts = [s for s, _ in by_start]
+        self._max_end = list(accumulate((e for _, e in by_start), max))
+
+    def __len__(self) -> int:
+        return len(self._spans)
+
+    def __getitem__(self, k):  # type: ignore[override]  # int or slice, as a tuple has them
+        return self._spans[k]
+
+    def __iter__(self) -> Iterator[Span]:
+        return iter(self._spans)
+
+    def overlapping(self, lo: int, hi: int) -> Sequence[int]:
+        """Indices, in order, of the spans (s, e) with s < hi and lo < e."""
+        if self.ordered:
+            return range(bisect_right(self.ends, lo), bisect_left(self.starts, hi))
+        return [k for k, (s, e) in enumerate(self._spans) if s < hi and lo < e]
+
+    def within(self, lo: int, hi: int) -> Sequence[int]:
+        """Indices, in order, of the spans (s, e) with lo <= s and e <= hi."""
+        if self.ordered:
+            return range(bisect_left(self.starts, lo), bisect_right(self.ends, hi))
+        return [k for k, (s, e) in enumerate(self._spans) if lo <= s and e <= hi]
+
+    def starting_in(self, lo: int, hi: int) -> Sequence[int]:
+        """Indices, in order, of the spans (s, e) with lo <= s < hi."""
+        if self.ordered:
+            return range(bisect_left(self.starts, lo), bisect_left(self.starts, hi))
+        return [k for k, (s, _e) in enumerate(self._spans) if lo <= s < hi]
+
+    def first_holding(self, pos: int) -> int:
+        """Index of the first span (s, e) with s <= pos < e, -1 if there is none."""
+        if self.ordered:
+            k = bisect_right(self.ends, pos)
+            return k if k < bisect_right(self.starts, pos) else -1
+        return next((k for k, (s, e) in enumerate(self._spans) if s <= pos < e), -1)
+
+    def last_ending_by(self, pos: int) -> int:
+        """Index of the last span (s, e) with e <= pos, -1 if there is none."""
+        if self.ordered:
+            return bisect_right(self.ends, pos) - 1
+        return max((k for k, (_s, e) in enumerate(self._spans) if e <= pos), default=-1)
+
+    def overlaps(self, span: Span) -> bool:
+        """`_overlaps(span, spans)`: some span (s, e) has s < span[1] and span[0] < e."""
+        k = bisect_left(self._sorted_starts, span[1])
+        return k > 0 and self._max_end[k - 1] > span[0]
+
+    def contains(self, span: Span) -> bool:
+        """`_inside(span, spans)`: some span (s, e) has s <= span[0] and span[1] <= e."""
+        k = bisect_right(self._sorted_starts, span[0])
+        return k > 0 and self._max_end[k - 1] >= span[1]
+
+
+class _Claimed:
+    """The spans a paragraph's quotes have claimed so far. `detect_quotes` claims only a span that
+    overlaps none of them, so they stay disjoint and, kept sorted by start, their ends are sorted
+    too: every question below is one bisection."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+
+    def add(self, span: Span) -> None:
+        k = bisect_left(self.starts, span[0])
+        self.starts.insert(k, span[0])
+        self.ends.insert(k, span[1])
+
+    def overlaps(self, span: Span) -> bool:
+        k = bisect_left(self.starts, span[1])
+        return k > 0 and self.ends[k - 1] > span[0]
+
+    def contains(self, span: Span) -> bool:
+        k = bisect_right(self.starts, span[0])
+        return k > 0 and self.ends[k - 1] >= span[1]
+
+    def starts_between(self, lo: int, hi: int) -> bool:
+        """Some claimed span starts strictly between lo and hi."""
+        k = bisect_right(self.starts, lo)
+        return k < len(self.starts) and self.starts[k] < hi
 
 
 _SUBORDINATE_OPENERS = {"Nachdem", "Als", "Weil", "Wenn", "Obwohl", "Bevor", "Seitdem", "Sobald",
@@ -785,6 +900,7 @@ def _prep_frames(text: str, s: int, e: int) -> list[tuple[int, Span, Span]]:
     return out
 
 
+_SENTENCE_STOP = re.compile(r"[.!?](?=\s|$)")
 ANAPHORIC_FRAME = re.compile(rf"(?:Dies|Das|Dieses)\s+(?P<cue>{_CORE_VERB}|mitteilte|erklärte|bestätigte)(?![\wÄÖÜäöüß])")
 
 
@@ -793,20 +909,25 @@ def detect_quotes(text: str, paragraph: Span, sentences: list[Span], skip: list[
     p_start, p_end = paragraph
     marks = find_quote_marks(text, p_start, p_end)
     found: list[QuoteSpan] = []
-    claimed: list[Span] = []
+    # Indexed once per paragraph: a paragraph of thousands of quotes must not cost a scan over all
+    # its marks, sentences and claimed quotes for each of them.
+    claimed = _Claimed()
+    sentences = SpanList(sentences)
+    skip = SpanList(skip)
 
     def claim(q: QuoteSpan) -> None:
         if q.end <= q.start or _overlaps((q.start, q.end), claimed):
             return
-        inner = [(mk.start, mk.end) for mk in marks if q.start <= mk.start and mk.end <= q.end]
+        inner = [mark_spans[k] for k in mark_spans.within(q.start, q.end)]
         if inner and q.type == "indirect":
             q.type = "mixed"
             q.fragments = inner
         found.append(q)
-        claimed.append((q.start, q.end))
+        claimed.add((q.start, q.end))
 
     speech_marks = [mk for mk in marks if is_speechlike(text, mk)]
-    mark_spans = [(mk.start, mk.end) for mk in marks]
+    mark_spans = SpanList((mk.start, mk.end) for mk in marks)
+    speech_spans = SpanList((mk.start, mk.end) for mk in speech_marks)
 
     for k_sent, (s, e) in enumerate(sentences):
         p_sent: Span | None = sentences[k_sent - 1] if k_sent > 0 else None
@@ -838,8 +959,8 @@ def detect_quotes(text: str, paragraph: Span, sentences: list[Span], skip: list[
             if content[1] - content[0] < 15:
                 continue
             # "„…“, sagte er laut einer Abschrift": the source phrase belongs to a direct quote's frame.
-            if any(mk.start < content[1] and content[0] < mk.end and (mk.start <= content[0] or mk.end > content[1])
-                   for mk in speech_marks):
+            if any(speech_spans.starts[k] <= content[0] or speech_spans.ends[k] > content[1]
+                   for k in speech_spans.overlapping(*content)):
                 continue
             claim(QuoteSpan(content[0], content[1], "indirect", Frame(cue, mention, "prep")))
         # 1a. "Demnach ist …": the source is the document of the sentence before (not resolved
@@ -888,7 +1009,7 @@ def detect_quotes(text: str, paragraph: Span, sentences: list[Span], skip: list[
                 claim(QuoteSpan(content[0], content[1], "indirect", Frame(m.span(), mention, "prep")))
         # 3. "<clause>, sagte X." / "<clause>, so X."
         tf = _trailing_frame(text, s, e)
-        if tf and not _overlaps(tf[0], [(mk.start, mk.end) for mk in speech_marks if mk.end >= tf[0][1] - 1]):
+        if tf and not any(speech_spans.ends[k] >= tf[0][1] - 1 for k in speech_spans.overlapping(*tf[0])):
             content, cue, mention, _ = tf
             claim(QuoteSpan(content[0], content[1], "indirect", Frame(cue, mention, "trailing")))
         # 4. Reporting verb + dass-clause, or "sagte er, <clause>".
@@ -909,7 +1030,7 @@ def detect_quotes(text: str, paragraph: Span, sentences: list[Span], skip: list[
                 if m2:
                     c_start = after_subj + m2.end()
                     fw = _first_word(text, c_start, e)
-                    c_marks = [(mk.start, mk.end) for mk in marks if c_start <= mk.start < e]
+                    c_marks = [mark_spans[k] for k in mark_spans.starting_in(c_start, e)]
                     has_konj = any(not _inside(k.span(), c_marks) for k in KONJUNKTIV_I.finditer(text, c_start, e))
                     if konj and not has_konj:
                         fw = None
@@ -940,7 +1061,7 @@ def detect_quotes(text: str, paragraph: Span, sentences: list[Span], skip: list[
             if content is None and noun:
                 # "Vorwürfe werden laut, dass …" is found above; "der Verdacht, er sei …" here.
                 c_start = _skip_space(text, v.end() + 1, e)
-                c_marks = [(mk.start, mk.end) for mk in marks if c_start <= mk.start < e]
+                c_marks = [mark_spans[k] for k in mark_spans.starting_in(c_start, e)]
                 if any(not _inside(k.span(), c_marks) for k in KONJUNKTIV_I.finditer(text, c_start, e)) and \
                         (_first_word(text, c_start, e) or ("",))[0] not in _NOT_CLAUSE_START:
                     content, kind = strip_final_punct(text, c_start, e), "clause"
@@ -987,9 +1108,9 @@ def detect_quotes(text: str, paragraph: Span, sentences: list[Span], skip: list[
         sent_end = sentences[k_end][1] if sentences else p_end
         # The frame after the quote runs to the next sentence end outside the quote.
         after_limit = p_end
-        stop = re.search(r"[.!?](?=\s|$)", text[mk.end:p_end])
+        stop = _SENTENCE_STOP.search(text, mk.end, p_end)  # not a slice: that copies the paragraph's rest
         if stop:
-            after_limit = mk.end + stop.end()
+            after_limit = stop.end()
         after_limit = max(min(after_limit, p_end), mk.end)
         m = re.match(rf"\s*,?\s*(?P<verb>{_SPEECH_VERB}|so)(?![\wÄÖÜäöüß])", text[mk.end:after_limit], re.IGNORECASE)
         k_start = _sentence_of(sentences, mk.start)
@@ -1032,7 +1153,7 @@ def detect_quotes(text: str, paragraph: Span, sentences: list[Span], skip: list[
             gap = text[prev.end:mk.start]
             prev_sentence_end = re.search(r"[.!?]\s*$", gap)
             if "\n" not in gap.strip() and (prev_sentence_end or not gap.strip()) and \
-                    not any(p_s > prev.end and p_s < mk.start for p_s, _ in claimed):
+                    not claimed.starts_between(prev.end, mk.start):
                 q.frame = Frame(None, prev.frame.mention, "continuation")
         if q.frame.kind == "none":
             inner = text[mk.inner[0]:mk.inner[1]].strip()
@@ -1053,7 +1174,7 @@ def detect_quotes(text: str, paragraph: Span, sentences: list[Span], skip: list[
         if mention is None or not _is_nominative_like(text, mention):
             continue
         ps, pe = sentences[k - 1]
-        if _overlaps((ps, pe), [(mk.start, mk.end) for mk in marks]):
+        if _overlaps((ps, pe), mark_spans):
             continue
         content = strip_final_punct(text, ps, pe)
         if content[1] - content[0] >= 20:
@@ -1119,7 +1240,7 @@ def _first_person(text: str, span: Span) -> bool:
 _HEARSAY_PERFECT = re.compile(r"(?<![\wÄÖÜäöüß-])(?:haben|sein|worden)(?=\s*[.!?,;]|\s*$)")
 
 
-def free_indirect(text: str, sentences: list[Span], quotes: list[QuoteSpan], skip: list[Span]) -> list[QuoteSpan]:
+def free_indirect(text: str, sentences: Sequence[Span], quotes: list[QuoteSpan], skip: list[Span]) -> list[QuoteSpan]:
     """Konjunktiv sentences without a cue of their own that report someone's speech.
 
     "Miller sagte, die Lage sei ernst. Es gebe keine Pläne." — the second sentence is still
@@ -1133,11 +1254,14 @@ def free_indirect(text: str, sentences: list[Span], quotes: list[QuoteSpan], ski
     prev: QuoteSpan | None = None
     last: Span | None = None
     recent: tuple[Span, int] | None = None  # latest quote mention and its sentence number
+    # Indexed once: the quotes of each sentence by bisection, not by a scan over all of them.
+    quote_spans = SpanList((q.start, q.end) for q in quotes)
+    skip = SpanList(skip)
     for k, (s, e) in enumerate(sentences):
         if _overlaps((s, e), skip):
             prev, last = None, None
             continue
-        covering = [q for q in quotes if q.start < e and s < q.end]
+        covering = [quotes[i] for i in quote_spans.overlapping(s, e)]
         with_mention = [q for q in covering if q.frame.mention is not None]
         if with_mention:
             recent = (max(with_mention, key=lambda q: q.end).frame.mention, k)
