@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from toolkit.cli.options import SEED_MAX, fraction
+
 out = Console()
 
 
@@ -22,9 +24,9 @@ def build_dataset(
     outlet_notes: Optional[Path] = typer.Option(None, "--outlet-notes", help="YAML/JSON mapping outlet -> note on its slant, for the card."),
     annotators: Optional[Path] = typer.Option(None, "--annotators", help="YAML with annotations_creators and a description of who annotated (see annotations/labelstudio/annotators.yaml)."),
     text_mode: str = typer.Option("full", "--text-mode", help="full: quote + context; quote: quote only; ids: ids, offsets and URLs, no news text."),
-    seed: int = typer.Option(13, "--seed", help="Seed of the article-grouped split."),
-    validation_size: float = typer.Option(0.1, "--validation-size", help="Share of articles for validation (at least 1)."),
-    test_size: float = typer.Option(0.1, "--test-size", help="Share of articles for test (at least 1)."),
+    seed: int = typer.Option(13, "--seed", min=0, max=SEED_MAX, help="Seed of the article-grouped split."),
+    validation_size: float = typer.Option(0.1, "--validation-size", callback=fraction, help="Share of articles for validation (at least 1)."),
+    test_size: float = typer.Option(0.1, "--test-size", callback=fraction, help="Share of articles for test (at least 1)."),
     skip_unlabelled: bool = typer.Option(False, "--skip-unlabelled", help="Leave out quotes with no adjudicated row (counted in the card) instead of failing."),
     license: str = typer.Option("cc-by-4.0", "--license", help="Licence of the annotations (Hub licence id)."),
     pretty_name: str = typer.Option("German news quotes: stance towards a target", "--pretty-name"),

@@ -101,7 +101,7 @@ def evaluate_attribution(
     overlap: str = typer.Option("jaccard", "--overlap",
                                 help="Overlap measure: jaccard (|A∩B|/|A∪B|) or shorter (|A∩B|/shorter span)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write all figures and the match table as JSON here."),
-    show_errors: int = typer.Option(15, "--show-errors", help="How many misses/false alarms/wrong speakers to list."),
+    show_errors: int = typer.Option(15, "--show-errors", min=0, help="How many misses/false alarms/wrong speakers to list."),
 ) -> None:
     """Score quote spans and speakers against gold: precision/recall/F1 on spans (overlap and
     exact), speaker accuracy on matched quotes, figures per quote type and per article."""

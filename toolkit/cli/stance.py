@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from toolkit.cli.options import SEED_MAX, fraction
+
 console = Console(stderr=True)
 #: Shown in --help without importing scikit-learn; a test checks it equals the stance package's
 #: MODEL_NAMES.
@@ -30,11 +32,11 @@ def train(
                                  "(article when the group column exists)."),
     use_target: bool = typer.Option(True, "--use-target/--no-use-target", help="Feed the target's words to the model."),
     class_weight: Optional[str] = typer.Option(None, "--class-weight", help="'balanced' to reweight rare classes."),
-    seed: int = typer.Option(0, "--seed", help="Seed for splits, models and bootstrap."),
-    folds: int = typer.Option(5, "--folds", help="Cross-validation folds."),
-    test_size: float = typer.Option(0.2, "--test-size", help="Held-out share for large data."),
-    cv_below: int = typer.Option(2000, "--cv-below", help="Cross-validate below this many quotes, else hold out."),
-    n_boot: int = typer.Option(1000, "--bootstrap", help="Bootstrap replicates for the 95% intervals."),
+    seed: int = typer.Option(0, "--seed", min=0, max=SEED_MAX, help="Seed for splits, models and bootstrap."),
+    folds: int = typer.Option(5, "--folds", min=2, help="Cross-validation folds."),
+    test_size: float = typer.Option(0.2, "--test-size", callback=fraction, help="Held-out share for large data."),
+    cv_below: int = typer.Option(2000, "--cv-below", min=0, help="Cross-validate below this many quotes, else hold out."),
+    n_boot: int = typer.Option(1000, "--bootstrap", min=1, help="Bootstrap replicates for the 95% intervals."),
     learning_curve: bool = typer.Option(True, "--learning-curve/--no-learning-curve"),
     text_col: str = typer.Option("text", "--text-col"),
     label_col: str = typer.Option("label", "--label-col"),

@@ -142,6 +142,24 @@ def _rows(mask: pd.Series, frame: pd.DataFrame, limit: int = 5) -> str:
     return ", ".join(refs) + more
 
 
+def check_unique_ids(ids: pd.Series, where: str, column: str) -> None:
+    """Refuse a table whose id column repeats, naming the first repeated id and its rows.
+
+    A repeated quote can sit in a training and a test fold at once and be scored on what the
+    model memorised (docs/GUARANTEES.md, "Options and tables", has a measured example).
+    """
+    positions = pd.Series(np.arange(1, len(ids) + 1), index=ids.index)
+    dup = ids.notna() & ids.duplicated(keep=False)
+    if dup.any():
+        first = ids[dup].iloc[0]
+        rows = positions[ids == first].tolist()
+        shown = ", ".join(map(str, rows[:5])) + (f" and {len(rows) - 5} more" if len(rows) > 5 else "")
+        n = int(ids[dup].nunique())
+        raise InputError(f"{where}: id {first!r} in column {column!r} repeats at rows {shown}"
+                         + (f" ({n} ids repeat)" if n > 1 else "")
+                         + "; each row must be a distinct quote (a repeated one can be in train and test at once)")
+
+
 def prepare(df: pd.DataFrame, cols: Columns, where: str, labels: tuple[str, ...] = LABELS,
             require_labels: bool = True) -> Prepared:
     """Check a labelled table and return it with canonical columns.
@@ -161,6 +179,8 @@ def prepare(df: pd.DataFrame, cols: Columns, where: str, labels: tuple[str, ...]
     out = pd.DataFrame(index=df.index)
     out["quote_id"] = df[cols.id].astype("string") if cols.id in df.columns else pd.Series(
         [f"row{i + 1}" for i in range(len(df))], index=df.index, dtype="string")
+    if cols.id in df.columns:
+        check_unique_ids(out["quote_id"], where, cols.id)
     out["text"] = df[cols.text]
     bad_text = out["text"].isna() | ~out["text"].map(lambda t: isinstance(t, str) and bool(t.strip()))
     if bad_text.any():
