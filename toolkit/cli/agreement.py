@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from toolkit.errors import InputError
 from toolkit.fileio import check_replaceable, output_folder, read_table, write_json, write_jsonl, write_parquet, write_text
 
 console = Console()
@@ -91,6 +92,9 @@ def agreement_command(
     source = str(annotations)
     check_replaceable(out, [annotations, quotes])
     table = read_table(annotations)
+    if table.empty:  # no figure, no gold label: an empty agreement.json would pass for a result
+        raise InputError(f"{source}: the annotation table has no rows; nothing to compute agreement on "
+                         "(import or pull an export that holds annotations)")
     df = ag.validate_annotations(table, source)
     exclude = [adjudicator] if adjudicator else []
     adjudicated = ag.adjudicate(df, rule=rule, adjudicator=adjudicator, min_annotators=min_annotators,
