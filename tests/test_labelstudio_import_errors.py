@@ -211,11 +211,14 @@ def test_unannotated_project_imports_empty_and_says_so(tmp_path):
     data = tasks()
     for t in data:
         t["annotations"] = []
+    data[0]["drafts"] = [{"id": 900, "result": [], "lead_time": 3.0}]  # a draft is not an annotation yet
     path = write_json(tmp_path / "export.json", data)
     proc = qst("import", path)
     assert proc.returncode == 0, proc.stderr
     assert "no annotation yet: none of the 48 task(s)" in proc.stderr
     assert len(pd.read_parquet(tmp_path / "export.parquet")) == 0
+    recon = json.loads((tmp_path / "export.reconciliation.json").read_text())
+    assert recon["set_aside"] == {"draft": 1} and recon["balanced"]
 
     # and `qst agreement` on that (real, empty) table is an error, not an empty result
     before = snapshot(tmp_path)

@@ -420,12 +420,13 @@ def _csv_records(raw: bytes, where: str) -> list[dict[str, Any]]:
 
 
 def refuse_unusable(recon: dict[str, Any], where: str) -> None:
-    """An export that yields no row is an error unless no task has been annotated yet.
+    """An export that yields no row is an error unless no task has been annotated yet (drafts aside).
 
     Why: a wrong column set, a wrong --format or foreign quote ids used to give an empty table
     and exit 0; the only honest empty table is a project nobody has annotated.
     """
-    if recon["rows_out"] or (recon["tasks_in"] and not recon["annotations_in"]):
+    submitted = recon["annotations_in"] - recon["set_aside"].get("draft", 0)
+    if recon["rows_out"] or (recon["tasks_in"] and not submitted):  # drafts alone: not annotated yet
         return
     if not recon["tasks_in"]:
         raise InputError(f"{where}: the export holds no task; export the project again (after `qst push`)")
