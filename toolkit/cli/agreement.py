@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from toolkit.errors import InputError
 from toolkit.fileio import check_replaceable, output_folder, read_table, write_json, write_jsonl, write_parquet, write_text
 
 console = Console()
@@ -63,6 +64,15 @@ def _figures_table(title: str, fig: dict[str, Any]) -> Table:
     return table
 
 
+def _read_rows(annotations: Path) -> Any:
+    """The annotation table, refused when empty: an agreement.json without figures would pass for a result."""
+    table = read_table(annotations)
+    if table.empty:
+        raise InputError(f"{annotations}: the annotation table has no rows; nothing to compute agreement on "
+                         "(import or pull an export that holds annotations)")
+    return table
+
+
 def agreement_command(
     annotations: Path = typer.Argument(..., help="Annotation table (.parquet, .jsonl, .json or .csv) "
                                                  "as written by `qst pull`/`qst import`."),
@@ -90,7 +100,7 @@ def agreement_command(
     rule = rule or " > ".join(ag.DEFAULT_RULE)
     source = str(annotations)
     check_replaceable(out, [annotations, quotes])
-    table = read_table(annotations)
+    table = _read_rows(annotations)
     df = ag.validate_annotations(table, source)
     exclude = [adjudicator] if adjudicator else []
     adjudicated = ag.adjudicate(df, rule=rule, adjudicator=adjudicator, min_annotators=min_annotators,

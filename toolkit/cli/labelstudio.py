@@ -59,6 +59,9 @@ def _recon_table(recon: dict[str, Any], paths: list[Path]) -> None:
     table.add_row("tasks without any annotation", str(recon["tasks_without_annotations"]))
     table.add_row("balanced (in = out + set aside)", "yes" if recon["balanced"] else "NO")
     console.print(table)
+    if not recon["rows_out"]:  # refuse_unusable let it through: nobody has annotated yet
+        console.print(f"no annotation yet: none of the {recon['tasks_in']} task(s) has been annotated; "
+                      "the table is empty", highlight=False)
     for p in paths:
         console.print(f"wrote {p}")
 
