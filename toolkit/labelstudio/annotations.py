@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from toolkit.errors import InputError
+from toolkit.inputs import decode_utf8, loads_json
 from toolkit.labelstudio.config import REVIEWS, STANCES
 from toolkit.labelstudio.tasks import QUOTE_ID_RE, _clean
 
@@ -313,10 +314,7 @@ def detect_and_normalise(raw: bytes, path: str | Path, known: set[str] | None = 
         if reader.fieldnames is None or "id" not in reader.fieldnames:
             raise InputError(f"{where}: CSV has no 'id' column (is this a Label Studio CSV export?)")
         return normalise_min(records, known, where, fmt="CSV")
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{where}: not valid JSON ({exc})") from exc
+    data = loads_json(decode_utf8(raw, where), where, first_line=1)
     if not isinstance(data, list):
         raise InputError(f"{where}: expected a JSON list of tasks, got {type(data).__name__}")
     if fmt == "JSON?":
