@@ -165,11 +165,13 @@ def read_json_file(path: str | Path, what: str = "JSON file") -> Any:
 
 def decode_utf8(data: bytes, where: str) -> str:
     """Strict UTF-8 (a BOM is dropped); the error names the byte offset and line."""
+    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
     try:
-        return data.decode("utf-8-sig")
+        return data[start:].decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise InputError(f"{where}:{line}: not UTF-8 at byte {exc.start} ({data[exc.start:exc.start + 4]!r}); "
+        pos = start + exc.start
+        line = data.count(b"\n", 0, pos) + 1
+        raise InputError(f"{where}:{line}: not UTF-8 at byte {pos} ({data[pos:pos + 4]!r}); "
                          "convert it first, e.g. iconv -f latin1 -t utf-8") from None
 
 

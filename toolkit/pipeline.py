@@ -80,6 +80,10 @@ def stage_tasks(quotes: pd.DataFrame, out: Path) -> tuple[list[dict], StageResul
 
 
 def stage_annotations(export_dir: Path, quotes: pd.DataFrame, out: Path) -> tuple[pd.DataFrame, StageResult]:
+    from toolkit.inputs import require_folder
+
+    if export_dir.exists():
+        require_folder(export_dir, "--labelstudio-export folder of Label Studio exports")
     # `qst pull --out X.json` writes X.reconciliation.json beside the export: not an export itself.
     files = sorted(p for p in export_dir.glob("*.json") if not p.name.endswith(".reconciliation.json"))
     if not files:
