@@ -64,7 +64,7 @@ def _first_choice(value: Any, where: str, name: str, allowed: tuple[str, ...] | 
         if stripped.startswith("{") or stripped.startswith("["):
             try:
                 return _first_choice(json.loads(stripped), where, name, allowed)
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):  # not JSON (or JSON Python cannot take): a plain string
                 pass
         value = [stripped] if stripped else []
     if isinstance(value, float) and math.isnan(value):
