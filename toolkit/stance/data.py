@@ -8,7 +8,6 @@ errors that name the file, column and row. Nothing here knows about models.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
