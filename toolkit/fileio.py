@@ -19,11 +19,14 @@ from __future__ import annotations
 import ctypes
 import errno
 import hashlib
+import io
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,6 +36,8 @@ if TYPE_CHECKING:  # pandas is imported where a table is read, so `qst --help` s
     import pandas as pd
 
 from toolkit.errors import InputError
+from toolkit.inputs import (check_tree, csv_delimiter, decode_utf8, loads_json,
+                            read_json_file, require_file, require_file_or_folder)
 
 #: Written into every output folder the toolkit creates; only such folders are ever replaced.
 MARKER = ".qst-output.json"
@@ -257,63 +262,110 @@ def read_jsonl(path: str | Path, required: Iterable[str] = (), skip_bad: bool = 
                errors: list[str] | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield (line number, object) for each non-blank line.
 
-    A line that is not a JSON object, or lacks a required key, raises InputError naming file
-    and line; with skip_bad=True it is appended to `errors` instead and reading goes on.
+    A line that is not a JSON object Python can take (toolkit.inputs.loads_json), or lacks a
+    required key, raises InputError naming file and line; with skip_bad=True it is appended to
+    `errors` instead and reading goes on.
     """
-    path = Path(path)
+    path = require_file(path, "JSONL file")
     required = tuple(required)
     with open(path, "rb") as fh:
         for lineno, raw in enumerate(fh, start=1):
-            problem = None
             try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                problem = f"{path}:{lineno}: not UTF-8 (byte {exc.start} of the line: {raw[exc.start:exc.start + 1]!r})"
-                line = ""
-            if problem is None:
-                if not line.strip():
-                    continue
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    problem = f"{path}:{lineno}: not valid JSON ({exc.msg} at column {exc.colno})"
-                else:
-                    if not isinstance(obj, dict):
-                        problem = f"{path}:{lineno}: expected a JSON object, got {type(obj).__name__}"
-                    else:
-                        missing = [k for k in required if k not in obj]
-                        if missing:
-                            problem = f"{path}:{lineno}: missing required field(s) {', '.join(missing)}"
-            if problem is not None:
+                obj = _jsonl_object(raw, f"{path}:{lineno}", required)
+            except InputError as exc:
                 if not skip_bad:
-                    raise InputError(problem)
+                    raise
                 if errors is not None:
-                    errors.append(problem)
+                    errors.append(str(exc))
                 continue
-            yield lineno, obj
+            if obj is not None:
+                yield lineno, obj
+
+
+def _jsonl_object(raw: bytes, where: str, required: tuple[str, ...]) -> dict[str, Any] | None:
+    """One JSONL line as a dict (None for a blank line); anything else raises InputError."""
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{where}: not UTF-8 (byte {exc.start} of the line: {raw[exc.start:exc.start + 1]!r})") from None
+    if not line.strip():
+        return None
+    obj = loads_json(line, where)
+    if not isinstance(obj, dict):
+        raise InputError(f"{where}: expected a JSON object, got {type(obj).__name__}")
+    missing = [k for k in required if k not in obj]
+    if missing:
+        raise InputError(f"{where}: missing required field(s) {', '.join(missing)}")
+    return obj
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    import pandas as pd
+    import pyarrow as pa
+
+    try:
+        return pd.read_parquet(require_file(path, "Parquet file"))
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"{path}: not a readable Parquet file ({reason})") from None
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    """A CSV table: strict UTF-8, delimiter from the header line (toolkit.inputs.csv_delimiter).
+
+    index_col=False and ParserWarning as an error: a row with more fields than the header is
+    refused, never silently turned into an index column or cut.
+    """
+    import pandas as pd
+
+    text = decode_utf8(path.read_bytes(), str(path))
+    if not text.strip():
+        raise InputError(f"{path}: empty CSV file (no header line)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            return pd.read_csv(io.StringIO(text), sep=csv_delimiter(text.split("\n", 1)[0]), index_col=False)
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{path}: CSV file has no columns") from None
+    except pd.errors.ParserWarning:
+        raise InputError(f"{path}: CSV rows have more fields than the header") from None
+    except pd.errors.ParserError as exc:
+        msg = str(exc).strip().removeprefix("Error tokenizing data. C error: ")
+        if msg.startswith("EOF inside string"):
+            msg = "a quoted field opened on this line is never closed"
+        raise InputError(f"{path}{_csv_error_line(str(exc))}: CSV cannot be parsed ({msg})") from None
+
+
+def _csv_error_line(message: str) -> str:
+    """':LINE' (1-based) from a pandas C-parser message ('line 3' is 1-based, 'row 2' 0-based)."""
+    m = re.search(r"\bline (\d+)", message) or re.search(r"\brow (\d+)", message)
+    if m is None:
+        return ""
+    return f":{int(m.group(1)) + (1 if m.group(0).startswith('row') else 0)}"
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a Parquet, JSONL, JSON or CSV table by extension into a DataFrame."""
+    """Read a Parquet, JSONL, JSON or CSV table (or a folder of Parquet files) into a DataFrame.
+
+    Every problem with the file (not a regular file, unreadable Parquet, bad JSON, empty or
+    malformed CSV) is an InputError naming it; a ';'- or tab-separated CSV is read as such.
+    """
     import pandas as pd
 
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: no such file or folder")
+    path = require_file_or_folder(path, "table file or folder of .parquet files")
     suffix = path.suffix.lower()
     if path.is_dir():
-        parts = sorted(path.glob("*.parquet"))
+        parts = [p for p in check_tree(sorted(path.glob("*.parquet")))]
         if not parts:
             raise InputError(f"{path}: folder holds no .parquet files")
-        return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+        return pd.concat([_read_parquet(p) for p in parts], ignore_index=True)
     if suffix == ".parquet":
-        return pd.read_parquet(path)
+        return _read_parquet(path)
     if suffix in {".jsonl", ".ndjson"}:
         return pd.DataFrame([obj for _, obj in read_jsonl(path)])
     if suffix == ".json":
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
+        data = read_json_file(path)
         return pd.DataFrame(data if isinstance(data, list) else [data])
     if suffix == ".csv":
-        return pd.read_csv(path)
+        return _read_csv(path)
     raise InputError(f"{path}: unknown table format {suffix!r} (use .parquet, .jsonl, .json or .csv)")

@@ -10,7 +10,9 @@ An article is a plain dict: id, text, title, date, url, source, boilerplate (lis
 
 from __future__ import annotations
 
-import csv
+import datetime as dt
+import email.utils
+import logging
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -19,6 +21,9 @@ from typing import Any
 
 from toolkit.errors import InputError
 from toolkit.fileio import read_jsonl
+from toolkit.inputs import check_tree, csv_header, csv_rows, require_file_or_folder
+
+log = logging.getLogger(__name__)
 
 ARTICLE_FIELDS = ("id", "text", "title", "date", "url", "source")
 METADATA_FILE = "_metadata.jsonl"
@@ -98,6 +103,68 @@ def _guess_title(text: str) -> str | None:
     return None
 
 
+_MONTHS = {name: i for i, names in enumerate([
+    ("januar", "jänner", "jan"), ("februar", "feber", "feb"), ("märz", "maerz", "mär", "mrz"), ("april", "apr"),
+    ("mai",), ("juni", "jun"), ("juli", "jul"), ("august", "aug"), ("september", "sept", "sep"),
+    ("oktober", "okt"), ("november", "nov"), ("dezember", "dez")], start=1) for name in names}
+_DATE_FORMATS = [  # (pattern, group order) -- day, month, year; anything after the date (a time) is ignored
+    (re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ].*)?"), "ymd"),                  # 2025-03-01[T10:00:00Z]
+    (re.compile(r"(\d{4})/(\d{1,2})/(\d{1,2})(?:[T ].*)?"), "ymd"),                  # 2025/03/01
+    (re.compile(r"(\d{1,2})\.\s?(\d{1,2})\.\s?(\d{4})(?:[ ,].*)?"), "dmy"),          # 1.3.2025, 01.03.2025
+    (re.compile(r"(\d{1,2})\.?\s+([^\W\d]+)\.?\s+(\d{4})(?:[ ,].*)?"), "dmy"),        # 1. März 2025
+]
+_MONTH_ONLY = re.compile(r"(?:[^\W\d]+\.?\s+\d{4}|\d{4}-\d{1,2}|\d{1,2}[./]\d{4})")
+_UNREAD_SHOWN = 20
+_unread_dates = 0
+
+
+def _parse_date_text(text: str) -> dt.date | None:
+    """A date from the formats German and international feeds use; None if none fits exactly."""
+    for pattern, order in _DATE_FORMATS:
+        m = pattern.fullmatch(text)
+        if m is None:
+            continue
+        parts = dict(zip(order, m.groups()))
+        month = _MONTHS.get(parts["m"].lower()) if not parts["m"].isdigit() else int(parts["m"])
+        if month is None:  # not a German month name: maybe RFC 2822 below
+            continue
+        try:
+            return dt.date(int(parts["y"]), month, int(parts["d"]))
+        except ValueError:  # 2012-13-45: the right shape, no such day
+            return None
+    try:  # RFC 2822, as in RSS feeds: "Sat, 01 Mar 2025 10:00:00 +0000"
+        return email.utils.parsedate_to_datetime(text).date()
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def normalise_date(value: Any, where: str, article_id: str) -> str | None:
+    """The article date as ISO YYYY-MM-DD, or None with a warning naming the article.
+
+    Role descriptions in the registry count only within their dates, and an unreadable date
+    turns every role on, so a date is never dropped silently: it is read from the common
+    German and ISO spellings, and otherwise reported. A month without a day ("März 2025")
+    is reported too: a role that changed hands mid-month cannot be decided from it.
+    """
+    global _unread_dates
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, (dt.date, dt.datetime)):
+        return (value.date() if isinstance(value, dt.datetime) else value).isoformat()
+    text = str(value).strip()
+    date = _parse_date_text(text)
+    if date is not None:
+        return date.isoformat()
+    _unread_dates += 1
+    if _unread_dates <= _UNREAD_SHOWN:
+        why = "month and year only" if _MONTH_ONLY.fullmatch(text) else "not a date format the toolkit reads"
+        log.warning("%s: article %r: date %r cannot be read (%s; use YYYY-MM-DD); "
+                    "its quotes get no date and every registry role counts for them", where, article_id, text, why)
+        if _unread_dates == _UNREAD_SHOWN:
+            log.warning("further unreadable article dates are not reported")
+    return None
+
+
 def make_article(obj: dict[str, Any], where: str) -> dict[str, Any]:
     """Validate a raw record (needs id and text) and return a normalised article dict."""
     if "text" not in obj or obj["text"] is None:
@@ -112,6 +179,7 @@ def make_article(obj: dict[str, Any], where: str) -> dict[str, Any]:
     for key in ("title", "date", "url", "source"):
         val = obj.get(key)
         article[key] = None if val is None or (isinstance(val, float) and val != val) or val == "" else str(val)
+    article["date"] = normalise_date(obj.get("date") if article["date"] is not None else None, where, article["id"])
     if article["title"] is None:
         article["title"] = _guess_title(text)
     article["boilerplate"] = find_boilerplate(text)
@@ -128,10 +196,20 @@ def _load_metadata(folder: Path) -> dict[str, dict[str, Any]]:
 
 def _guarded(raw: Iterator[tuple[str, Callable[[], dict[str, Any]]]], skip_bad: bool,
              errors: list[str] | None) -> Iterator[dict[str, Any]]:
-    """Build an article from each (where, loader); a bad one raises, or with skip_bad is recorded."""
+    """Build an article from each (where, loader); a bad one raises, or with skip_bad is recorded.
+
+    A repeated article id is bad too (its quote_ids would collide with the first one's): the
+    message names both places.
+    """
+    seen: dict[str, str] = {}
     for where, load in raw:
         try:
-            yield make_article(load(), where)
+            article = make_article(load(), where)
+            first = seen.setdefault(article["id"], where)
+            if first != where:
+                raise InputError(f"{where}: duplicate article id {article['id']!r} (first at {first}); "
+                                 "ids must be unique, or quote ids collide")
+            yield article
         except InputError as exc:
             if not skip_bad:
                 raise
@@ -140,9 +218,14 @@ def _guarded(raw: Iterator[tuple[str, Callable[[], dict[str, Any]]]], skip_bad: 
 
 
 def read_txt_folder(folder: Path, skip_bad: bool = False, errors: list[str] | None = None) -> Iterator[dict[str, Any]]:
-    """One article per .txt file; id = file stem; optional _metadata.jsonl adds date/url/source/title."""
+    """One article per .txt file; id = file stem; optional _metadata.jsonl adds date/url/source/title.
+
+    Two files with the same stem in different subfolders would share an id: refused (the
+    duplicate-id check names both), rather than ids from relative paths that would change the
+    ids of existing nested collections.
+    """
     meta = _load_metadata(folder)
-    files = sorted(p for p in folder.rglob("*.txt") if p.is_file())
+    files = list(check_tree(sorted(folder.rglob("*.txt"))))
     if not files:
         raise InputError(f"{folder}: no .txt files found")
 
@@ -159,11 +242,27 @@ def read_jsonl_articles(path: Path, skip_bad: bool = False, errors: list[str] | 
 
 
 def read_csv_articles(path: Path, skip_bad: bool = False, errors: list[str] | None = None) -> Iterator[dict[str, Any]]:
-    data = decode_bytes(path.read_bytes(), str(path))
-    reader = csv.DictReader(data.splitlines(keepends=True) if "\n" in data else [data])
-    if reader.fieldnames is None or "id" not in reader.fieldnames or "text" not in reader.fieldnames:
-        raise InputError(f"{path}:1: CSV header must have 'id' and 'text' columns (found {reader.fieldnames})")
-    yield from _guarded(((f"{path}:{reader.line_num}", (lambda r=row: r)) for row in reader), skip_bad, errors)
+    """Articles of a CSV file, read record by record exactly as `qst extract-corpus` reads them.
+
+    The file must be UTF-8 as a whole (decode_bytes names the byte); records are then read by
+    toolkit.inputs.csv_rows, the one CSV reader: lines end only at "\n", an unterminated quote
+    is an error naming its line, a row with the wrong number of fields is a bad record.
+    """
+    decode_bytes(path.read_bytes(), str(path))  # the whole file: not empty, not binary, UTF-8
+    with open(path, "rb") as fh:
+        header, delimiter, feed = csv_header(fh, path)
+
+        def rows() -> Iterator[tuple[str, Callable[[], dict[str, Any]]]]:
+            for line, _, row in csv_rows(feed, path, delimiter):
+                yield f"{path}:{line}", (lambda r=row, w=f"{path}:{line}": _csv_record(header, r, w))
+
+        yield from _guarded(rows(), skip_bad, errors)
+
+
+def _csv_record(header: list[str], row: list[str], where: str) -> dict[str, Any]:
+    if len(row) != len(header):
+        raise InputError(f"{where}: expected {len(header)} fields, got {len(row)}")
+    return dict(zip(header, row))
 
 
 def read_articles(path: str | Path, skip_bad: bool = False, errors: list[str] | None = None) -> Iterator[dict[str, Any]]:
@@ -172,9 +271,7 @@ def read_articles(path: str | Path, skip_bad: bool = False, errors: list[str] | 
     Bad records raise InputError naming file and line; with skip_bad=True they are appended to
     `errors` and reading goes on.
     """
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: no such file or folder")
+    path = require_file_or_folder(path, "articles (a folder of .txt, a .jsonl or a .csv file)")
     if path.is_dir():
         yield from read_txt_folder(path, skip_bad, errors)
         return

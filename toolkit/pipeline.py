@@ -80,6 +80,10 @@ def stage_tasks(quotes: pd.DataFrame, out: Path) -> tuple[list[dict], StageResul
 
 
 def stage_annotations(export_dir: Path, quotes: pd.DataFrame, out: Path) -> tuple[pd.DataFrame, StageResult]:
+    from toolkit.inputs import require_folder
+
+    if export_dir.exists():
+        require_folder(export_dir, "--labelstudio-export folder of Label Studio exports")
     # `qst pull --out X.json` writes X.reconciliation.json beside the export: not an export itself.
     files = sorted(p for p in export_dir.glob("*.json") if not p.name.endswith(".reconciliation.json"))
     if not files:
@@ -89,12 +93,13 @@ def stage_annotations(export_dir: Path, quotes: pd.DataFrame, out: Path) -> tupl
             f"{export_dir}/<project>.json (or pull them with `qst pull`). Nothing was written: the run's "
             "folder is replaced only when every stage succeeds."
         )
+    from toolkit.inputs import require_file
     from toolkit.labelstudio.annotations import detect_and_normalise as normalise
 
     known = set(quotes["quote_id"].astype(str))
     frames, reconciliation = [], []
     for path in files:
-        table, rec = normalise(path.read_bytes(), path, known=known)
+        table, rec = normalise(require_file(path, "Label Studio export").read_bytes(), path, known=known)
         frames.append(table)
         reconciliation.append({"file": str(path), **rec})
     annotations = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

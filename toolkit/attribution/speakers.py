@@ -9,6 +9,7 @@ and organisations/metonymy ("Washington", "der Kreml") as non-person sources.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
@@ -18,11 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import yaml
 
 from toolkit import SCHEMAS_DIR
 from toolkit.errors import InputError
 from toolkit.lexicon.active import NAME_TOKEN as _NAME_TOKEN, live
+from toolkit.inputs import load_yaml
+
+log = logging.getLogger(__name__)
 
 DEFAULT_REGISTRY = SCHEMAS_DIR / "speakers.yaml"
 REGISTRY_SCHEMA = SCHEMAS_DIR / "speakers.schema.json"
@@ -210,18 +213,45 @@ def load_registry(path: str | Path | None = None) -> Registry:
 
 @lru_cache(maxsize=8)
 def _load_registry_cached(path: str, _mtime: float) -> Registry:
+    """toolkit.inputs.load_yaml: regular file, size cap, UTF-8, no aliases, dates kept as text."""
     p = Path(path)
     if not p.exists():
         raise InputError(f"{p}: speaker registry not found")
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise InputError(f"{p}{line}: invalid YAML ({getattr(exc, 'problem', exc)})") from None
+    data = load_yaml(p, "speaker registry (YAML)")
     if not isinstance(data, dict):
         raise InputError(f"{p}: expected a mapping with a 'speakers' list")
-    return registry_from_dict(data, str(p))
+    registry = registry_from_dict(data, str(p))
+    for message in overlapping_roles(registry):
+        log.warning("%s", message)
+    return registry
+
+
+def overlapping_roles(registry: Registry) -> list[str]:
+    """Role patterns two speakers hold on overlapping dates: the mention would go to the first one
+    listed, silently, so loading warns (naming both entries)."""
+    holders: dict[str, list[tuple[Speaker, Role]]] = {}
+    for sp in registry.speakers.values():
+        for role in sp.roles:
+            for pat in role.patterns:
+                holders.setdefault(pat, []).append((sp, role))
+    out = []
+    for pat, held in holders.items():
+        for i, (sa, ra) in enumerate(held):
+            for sb, rb in held[i + 1:]:
+                if sa.id != sb.id and _overlap(ra, rb):
+                    out.append(f"{registry.source}: role pattern {pat!r} belongs to both {sa.id!r} "
+                               f"({_span(ra)}) and {sb.id!r} ({_span(rb)}) on overlapping dates; "
+                               f"such mentions resolve to {sa.id!r}")
+    return out
+
+
+def _overlap(a: Role, b: Role) -> bool:
+    lo, hi = dt.date.min, dt.date.max
+    return (a.start or lo) <= (b.end or hi) and (b.start or lo) <= (a.end or hi)
+
+
+def _span(role: Role) -> str:
+    return f"{role.start or '…'} to {role.end or '…'}"
 
 
 def select_speakers(registry: Registry, wanted: list[str]) -> set[str]:

@@ -158,9 +158,9 @@ def import_cmd(
     from toolkit.labelstudio import annotations as lsx
 
     from toolkit.fileio import check_not_input
+    from toolkit.inputs import require_file
 
-    if not file.is_file():
-        raise InputError(f"{file}: no such file" if not file.exists() else f"{file}: not a regular file")
+    require_file(file, "Label Studio export file")
     prefix = out if out is not None else _prefix_for(file)
     check_not_input(lsx.annotation_table_paths(prefix), [file, quotes])  # before reading anything
     df, recon = lsx.detect_and_normalise(file.read_bytes(), file, known=_known_quotes(quotes), fmt=fmt)

@@ -10,8 +10,6 @@ A malformed record is reported when its part is read, with its location (`file:l
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -20,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from toolkit.errors import InputError
+from toolkit.inputs import LineFeed, csv_rows, loads_json
 from toolkit.ingest import ARTICLE_FIELDS, make_article
 
 #: Columns read from Parquet input (those present); `id` and `text` are required.
@@ -35,32 +34,6 @@ ARTICLE_SCHEMA = pa.schema([
     ("_kind", pa.string()),      # error kind, e.g. invalid_json, missing_field
 ])
 _ARTICLE_KEYS = {f.name for f in ARTICLE_SCHEMA} - {"extra", "_error", "_kind"}
-
-
-class _LineFeed:
-    """Feeds byte lines of a file, decoded, to csv.reader while counting bytes and lines consumed.
-
-    csv.reader pulls exactly the lines one record needs, so after each record `offset` is the
-    byte where the next record starts: that makes CSV records (which may span lines) seekable.
-    Undecodable bytes become surrogates and are reported per record when the part is read.
-    """
-
-    def __init__(self, fh: io.BufferedReader, offset: int, end: int | None, lineno: int) -> None:
-        self.fh, self.offset, self.end, self.lineno = fh, offset, end, lineno
-
-    def __iter__(self) -> _LineFeed:
-        return self
-
-    def __next__(self) -> str:
-        if self.end is not None and self.offset >= self.end:
-            raise StopIteration
-        raw = self.fh.readline()
-        if not raw:
-            raise StopIteration
-        self.offset += len(raw)
-        self.lineno += 1
-        return raw.decode("utf-8", errors="surrogateescape")
-
 
 
 # -------------------------------------------------------------------------------------- reading
@@ -130,9 +103,9 @@ def _rows_jsonl(spec: dict[str, Any], skip_bad: bool) -> Iterator[dict[str, Any]
                                   f"{raw[exc.start:exc.start + 1]!r})", skip_bad)
                 continue
             try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield _bad(where, f"{where}: not valid JSON ({exc.msg} at column {exc.colno})", skip_bad)
+                obj = loads_json(line, where)
+            except InputError as exc:
+                yield _bad(where, str(exc), skip_bad)
                 continue
             if not isinstance(obj, dict):
                 yield _bad(where, f"{where}: expected a JSON object, got {type(obj).__name__}", skip_bad)
@@ -144,18 +117,8 @@ def _rows_csv(spec: dict[str, Any], skip_bad: bool) -> Iterator[dict[str, Any]]:
     path, header = spec["file"], spec["header"]
     with open(path, "rb") as fh:
         fh.seek(spec["byte_start"])
-        feed = _LineFeed(fh, spec["byte_start"], spec["byte_end"], spec["line_start"] - 1)
-        reader = csv.reader(feed)
-        while True:
-            first_line = feed.lineno + 1
-            try:
-                row = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as exc:  # pragma: no cover - the plan already parsed the file
-                raise InputError(f"{path}:{first_line}: CSV cannot be parsed ({exc})") from None
-            if not row:
-                continue
+        feed = LineFeed(fh, spec["byte_start"], spec["byte_end"], spec["line_start"] - 1)
+        for first_line, _, row in csv_rows(feed, path, spec.get("delimiter", ",")):
             where = f"{path}:{first_line}"
             if len(row) != len(header):
                 yield _bad(where, f"{where}: expected {len(header)} fields, got {len(row)}", skip_bad)

@@ -17,7 +17,6 @@ location (`file:line` or `file:row-group G/row R`).
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,8 +26,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from toolkit.corpus import DEFAULT_EXTRACT_FN  # noqa: F401  (re-exported: the run's default)
-from toolkit.corpus.io import _LineFeed
 from toolkit.errors import InputError
+from toolkit.inputs import LineFeed, csv_header, csv_rows, require_file, require_file_or_folder
 
 ExtractFn = Callable[[dict[str, Any]], list[dict[str, Any]]]
 
@@ -57,10 +56,8 @@ class CorpusRun:
 
 def input_files(path: str | Path) -> tuple[str, list[Path]]:
     """The format and the sorted list of files of a corpus (a file or a folder of same-format files)."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: no such file or folder")
-    if path.is_file():
+    path = require_file_or_folder(path, "corpus file or folder")
+    if not path.is_dir():
         fmt = FORMATS.get(path.suffix.lower())
         if fmt is None:
             raise InputError(f"{path}: unknown corpus format {path.suffix!r} (use .jsonl, .csv, .parquet "
@@ -68,7 +65,8 @@ def input_files(path: str | Path) -> tuple[str, list[Path]]:
         return fmt, [path]
     found: dict[str, list[Path]] = {}
     for p in sorted(path.rglob("*")):
-        if p.is_file() and not p.name.startswith((".", "_")) and p.suffix.lower() in FORMATS:
+        if not p.is_dir() and not p.name.startswith((".", "_")) and p.suffix.lower() in FORMATS:
+            require_file(p, "corpus file")  # a FIFO among the files would block
             found.setdefault(FORMATS[p.suffix.lower()], []).append(p)
     if not found:
         raise InputError(f"{path}: folder holds no .jsonl, .csv or .parquet files "
@@ -131,45 +129,32 @@ def _plan_jsonl(path: Path, k: int) -> Iterator[dict[str, Any]]:
                "records": n}
 
 
-def _csv_header(path: Path) -> tuple[list[str], int, int]:
-    with open(path, "rb") as fh:
-        head = fh.read(3)
-        start = 3 if head == b"\xef\xbb\xbf" else 0
-        fh.seek(start)
-        feed = _LineFeed(fh, start, None, 0)
-        header = next(csv.reader(feed), None)
-    if not header or "id" not in header or "text" not in header:
-        raise InputError(f"{path}:1: CSV header must have 'id' and 'text' columns (found {header})")
-    return header, feed.offset, feed.lineno
+def _csv_header(path: Path) -> tuple[list[str], str, int, int]:
+    """Header, delimiter, and the byte and line where the records start (toolkit.inputs.csv_header)."""
+    with open(require_file(path), "rb") as fh:
+        header, delimiter, feed = csv_header(fh, path)
+    return header, delimiter, feed.offset, feed.lineno
 
 
 def _plan_csv(path: Path, k: int) -> Iterator[dict[str, Any]]:
-    header, offset, lineno = _csv_header(path)
+    """Records as csv_rows reads them (the one CSV reader of `qst extract` too); blank lines skipped."""
+    header, delimiter, offset, lineno = _csv_header(path)
+    extra = {"delimiter": delimiter} if delimiter != "," else {}  # comma specs stay as before (resume)
     with open(path, "rb") as fh:
         fh.seek(offset)
-        feed = _LineFeed(fh, offset, None, lineno)
-        reader = csv.reader(feed)
+        feed = LineFeed(fh, offset, None, lineno)
         n, start_off, start_line = 0, offset, lineno + 1
-        while True:
-            before_off, before_line = feed.offset, feed.lineno
-            try:
-                row = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as exc:
-                raise InputError(f"{path}:{before_line + 1}: CSV cannot be parsed ({exc})") from None
-            if not row:  # blank line
-                continue
+        for first_line, first_byte, _row in csv_rows(feed, path, delimiter):
             if n == 0:
-                start_off, start_line = before_off, before_line + 1
+                start_off, start_line = first_byte, first_line
             n += 1
             if n == k:
                 yield {"byte_start": start_off, "byte_end": feed.offset, "line_start": start_line,
-                       "line_end": feed.lineno, "records": n, "header": header}
+                       "line_end": feed.lineno, "records": n, "header": header, **extra}
                 n = 0
         if n:
             yield {"byte_start": start_off, "byte_end": feed.offset, "line_start": start_line,
-                   "line_end": feed.lineno, "records": n, "header": header}
+                   "line_end": feed.lineno, "records": n, "header": header, **extra}
 
 
 def _plan_parquet(path: Path, k: int) -> Iterator[dict[str, Any]]:

@@ -12,7 +12,6 @@ a seeded scikit-learn GroupShuffleSplit so the same inputs and seed give the sam
 
 from __future__ import annotations
 
-import json
 import math
 import shutil
 from collections import Counter
@@ -26,6 +25,7 @@ import pandas as pd
 from toolkit.dataset.folder import DATA_FILE, SPLITS
 from toolkit.errors import InputError, ToolkitError
 from toolkit.fileio import check_replaceable, output_folder, read_table
+from toolkit.inputs import loads_json, read_json_file, require_file
 
 #: Dataset label names, in ClassLabel id order. Changing the order changes every label id.
 LABEL_NAMES = ["favor", "against", "neutral"]
@@ -151,10 +151,7 @@ def _annotator_labels(value: Any, where: str) -> dict[str, str | None]:
     if value is None:
         return {}
     if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{where}: annotator_labels is not a JSON object ({exc.msg})") from None
+        value = loads_json(value, f"{where}: annotator_labels")
     if isinstance(value, np.ndarray):
         value = value.tolist()
     if isinstance(value, list):  # parquet map columns come back as [(key, value), ...]
@@ -463,17 +460,12 @@ def build(quotes_path: str | Path, adjudicated_path: str | Path, out: str | Path
     annotations = read_table(annotations_path) if annotations_path else None
     agreement = None
     if agreement_path:
-        try:
-            agreement = json.loads(Path(agreement_path).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise InputError(f"{agreement_path}: no such file") from None
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{agreement_path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+        agreement = read_json_file(agreement_path, "agreement JSON file")
     outlet_notes = hub_card.read_outlet_notes(outlet_notes_path) if outlet_notes_path else {}
     annotators = hub_card.read_annotators(annotators_path) if annotators_path else None
     guidelines = Path(guidelines_path) if guidelines_path else None
-    if guidelines is not None and not guidelines.exists():
-        raise InputError(f"{guidelines}: guidelines file not found")
+    if guidelines is not None:
+        require_file(guidelines, "guidelines file")
 
     rows, stats = assemble_rows(quotes, adjudicated, annotations, skip_unlabelled=skip_unlabelled,
                                 names=(str(quotes_path), str(adjudicated_path), str(annotations_path or "annotations")))

@@ -19,6 +19,7 @@ import pandas as pd
 
 from toolkit.dataset.folder import DATA_FILE, SPLITS
 from toolkit.errors import InputError
+from toolkit.inputs import load_yaml
 
 LABEL_MEANINGS = {
     "favor": "the speaker's quote supports, defends or argues for the target",
@@ -60,15 +61,8 @@ TEXT_MODE_DOCS = {
 
 
 def _read_yaml(path: Path) -> Any:
-    """A small YAML/JSON side file of the card; errors name the file."""
-    import yaml
-
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except yaml.YAMLError as exc:
-        raise InputError(f"{path}: not valid YAML/JSON ({exc})") from None
+    """A small YAML/JSON side file of the card, through the one YAML loader (toolkit.inputs.load_yaml)."""
+    return load_yaml(path, "YAML/JSON file")
 
 
 def read_outlet_notes(path: str | Path) -> dict[str, str]:

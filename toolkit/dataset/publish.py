@@ -69,8 +69,11 @@ def plan_upload(folder: str | Path) -> list[PlannedFile]:
     Refuses a folder that is not a dataset folder or whose card disagrees with its parquet files.
     """
     from toolkit.dataset.build import check_card
+    from toolkit.inputs import require_folder
 
     folder = Path(folder)
+    if folder.exists():
+        require_folder(folder, "dataset folder (from `qst build-dataset`)")
     if not folder.is_dir():
         raise InputError(f"{folder}: no such folder (build it with `qst build-dataset --out {folder}`)")
     if not (folder / "README.md").exists() or not list((folder / "data").glob("*.parquet")):

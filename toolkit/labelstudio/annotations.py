@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from toolkit.errors import InputError
+from toolkit.inputs import decode_utf8, loads_json
 from toolkit.labelstudio.config import REVIEWS, STANCES
 from toolkit.labelstudio.tasks import QUOTE_ID_RE, _clean
 
@@ -63,7 +64,7 @@ def _first_choice(value: Any, where: str, name: str, allowed: tuple[str, ...] | 
         if stripped.startswith("{") or stripped.startswith("["):
             try:
                 return _first_choice(json.loads(stripped), where, name, allowed)
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):  # not JSON (or JSON Python cannot take): a plain string
                 pass
         value = [stripped] if stripped else []
     if isinstance(value, float) and math.isnan(value):
@@ -457,10 +458,7 @@ def detect_and_normalise(raw: bytes, path: str | Path, known: set[str] | None = 
     if fmt == "CSV":
         records = _csv_records(raw, where)
         return _usable(normalise_min(records, known, where, fmt="CSV"), where)
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{where}: not valid JSON ({exc})") from exc
+    data = loads_json(decode_utf8(raw, where), where, first_line=1)
     if not isinstance(data, list):
         raise InputError(f"{where}: expected a JSON list of tasks, got {type(data).__name__}")
     if fmt == "JSON?":

@@ -11,11 +11,10 @@ from pathlib import Path
 from typing import Any, Iterable
 from xml.sax.saxutils import quoteattr
 
-import yaml
-
 from toolkit import SCHEMAS_DIR
 from toolkit.attribution.speakers import load_registry
 from toolkit.errors import InputError
+from toolkit.inputs import load_yaml
 
 SETTINGS_FILE = SCHEMAS_DIR / "labelstudio.yaml"
 CONFIG_TEMPLATE = SCHEMAS_DIR / "labeling_config.xml"
@@ -29,12 +28,11 @@ REVIEWS = ("confirmed", "corrected", "not_a_quote")
 def load_settings(path: str | Path | None = None) -> dict[str, Any]:
     """Read schemas/labelstudio.yaml (targets, choices, hotkeys); the one place to edit them."""
     path = Path(path) if path else SETTINGS_FILE
-    try:
-        settings = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError as exc:
-        raise InputError(f"{path}: Label Studio settings file not found") from exc
-    except yaml.YAMLError as exc:
-        raise InputError(f"{path}: not valid YAML ({exc})") from exc
+    if not path.exists():
+        raise InputError(f"{path}: Label Studio settings file not found")
+    settings = load_yaml(path, "Label Studio settings file (YAML)") or {}
+    if not isinstance(settings, dict):
+        raise InputError(f"{path}: expected a mapping of settings, got {type(settings).__name__}")
     for key in ("default_target", "stance_choices", "speaker_review_choices"):
         if key not in settings:
             raise InputError(f"{path}: missing setting {key!r}")

@@ -17,6 +17,7 @@ import pandas as pd
 
 from toolkit import SCHEMAS_DIR
 from toolkit.errors import InputError
+from toolkit.inputs import read_json_file
 from toolkit.labelstudio.config import STANCES, load_settings
 
 TASK_SCHEMA = SCHEMAS_DIR / "labelstudio_task.schema.json"
@@ -187,10 +188,7 @@ def read_tasks_or_quotes(path: str | Path, **kwargs: Any) -> list[dict[str, Any]
 
     path = Path(path)
     if path.suffix.lower() == ".json":
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+        data = read_json_file(path, "tasks JSON file")
         if isinstance(data, list) and data and isinstance(data[0], dict) and "data" in data[0]:
             settings = kwargs.get("settings") or load_settings()
             tasks = [complete_task(t, settings["default_target"], where=f"{path}: task #{i + 1}")

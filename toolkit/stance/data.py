@@ -8,7 +8,6 @@ errors that name the file, column and row. Nothing here knows about models.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ import pandas as pd
 
 from toolkit.errors import InputError
 from toolkit.fileio import read_table
+from toolkit.inputs import read_json_file
 from toolkit.stance.splits import group_values
 
 #: The stance classes a model is trained on (contract: `unclear` is excluded from training).
@@ -245,10 +245,7 @@ def read_quotes(path: str | Path) -> pd.DataFrame:
     """Quotes to label: any table read_table reads, or a Label Studio tasks JSON (uses `data`)."""
     path = Path(path)
     if path.suffix.lower() == ".json" and path.is_file():
-        try:
-            obj = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+        obj = read_json_file(path, "quotes or tasks JSON file")
         if isinstance(obj, list) and obj and all(isinstance(t, dict) and "data" in t for t in obj):
             return pd.DataFrame([t["data"] for t in obj])
     return read_table(path)
