@@ -268,6 +268,65 @@ def _percent_agreement(items: dict[str, dict[str, str]]) -> dict[str, Any]:
     return {"value": float(np.mean(shares)), "reason": None, "n_items": len(shares)}
 
 
+def _usable_labels(df: pd.DataFrame, field: str, labels: tuple[str, ...], excluded: set[str],
+                   source: str) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The latest labelled annotation per (quote, annotator), with what was dropped on the way.
+
+    Kept apart from the figures so every exclusion is counted in one place: the report states
+    how many annotations each filter removed, and an unknown label stops the run here, before any
+    coefficient is computed on a silently narrowed label set."""
+    cancelled = int(df["was_cancelled"].sum())
+    live, superseded = _latest_per_annotator(df)
+    by_excluded = live["annotator"].isin(excluded)
+    n_excluded_annotator = int(by_excluded.sum())
+    live = live[~by_excluded]
+    has_label = live[field].notna()
+    unknown = sorted({str(v) for v in live.loc[has_label, field] if v not in labels})
+    if unknown:
+        raise InputError(f"{source}: unknown {field} label(s) {', '.join(unknown)} "
+                         f"(expected one of {', '.join(labels)})")
+    counts = {"cancelled": cancelled, "superseded": int(superseded),
+              "excluded_annotator": n_excluded_annotator, "without_label": int((~has_label).sum())}
+    return live[has_label], counts
+
+
+def _alpha_figures(multi: dict[str, dict[str, str]], annotators: list[str],
+                   labels: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Overall nominal alpha and one-vs-rest alpha per label, from one annotator x item matrix.
+
+    Built once and binarised per label so the per-label figures rest on exactly the items the
+    overall figure uses; a label with no variation gets a reason instead of a bare None."""
+    code = {lab: i for i, lab in enumerate(labels)}
+    quotes = sorted(multi)
+    matrix = np.full((len(annotators), len(quotes)), np.nan)
+    a_index = {a: i for i, a in enumerate(annotators)}
+    for j, q in enumerate(quotes):
+        for a, lab in multi[q].items():
+            matrix[a_index[a], j] = code[lab]
+    overall = _alpha(matrix, range(len(labels)), len(quotes))
+    per_label = {}
+    for lab, c in code.items():
+        binary = np.where(np.isnan(matrix), np.nan, (matrix == c).astype(float))
+        entry = _alpha(binary, (0, 1), len(quotes))
+        entry["n_positive"] = int(np.nansum(binary))
+        if entry["value"] is None and len(quotes):
+            entry["reason"] = (f"{lab!r} was {'never' if entry['n_positive'] == 0 else 'always'} chosen "
+                               "on the pairable items: no variation, alpha undefined")
+        per_label[lab] = entry
+    return overall, per_label
+
+
+def _mean_kappa(pairs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Light's kappa (mean of the defined pairwise kappas), counting the pairs left out as undefined
+    so a mean over few pairs is visible as such."""
+    defined = [p["value"] for p in pairs if p["value"] is not None]
+    if not defined:
+        return _undefined("no annotator pair with a defined kappa", n_pairs=0,
+                          n_pairs_undefined=len(pairs))
+    return {"value": float(np.mean(defined)), "reason": None, "n_pairs": len(defined),
+            "n_pairs_undefined": len(pairs) - len(defined)}
+
+
 def compute_agreement(annotations: pd.DataFrame, field: str = "stance",
                       labels: Sequence[str] | None = None, exclude_annotators: Iterable[str] = (),
                       source: str = "annotations", validated: bool = False) -> dict[str, Any]:
@@ -288,19 +347,7 @@ def compute_agreement(annotations: pd.DataFrame, field: str = "stance",
     if field not in df.columns:
         raise InputError(f"{source}: no column {field!r} to compute agreement on")
     _check_single_target(df, source)
-    excluded = set(map(str, exclude_annotators))
-    cancelled = int(df["was_cancelled"].sum())
-    live, superseded = _latest_per_annotator(df)
-    by_excluded = live["annotator"].isin(excluded)
-    n_excluded_annotator = int(by_excluded.sum())
-    live = live[~by_excluded]
-    has_label = live[field].notna()
-    unknown = sorted({str(v) for v in live.loc[has_label, field] if v not in labels})
-    if unknown:
-        raise InputError(f"{source}: unknown {field} label(s) {', '.join(unknown)} "
-                         f"(expected one of {', '.join(labels)})")
-    without_label = int((~has_label).sum())
-    live = live[has_label]
+    live, dropped = _usable_labels(df, field, labels, set(map(str, exclude_annotators)), source)
 
     items: dict[str, dict[str, str]] = {}
     for qid, ann, lab in zip(live["quote_id"], live["annotator"], live[field]):
@@ -312,10 +359,10 @@ def compute_agreement(annotations: pd.DataFrame, field: str = "stance",
         "field": field,
         "labels": list(labels),
         "annotations_in": int(len(df)),
-        "cancelled_excluded": cancelled,
-        "superseded_duplicates_excluded": int(superseded),
-        "adjudicator_annotations_excluded": n_excluded_annotator,
-        "without_label_excluded": without_label,
+        "cancelled_excluded": dropped["cancelled"],
+        "superseded_duplicates_excluded": dropped["superseded"],
+        "adjudicator_annotations_excluded": dropped["excluded_annotator"],
+        "without_label_excluded": dropped["without_label"],
         "items_labelled": len(items),
         "single_annotator_items_excluded": len(items) - len(multi),
         "items_used": len(multi),
@@ -323,34 +370,11 @@ def compute_agreement(annotations: pd.DataFrame, field: str = "stance",
         "label_counts": {lab: int(sum(lab == x for v in multi.values() for x in v.values()))
                          for lab in labels},
     }
-
-    code = {lab: i for i, lab in enumerate(labels)}
-    quotes = sorted(multi)
-    matrix = np.full((len(annotators), len(quotes)), np.nan)
-    a_index = {a: i for i, a in enumerate(annotators)}
-    for j, q in enumerate(quotes):
-        for a, lab in multi[q].items():
-            matrix[a_index[a], j] = code[lab]
-    result["krippendorff_alpha"] = _alpha(matrix, range(len(labels)), len(quotes))
-    per_label = {}
-    for lab, c in code.items():
-        binary = np.where(np.isnan(matrix), np.nan, (matrix == c).astype(float))
-        entry = _alpha(binary, (0, 1), len(quotes))
-        entry["n_positive"] = int(np.nansum(binary))
-        if entry["value"] is None and len(quotes):
-            entry["reason"] = (f"{lab!r} was {'never' if entry['n_positive'] == 0 else 'always'} chosen "
-                               "on the pairable items: no variation, alpha undefined")
-        per_label[lab] = entry
-    result["per_label_alpha"] = per_label
+    result["krippendorff_alpha"], result["per_label_alpha"] = _alpha_figures(multi, annotators, labels)
     pairs, without_overlap = _cohen_pairs(multi, annotators, labels)
     result["cohen_kappa_pairs"] = pairs
     result["annotator_pairs_without_shared_items"] = without_overlap
-    defined = [p["value"] for p in pairs if p["value"] is not None]
-    result["mean_cohen_kappa"] = (
-        {"value": float(np.mean(defined)), "reason": None, "n_pairs": len(defined),
-         "n_pairs_undefined": len(pairs) - len(defined)}
-        if defined else _undefined("no annotator pair with a defined kappa", n_pairs=0,
-                                   n_pairs_undefined=len(pairs)))
+    result["mean_cohen_kappa"] = _mean_kappa(pairs)
     result["fleiss_kappa"] = _fleiss(multi, labels)
     result["percent_agreement"] = _percent_agreement(multi)
     return result
@@ -429,6 +453,77 @@ def _speaker_name(names: list[str], adjudicator_name: str | None, truth_names: s
     return None
 
 
+_ADJUDICATED_COLUMNS = [
+    "quote_id", "label", "resolution", "n_annotators", "annotator_labels", "item_agreement",
+    "speaker_final", "speaker_corrected", "not_a_quote", "unresolved_reason", "speaker_review",
+    "speaker_resolution", "speaker_unresolved_reason"]
+
+
+def _final_speaker(review: str | None, ann: pd.DataFrame, voters: pd.DataFrame, adj: pd.DataFrame,
+                   truth: pd.DataFrame, has_speaker: bool) -> tuple[str | None, bool]:
+    """(final speaker, whether it is a correction) for a quote whose review was decided.
+
+    A correction needs an agreed name (votes, then adjudicator, then ground truth); a confirmed
+    review keeps the speaker the annotated quote already had. Anything else has no speaker."""
+    if review == "corrected":
+        names = [n for r, n in zip(voters["speaker_review"], voters["speaker_corrected"])
+                 if r == "corrected" and n]
+        adj_name = next((n for r, n in zip(adj["speaker_review"], adj["speaker_corrected"])
+                         if r == "corrected" and n), None)
+        truth_names = {n for r, n in zip(truth["speaker_review"], truth["speaker_corrected"])
+                       if r == "corrected" and n}
+        speaker_final = _speaker_name(names, adj_name, truth_names)
+        return speaker_final, speaker_final is not None
+    if review == "confirmed" and has_speaker:
+        known_speakers = [s for s in ann["speaker"] if not _is_missing(s)]
+        return (str(known_speakers[0]) if known_speakers else None), False
+    return None, False
+
+
+def _adjudicate_quote(qid: Any, ann: pd.DataFrame, adjudicator: str | None, steps: tuple[str, ...],
+                      min_annotators: int, has_speaker: bool) -> dict[str, Any]:
+    """The adjudicated row of one quote from its live annotations.
+
+    Stance and speaker review go through the same `_decide` rule so both decisions are explained
+    the same way; a quote nobody reviewed gets an explicit "no speaker review" reason."""
+    voters = ann[ann["annotator"] != adjudicator] if adjudicator else ann
+    adj = ann[ann["annotator"] == adjudicator] if adjudicator else ann.iloc[0:0]
+    truth = ann[ann["is_ground_truth"]]
+
+    votes = {a: s for a, s in zip(voters["annotator"], voters["stance"]) if s is not None}
+    adj_stance = next((s for s in adj["stance"] if s is not None), None)
+    truth_stances = {s for s in truth["stance"] if s is not None}
+    label, resolution, reason = _decide(votes, adj_stance, truth_stances, steps, min_annotators)
+    agreeing = (sum(v == label for v in votes.values()) / len(votes)) if (label and votes) else None
+
+    reviews = {a: r for a, r in zip(voters["annotator"], voters["speaker_review"]) if r is not None}
+    adj_review = next((r for r in adj["speaker_review"] if r is not None), None)
+    truth_reviews = {r for r in truth["speaker_review"] if r is not None}
+    if reviews or adj_review or truth_reviews:
+        review, sp_resolution, sp_reason = _decide(reviews, adj_review, truth_reviews, steps, min_annotators)
+    else:
+        review, sp_resolution, sp_reason = None, "unresolved", "no speaker review"
+
+    speaker_final, corrected = _final_speaker(review, ann, voters, adj, truth, has_speaker)
+    if review == "corrected" and not corrected:
+        sp_reason = "speaker judged wrong but no corrected name agreed"
+    return {
+        "quote_id": qid,
+        "label": label,
+        "resolution": resolution,
+        "n_annotators": len(votes),
+        "annotator_labels": {a: s for a, s in zip(ann["annotator"], ann["stance"])},
+        "item_agreement": agreeing,
+        "speaker_final": speaker_final,
+        "speaker_corrected": corrected,
+        "not_a_quote": review == "not_a_quote",
+        "unresolved_reason": reason,
+        "speaker_review": review,
+        "speaker_resolution": sp_resolution,
+        "speaker_unresolved_reason": sp_reason,
+    }
+
+
 def adjudicate(annotations: pd.DataFrame, rule: str | Sequence[str] = DEFAULT_RULE,
                adjudicator: str | None = None, min_annotators: int = 1,
                source: str = "annotations") -> pd.DataFrame:
@@ -462,64 +557,12 @@ def adjudicate(annotations: pd.DataFrame, rule: str | Sequence[str] = DEFAULT_RU
     empty = live.iloc[0:0]
     rows = []
     for qid in pd.unique(df["quote_id"]):
-        ann = groups.get(qid, empty)
-        voters = ann[ann["annotator"] != adjudicator] if adjudicator else ann
-        adj = ann[ann["annotator"] == adjudicator] if adjudicator else ann.iloc[0:0]
-        truth = ann[ann["is_ground_truth"]]
-
-        votes = {a: s for a, s in zip(voters["annotator"], voters["stance"]) if s is not None}
-        adj_stance = next((s for s in adj["stance"] if s is not None), None)
-        truth_stances = {s for s in truth["stance"] if s is not None}
-        label, resolution, reason = _decide(votes, adj_stance, truth_stances, steps, min_annotators)
-        agreeing = (sum(v == label for v in votes.values()) / len(votes)) if (label and votes) else None
-
-        reviews = {a: r for a, r in zip(voters["annotator"], voters["speaker_review"]) if r is not None}
-        adj_review = next((r for r in adj["speaker_review"] if r is not None), None)
-        truth_reviews = {r for r in truth["speaker_review"] if r is not None}
-        if reviews or adj_review or truth_reviews:
-            review, sp_resolution, sp_reason = _decide(reviews, adj_review, truth_reviews, steps, min_annotators)
-        else:
-            review, sp_resolution, sp_reason = None, "unresolved", "no speaker review"
-
-        speaker_final, corrected = None, False
-        if review == "corrected":
-            names = [n for r, n in zip(voters["speaker_review"], voters["speaker_corrected"])
-                     if r == "corrected" and n]
-            adj_name = next((n for r, n in zip(adj["speaker_review"], adj["speaker_corrected"])
-                             if r == "corrected" and n), None)
-            truth_names = {n for r, n in zip(truth["speaker_review"], truth["speaker_corrected"])
-                           if r == "corrected" and n}
-            speaker_final = _speaker_name(names, adj_name, truth_names)
-            corrected = speaker_final is not None
-            if not corrected:
-                sp_reason = "speaker judged wrong but no corrected name agreed"
-        elif review == "confirmed" and has_speaker:
-            known_speakers = [s for s in ann["speaker"] if not _is_missing(s)]
-            speaker_final = str(known_speakers[0]) if known_speakers else None
-
-        labels_all = {a: s for a, s in zip(ann["annotator"], ann["stance"])}
-        row = {
-            "quote_id": qid,
-            "label": label,
-            "resolution": resolution,
-            "n_annotators": len(votes),
-            "annotator_labels": labels_all,
-            "item_agreement": agreeing,
-            "speaker_final": speaker_final,
-            "speaker_corrected": corrected,
-            "not_a_quote": review == "not_a_quote",
-            "unresolved_reason": reason,
-            "speaker_review": review,
-            "speaker_resolution": sp_resolution,
-            "speaker_unresolved_reason": sp_reason,
-        }
+        row = _adjudicate_quote(qid, groups.get(qid, empty), adjudicator, steps, min_annotators,
+                                has_speaker)
         if target is not None:
             row["target"] = target
         rows.append(row)
-    out = pd.DataFrame(rows, columns=None if rows else [
-        "quote_id", "label", "resolution", "n_annotators", "annotator_labels", "item_agreement",
-        "speaker_final", "speaker_corrected", "not_a_quote", "unresolved_reason", "speaker_review",
-        "speaker_resolution", "speaker_unresolved_reason"])
+    out = pd.DataFrame(rows, columns=None if rows else _ADJUDICATED_COLUMNS)
     for col in ("label", "item_agreement", "speaker_final", "unresolved_reason", "speaker_review",
                 "speaker_unresolved_reason"):
         # object dtype keeps None as None (pandas would otherwise infer str/float with NaN)

@@ -170,6 +170,86 @@ def _annotator_labels(value: Any, where: str) -> dict[str, str | None]:
     return out
 
 
+def _annotation_index(annotations: pd.DataFrame, known: set[str], q_name: str, n_name: str,
+                      ) -> tuple[dict[str, dict[str, str | None]], dict[str, Counter]]:
+    """Per quote: each annotator's latest non-cancelled stance, and how often each target was named.
+
+    The fallback for adjudicated rows without `annotator_labels` and the source of the target;
+    read in full first so an annotation on an unknown quote or with an unknown stance stops the
+    build before any row is assembled."""
+    ann_labels: dict[str, dict[str, str | None]] = {}
+    ann_targets: dict[str, Counter] = {}
+    _require_columns(annotations, ("quote_id", "annotator", "stance"), n_name)
+    for i, rec in enumerate(annotations.to_dict("records"), start=1):
+        qid = str(rec["quote_id"])
+        where = f"{n_name}: row {i} (task {_clean(rec.get('task_id'))}, annotator {_clean(rec.get('annotator'))})"
+        if qid not in known:
+            raise InputError(f"{where}: quote_id {qid!r} is not in {q_name}")
+        if _truthy(rec.get("was_cancelled")):
+            continue
+        stance = _str_or_none(rec.get("stance"))
+        if stance is not None and stance not in STANCE_VALUES:
+            raise InputError(f"{where}: stance {stance!r}; expected one of {sorted(STANCE_VALUES)}")
+        ann_labels.setdefault(qid, {})[str(rec["annotator"])] = stance
+        target = _str_or_none(rec.get("target"))
+        if target:
+            ann_targets.setdefault(qid, Counter())[target] += 1
+    return ann_labels, ann_targets
+
+
+def _dataset_row(q: dict[str, Any], a: dict[str, Any], label: str, labels: dict[str, str | None],
+                 resolution: str | None, ann_targets: dict[str, Counter]) -> dict[str, Any]:
+    """One dataset item from a kept quote and its adjudicated row.
+
+    Agreement falls back to the share of annotators who chose the gold label, the speaker to the
+    extracted one, and the target to the one the annotators named most often, then to the target
+    the agreement stage or an older quote table carries. `_annotator_labels` still holds the raw
+    annotator ids; `_pseudonymise` replaces it once every row is known."""
+    qid = str(q["quote_id"])
+    agreement = _clean(a.get("item_agreement"))
+    if agreement is None and labels:
+        agreement = sum(v == label for v in labels.values()) / len(labels)
+    speaker = _str_or_none(a.get("speaker_final")) or _str_or_none(q.get("speaker"))
+    if qid in ann_targets:
+        target = ann_targets[qid].most_common(1)[0][0]
+    else:  # the agreement stage carries the project's target; older quote tables may have one
+        target = _str_or_none(a.get("target")) or _str_or_none(q.get("target"))
+    return {
+        "quote_id": qid,
+        "article_id": str(q["article_id"]),
+        "source": _str_or_none(q.get("article_source")),
+        "url": _str_or_none(q.get("article_url")),
+        "date": _str_or_none(q.get("article_date")),
+        "speaker": speaker,
+        "speaker_mention": _str_or_none(q.get("speaker_mention")),
+        "quote": _str_or_none(q.get("text")),
+        "quote_type": _str_or_none(q.get("type")),
+        "context": _str_or_none(q.get("context")),
+        "quote_start": _int_or_none(q.get("start")),
+        "quote_end": _int_or_none(q.get("end")),
+        "context_start": _int_or_none(q.get("context_start")),
+        "context_end": _int_or_none(q.get("context_end")),
+        "speaker_mention_start": _int_or_none(q.get("speaker_mention_start")),
+        "speaker_mention_end": _int_or_none(q.get("speaker_mention_end")),
+        "target": target,
+        "label": label,
+        "_annotator_labels": labels,
+        "agreement": None if agreement is None else float(agreement),
+        "resolution": resolution,
+    }
+
+
+def _pseudonymise(rows: list[dict[str, Any]], all_annotators: set[str]) -> None:
+    """Replace each row's `_annotator_labels` by `annotations` under stable pseudonyms.
+
+    Sorted original ids -> annotator_01, annotator_02, ...: the published dataset names no
+    annotator, yet the same person has the same pseudonym on every row of one build."""
+    pseudonym = {orig: f"annotator_{k:02d}" for k, orig in enumerate(sorted(all_annotators), start=1)}
+    for row in rows:
+        row["annotations"] = [{"annotator": pseudonym[k], "label": v}
+                              for k, v in sorted(row.pop("_annotator_labels").items(), key=lambda kv: pseudonym[kv[0]])]
+
+
 def assemble_rows(quotes: pd.DataFrame, adjudicated: pd.DataFrame, annotations: pd.DataFrame | None = None,
                   *, skip_unlabelled: bool = False, names: tuple[str, str, str] = ("quotes", "adjudicated", "annotations"),
                   ) -> tuple[pd.DataFrame, BuildStats]:
@@ -198,22 +278,8 @@ def assemble_rows(quotes: pd.DataFrame, adjudicated: pd.DataFrame, annotations: 
     ann_labels: dict[str, dict[str, str | None]] = {}
     ann_targets: dict[str, Counter] = {}
     if annotations is not None:
-        _require_columns(annotations, ("quote_id", "annotator", "stance"), n_name)
+        ann_labels, ann_targets = _annotation_index(annotations, known, q_name, n_name)
         stats.annotations_in = len(annotations)
-        for i, rec in enumerate(annotations.to_dict("records"), start=1):
-            qid = str(rec["quote_id"])
-            where = f"{n_name}: row {i} (task {_clean(rec.get('task_id'))}, annotator {_clean(rec.get('annotator'))})"
-            if qid not in known:
-                raise InputError(f"{where}: quote_id {qid!r} is not in {q_name}")
-            if _truthy(rec.get("was_cancelled")):
-                continue
-            stance = _str_or_none(rec.get("stance"))
-            if stance is not None and stance not in STANCE_VALUES:
-                raise InputError(f"{where}: stance {stance!r}; expected one of {sorted(STANCE_VALUES)}")
-            ann_labels.setdefault(qid, {})[str(rec["annotator"])] = stance
-            target = _str_or_none(rec.get("target"))
-            if target:
-                ann_targets.setdefault(qid, Counter())[target] += 1
 
     adj_by_id = {str(r["quote_id"]): (i, r) for i, r in enumerate(adjudicated.to_dict("records"), start=1)}
     unlabelled = [qid for qid in quotes["quote_id"].astype(str) if qid not in adj_by_id]
@@ -255,44 +321,9 @@ def assemble_rows(quotes: pd.DataFrame, adjudicated: pd.DataFrame, annotations: 
             excluded["unclear"] += 1
             continue
         resolutions[resolution or "unknown"] += 1
-        agreement = _clean(a.get("item_agreement"))
-        if agreement is None and labels:
-            agreement = sum(v == label for v in labels.values()) / len(labels)
-        speaker = _str_or_none(a.get("speaker_final")) or _str_or_none(q.get("speaker"))
-        target = None
-        if qid in ann_targets:
-            target = ann_targets[qid].most_common(1)[0][0]
-        else:  # the agreement stage carries the project's target; older quote tables may have one
-            target = _str_or_none(a.get("target")) or _str_or_none(q.get("target"))
-        rows.append({
-            "quote_id": qid,
-            "article_id": str(q["article_id"]),
-            "source": _str_or_none(q.get("article_source")),
-            "url": _str_or_none(q.get("article_url")),
-            "date": _str_or_none(q.get("article_date")),
-            "speaker": speaker,
-            "speaker_mention": _str_or_none(q.get("speaker_mention")),
-            "quote": _str_or_none(q.get("text")),
-            "quote_type": _str_or_none(q.get("type")),
-            "context": _str_or_none(q.get("context")),
-            "quote_start": _int_or_none(q.get("start")),
-            "quote_end": _int_or_none(q.get("end")),
-            "context_start": _int_or_none(q.get("context_start")),
-            "context_end": _int_or_none(q.get("context_end")),
-            "speaker_mention_start": _int_or_none(q.get("speaker_mention_start")),
-            "speaker_mention_end": _int_or_none(q.get("speaker_mention_end")),
-            "target": target,
-            "label": label,
-            "_annotator_labels": labels,
-            "agreement": None if agreement is None else float(agreement),
-            "resolution": resolution,
-        })
+        rows.append(_dataset_row(q, a, label, labels, resolution, ann_targets))
 
-    # Pseudonymise annotators: sorted original ids -> annotator_01, annotator_02, ...
-    pseudonym = {orig: f"annotator_{k:02d}" for k, orig in enumerate(sorted(all_annotators), start=1)}
-    for row in rows:
-        row["annotations"] = [{"annotator": pseudonym[k], "label": v}
-                              for k, v in sorted(row.pop("_annotator_labels").items(), key=lambda kv: pseudonym[kv[0]])]
+    _pseudonymise(rows, all_annotators)
     stats.excluded = dict(excluded)
     stats.resolution_counts = dict(resolutions)
     stats.n_annotators = len(all_annotators)

@@ -237,75 +237,87 @@ def _annotation_process(annotations: pd.DataFrame | None, stats) -> str:
     return " ".join(parts)
 
 
-def render_card(dsd, stats, *, rows: pd.DataFrame, quotes: pd.DataFrame, annotations: pd.DataFrame | None,
-                agreement: dict | None, guidelines_name: str | None, license: str, pretty_name: str,
-                repo_id: str | None, outlet_notes: dict[str, str], annotators: dict[str, Any] | None = None) -> str:
-    """The full README.md: YAML header from `card_data` plus the documentation body."""
-    from huggingface_hub import DatasetCard
+def _description_section(rows: pd.DataFrame, stats) -> str:
+    """What the data is, how it was made, what it is (not) for, and which text mode this build used."""
+    return ("## Dataset description\n\n"
+            f"{stats.rows_out} quotations from {rows['article_id'].nunique()} German-language news articles, each attributed "
+            "to a speaker and labelled with the speaker's stance (favor / against / neutral) towards a target. "
+            "Quotes were found and attributed automatically (`qst extract`: direct, indirect and mixed "
+            "quotations with their speaker), then reviewed and labelled by human annotators and adjudicated. "
+            "Intended uses: training and evaluating stance classifiers and quote attribution on German news; "
+            "studying how outlets quote people. Not intended for judging individual people.\n\n"
+            f"Text mode of this build: **{stats.text_mode}** - {TEXT_MODE_DOCS[stats.text_mode]}.")
 
-    features = dsd["train"].features
-    data = card_data(dsd, license=license, pretty_name=pretty_name,
-                     annotations_creators=annotators["annotations_creators"] if annotators else None)
-    label_names = features["label"].names
-    n = stats.rows_out
-    body: list[str] = [f"# {pretty_name}"]
 
-    body.append("## Dataset description\n\n"
-                f"{n} quotations from {rows['article_id'].nunique()} German-language news articles, each attributed "
-                "to a speaker and labelled with the speaker's stance (favor / against / neutral) towards a target. "
-                "Quotes were found and attributed automatically (`qst extract`: direct, indirect and mixed "
-                "quotations with their speaker), then reviewed and labelled by human annotators and adjudicated. "
-                "Intended uses: training and evaluating stance classifiers and quote attribution on German news; "
-                "studying how outlets quote people. Not intended for judging individual people.\n\n"
-                f"Text mode of this build: **{stats.text_mode}** - {TEXT_MODE_DOCS[stats.text_mode]}.")
-
+def _fields_section(features, rows: pd.DataFrame, label_names: list[str]) -> str:
+    """The field table read from the built features (so it cannot drift from the data), the label ids
+    in ClassLabel order and the label counts."""
     field_rows = [[f"`{name}`", str(getattr(feat, 'dtype', type(feat).__name__)) if not hasattr(feat, 'names')
                    else "ClassLabel", FIELD_DOCS.get(name, "")] for name, feat in features.items()]
     labels = "\n".join(f"- `{i}` = **{name}**: {LABEL_MEANINGS[name]}" for i, name in enumerate(label_names))
     counts = rows["label"].value_counts()
-    body.append("## Data fields\n\n" + _table(["field", "type", "meaning"], field_rows)
-                + f"\n\nLabel ids (`label` is a `ClassLabel`, names in this order):\n\n{labels}\n\n"
-                + "Label counts: " + ", ".join(f"{name} {int(counts.get(name, 0))}" for name in label_names) + ".")
+    return ("## Data fields\n\n" + _table(["field", "type", "meaning"], field_rows)
+            + f"\n\nLabel ids (`label` is a `ClassLabel`, names in this order):\n\n{labels}\n\n"
+            + "Label counts: " + ", ".join(f"{name} {int(counts.get(name, 0))}" for name in label_names) + ".")
 
+
+def _splits_section(rows: pd.DataFrame, stats) -> str:
+    """Per-split sizes and labels, why splits are grouped by article, and every quote left out with
+    its reason, so the card accounts for each extracted quote."""
     excl = stats.excluded
     excl_text = ("; ".join(f"{reason}: {k}" for reason, k in sorted(excl.items())) if excl else "none")
     split_rows = [[s, stats.split_rows[s], len(stats.split_articles[s]),
                    ", ".join(f"{lab} {int(c)}" for lab, c in rows[rows['article_id'].isin(stats.split_articles[s])]
                              ['label'].value_counts().items())] for s in SPLITS]
-    body.append("## Splits\n\n" + _table(["split", "quotes", "articles", "labels"], split_rows) + "\n\n"
-                + "Splits are grouped by article: all quotes of one article are in the same split, so a model "
-                "cannot score by remembering an article's wording or speakers. " + stats.split_note
-                + f"\n\nOf {stats.quotes_in} extracted quotes and {stats.adjudicated_in} adjudicated ones, {n} are in "
-                f"the dataset. Left out (not in any split): {excl_text}. Quotes adjudicated `unclear` (no stance "
-                "discernible) and unresolved ones (annotators disagreed and no adjudicator decided) are excluded "
-                "from `label`, as are spans the annotators marked as not being a quote and quote records "
-                "whose text is empty.")
+    return ("## Splits\n\n" + _table(["split", "quotes", "articles", "labels"], split_rows) + "\n\n"
+            + "Splits are grouped by article: all quotes of one article are in the same split, so a model "
+            "cannot score by remembering an article's wording or speakers. " + stats.split_note
+            + f"\n\nOf {stats.quotes_in} extracted quotes and {stats.adjudicated_in} adjudicated ones, {stats.rows_out} are in "
+            f"the dataset. Left out (not in any split): {excl_text}. Quotes adjudicated `unclear` (no stance "
+            "discernible) and unresolved ones (annotators disagreed and no adjudicator decided) are excluded "
+            "from `label`, as are spans the annotators marked as not being a quote and quote records "
+            "whose text is empty.")
 
-    body.append("## Annotation process\n\n" + _annotation_process(annotations, stats))
-    body.append("### Guidelines\n\n" + (
-        f"The annotation guidelines are included as [`{guidelines_name}`]({guidelines_name}) (from "
-        "`annotations/guidelines.md` in the toolkit repository)." if guidelines_name else
-        "The guidelines were not supplied with this build (`--guidelines annotations/guidelines.md`)."))
-    body.append("### Annotators\n\n"
-                f"{stats.n_annotators} annotator(s). Their ids in `annotations` are pseudonyms "
-                "(`annotator_01`, ... in the sorted order of the original ids) that are stable within this release; "
-                "no personal information about annotators is included."
-                + ("\n\n" + annotators["description"] if annotators else ""))
-    body.append("### Agreement and adjudication\n\n" + _agreement_section(agreement, stats))
 
+def _annotation_sections(annotations: pd.DataFrame | None, stats, agreement: dict | None,
+                         guidelines_name: str | None, annotators: dict[str, Any] | None) -> list[str]:
+    """Process, guidelines, annotators (pseudonymised) and agreement: the parts a reader needs to
+    judge how far the labels can be trusted."""
+    return [
+        "## Annotation process\n\n" + _annotation_process(annotations, stats),
+        "### Guidelines\n\n" + (
+            f"The annotation guidelines are included as [`{guidelines_name}`]({guidelines_name}) (from "
+            "`annotations/guidelines.md` in the toolkit repository)." if guidelines_name else
+            "The guidelines were not supplied with this build (`--guidelines annotations/guidelines.md`)."),
+        "### Annotators\n\n"
+        f"{stats.n_annotators} annotator(s). Their ids in `annotations` are pseudonyms "
+        "(`annotator_01`, ... in the sorted order of the original ids) that are stable within this release; "
+        "no personal information about annotators is included."
+        + ("\n\n" + annotators["description"] if annotators else ""),
+        "### Agreement and adjudication\n\n" + _agreement_section(agreement, stats),
+    ]
+
+
+def _people_section(rows: pd.DataFrame) -> str:
+    """Who is quoted (the 15 most frequent speakers) and how to report an error: the data names real
+    people, so the card says what an attribution does and does not claim."""
     speakers = Counter(str(s) for s in rows["speaker"].dropna() if s)
     top = speakers.most_common(15)
-    body.append("## People named in the data\n\n"
-                "The speakers are mostly public officials and public figures (politicians, government spokespeople, "
-                "diplomats) quoted in published news. Each quote is attributed to them by an automatic system "
-                "reviewed by annotators; attributions and stance labels can be wrong and describe what an article "
-                "reports them as saying, not necessarily what they said. The dataset holds no private information "
-                "beyond what the articles published. To report an error or request removal, open a discussion on "
-                "the dataset page.\n\n"
-                + (_table(["speaker", "quotes"], [[s, c] for s, c in top]) if top else "No speaker was identified.")
-                + (f"\n\n({len(speakers) - len(top)} more speakers not listed.)" if len(speakers) > len(top) else "")
-                + f"\n\nQuotes without an identified speaker: {int(rows['speaker'].isna().sum())}.")
+    return ("## People named in the data\n\n"
+            "The speakers are mostly public officials and public figures (politicians, government spokespeople, "
+            "diplomats) quoted in published news. Each quote is attributed to them by an automatic system "
+            "reviewed by annotators; attributions and stance labels can be wrong and describe what an article "
+            "reports them as saying, not necessarily what they said. The dataset holds no private information "
+            "beyond what the articles published. To report an error or request removal, open a discussion on "
+            "the dataset page.\n\n"
+            + (_table(["speaker", "quotes"], [[s, c] for s, c in top]) if top else "No speaker was identified.")
+            + (f"\n\n({len(speakers) - len(top)} more speakers not listed.)" if len(speakers) > len(top) else "")
+            + f"\n\nQuotes without an identified speaker: {int(rows['speaker'].isna().sum())}.")
 
+
+def _outlets_section(rows: pd.DataFrame, label_names: list[str], outlet_notes: dict[str, str]) -> str:
+    """Label distribution per outlet with the maintainers' notes, because outlet style is the most
+    likely shortcut a classifier trained on this data learns."""
     src = rows["source"].fillna("(unknown outlet)")
     outlet_rows = []
     for outlet, part in rows.assign(_src=src).groupby("_src"):
@@ -313,23 +325,27 @@ def render_card(dsd, stats, *, rows: pd.DataFrame, quotes: pd.DataFrame, annotat
         outlet_rows.append([outlet, part["article_id"].nunique(), len(part),
                             " / ".join(f"{dist.get(lab, 0):.0%}" for lab in label_names),
                             outlet_notes.get(outlet, "")])
-    body.append("## Source outlets and bias\n\n"
-                + _table(["outlet", "articles", "quotes", "/".join(label_names), "note"], outlet_rows)
-                + "\n\nThe choice of outlets, topics and time span shapes whom the data quotes and which stances "
-                "appear; a small set of outlets, some of them partisan or state-affiliated, cannot represent German "
-                "news as a whole. Label distributions differ by outlet (table above), so a classifier can learn "
-                "outlet style instead of stance. Annotators' own views may also colour the labels.")
+    return ("## Source outlets and bias\n\n"
+            + _table(["outlet", "articles", "quotes", "/".join(label_names), "note"], outlet_rows)
+            + "\n\nThe choice of outlets, topics and time span shapes whom the data quotes and which stances "
+            "appear; a small set of outlets, some of them partisan or state-affiliated, cannot represent German "
+            "news as a whole. Label distributions differ by outlet (table above), so a classifier can learn "
+            "outlet style instead of stance. Annotators' own views may also colour the labels.")
 
+
+def _licensing_section(stats, license: str) -> str:
+    """The licence covers the annotations only; the news text stays the publishers'."""
     text_note = ("This build contains no news text at all (`--text-mode ids`): only ids, offsets and URLs. "
                  if stats.text_mode == "ids" else "")
-    body.append("## Licensing\n\n" + text_note +
-                f"The annotations (labels, attributions, ids, offsets) are released under `{license}`. The news text "
-                "(quotes and context) belongs to the publishers: the dataset licence cannot override their rights, "
-                "and reuse of the text beyond what copyright exceptions for research (e.g. German UrhG section 60d, "
-                "text and data mining) and quotation allow needs the publishers' permission. For outlets whose "
-                "text may not be redistributed, build the dataset with `--text-mode ids` (offsets and URLs only).")
+    return ("## Licensing\n\n" + text_note +
+            f"The annotations (labels, attributions, ids, offsets) are released under `{license}`. The news text "
+            "(quotes and context) belongs to the publishers: the dataset licence cannot override their rights, "
+            "and reuse of the text beyond what copyright exceptions for research (e.g. German UrhG section 60d, "
+            "text and data mining) and quotation allow needs the publishers' permission. For outlets whose "
+            "text may not be redistributed, build the dataset with `--text-mode ids` (offsets and URLs only).")
 
-    body.append("## Limitations\n\n"
+
+_LIMITATIONS = ("## Limitations\n\n"
                 "- Small size; the held-out splits are small and scores on them have wide confidence intervals.\n"
                 "- Quote detection and attribution are automatic; missed quotes are not in the data and attribution "
                 "errors survive where annotators did not catch them.\n"
@@ -337,12 +353,40 @@ def render_card(dsd, stats, *, rows: pd.DataFrame, quotes: pd.DataFrame, annotat
                 "- `unclear` and unresolved items are left out, so the data over-represents clear-cut stances.\n"
                 "- Offsets refer to the article text after Unicode NFC normalisation with `\\n` line ends.")
 
+
+def _citation_section(repo_id: str | None, pretty_name: str) -> str:
+    """A BibTeX entry keyed on the repository id (or a fixed key before the first push) and this year."""
     year = _dt.date.today().year
     key = (repo_id or "quote_stance_de").replace("/", "_").replace("-", "_")
     url = f"\n  url          = {{https://huggingface.co/datasets/{repo_id}}}," if repo_id else ""
-    body.append("## Citation\n\n```bibtex\n"
-                f"@misc{{{key}_{year},\n  title        = {{{pretty_name}}},\n  year         = {{{year}}},{url}\n"
-                "  note         = {Built with the quote-stance-toolkit (qst build-dataset)}\n}\n```")
+    return ("## Citation\n\n```bibtex\n"
+            f"@misc{{{key}_{year},\n  title        = {{{pretty_name}}},\n  year         = {{{year}}},{url}\n"
+            "  note         = {Built with the quote-stance-toolkit (qst build-dataset)}\n}\n```")
 
+
+def render_card(dsd, stats, *, rows: pd.DataFrame, quotes: pd.DataFrame, annotations: pd.DataFrame | None,
+                agreement: dict | None, guidelines_name: str | None, license: str, pretty_name: str,
+                repo_id: str | None, outlet_notes: dict[str, str], annotators: dict[str, Any] | None = None) -> str:
+    """The full README.md: YAML header from `card_data` plus the documentation body.
+
+    Each section has its own helper so the order of the card is readable here at a glance."""
+    from huggingface_hub import DatasetCard
+
+    features = dsd["train"].features
+    data = card_data(dsd, license=license, pretty_name=pretty_name,
+                     annotations_creators=annotators["annotations_creators"] if annotators else None)
+    label_names = features["label"].names
+    body: list[str] = [
+        f"# {pretty_name}",
+        _description_section(rows, stats),
+        _fields_section(features, rows, label_names),
+        _splits_section(rows, stats),
+        *_annotation_sections(annotations, stats, agreement, guidelines_name, annotators),
+        _people_section(rows),
+        _outlets_section(rows, label_names, outlet_notes),
+        _licensing_section(stats, license),
+        _LIMITATIONS,
+        _citation_section(repo_id, pretty_name),
+    ]
     content = f"---\n{data.to_yaml()}\n---\n\n" + "\n\n".join(body) + "\n"
     return str(DatasetCard(content))
