@@ -137,7 +137,7 @@ def _plain_tokens(text: str, monkeypatch: pytest.MonkeyPatch) -> list:
     """Tokens from an unpatched SoMaJo: a fresh instance, with SoMaJo's own offset pass."""
     from somajo import alignment
 
-    from toolkit.segment import _SOMAJO_OFFSETS, _plain_somajo
+    from toolkit.attribution.segment import _SOMAJO_OFFSETS, _plain_somajo
 
     with monkeypatch.context() as m:
         m.setattr(alignment, "_determine_offsets", _SOMAJO_OFFSETS)
@@ -151,7 +151,7 @@ def test_linear_somajo_splits_long_paragraphs_exactly_like_plain_somajo(monkeypa
     tokens and sentences must be an unpatched SoMaJo's."""
     from somajo import alignment
 
-    from toolkit.segment import _token_offsets, _tokenizer
+    from toolkit.attribution.segment import _token_offsets, _tokenizer
 
     tok = _tokenizer()
     assert alignment._determine_offsets is _token_offsets
@@ -181,7 +181,7 @@ def test_token_offsets_match_somajo_on_any_tokens(raw: str, words: list[str]) ->
     tokens that are not there and tokens past the end included: the same as SoMaJo's own pass."""
     from somajo.token import Token
 
-    from toolkit.segment import _SOMAJO_OFFSETS, _token_offsets
+    from toolkit.attribution.segment import _SOMAJO_OFFSETS, _token_offsets
 
     def outcome(fn):
         try:

@@ -736,7 +736,8 @@ _spans = st.lists(st.tuples(st.integers(0, 40), st.integers(0, 12)).map(lambda p
 @settings(max_examples=300, deadline=None)
 @given(spans=_spans, ordered=st.booleans(), lo=st.integers(-2, 55), width=st.integers(0, 20))
 def test_span_list_answers_like_a_scan(spans: list, ordered: bool, lo: int, width: int) -> None:
-    from toolkit.quotes import SpanList, _inside, _overlaps, _sentence_of
+    from toolkit.attribution.spans import SpanList
+    from toolkit.attribution.spans import inside as _inside, overlaps as _overlaps, sentence_of as _sentence_of
 
     if ordered:  # sentences, marks and quotes come in text order without overlaps
         spans = sorted(spans)
@@ -756,7 +757,7 @@ def test_span_list_answers_like_a_scan(spans: list, ordered: bool, lo: int, widt
 @settings(max_examples=200, deadline=None)
 @given(spans=_spans, lo=st.integers(-2, 55), width=st.integers(0, 20))
 def test_claimed_spans_answer_like_a_scan(spans: list, lo: int, width: int) -> None:
-    from toolkit.quotes import _Claimed, _inside, _overlaps
+    from toolkit.attribution.spans import Claimed as _Claimed, inside as _inside, overlaps as _overlaps
 
     claimed, plain = _Claimed(), []
     for sp in spans:  # as detect_quotes claims: non-empty and overlapping nothing claimed so far

@@ -10,57 +10,64 @@ quotes and runs after this, in toolkit.attribution.extract.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from toolkit.attribution.frames.direct import colon_frame, direct_quotes, fragment_frame
 from toolkit.attribution.frames.free_indirect import free_indirect
 from toolkit.attribution.frames.prep import demnach_quotes, prep_quotes, wonach_quotes, zufolge_quotes
 from toolkit.attribution.frames.trailing import anaphoric_quotes, trailing_quotes
 from toolkit.attribution.frames.verb import verb_quotes
 from toolkit.attribution.marks import QuoteMark, find_quote_marks, is_speechlike
-from toolkit.attribution.spans import Frame, QuoteSpan, Span, overlaps
+from toolkit.attribution.spans import Claimed, Frame, QuoteSpan, Span, SpanList, overlaps
 
 __all__ = ["Frame", "QuoteMark", "QuoteSpan", "Span", "colon_frame", "detect_quotes", "find_quote_marks",
            "fragment_frame", "free_indirect", "is_speechlike"]
 
 
 class _Claims:
-    """The quotes of a paragraph so far; a candidate overlapping one of them is dropped."""
+    """The quotes of a paragraph so far; a candidate overlapping one of them is dropped. The claimed
+    spans and the marks are indexes (`Claimed`, `SpanList`), so a paragraph of thousands of quotes
+    does not cost a scan over all of them for each candidate."""
 
-    def __init__(self, marks: list[QuoteMark]) -> None:
-        self.marks = marks
+    def __init__(self, mark_spans: SpanList) -> None:
+        self.mark_spans = mark_spans
         self.found: list[QuoteSpan] = []
-        self.spans: list[Span] = []
+        self.spans = Claimed()
 
     def claim(self, q: QuoteSpan) -> None:
         if q.end <= q.start or overlaps((q.start, q.end), self.spans):
             return
-        inner = [(mk.start, mk.end) for mk in self.marks if q.start <= mk.start and mk.end <= q.end]
+        inner = [self.mark_spans[k] for k in self.mark_spans.within(q.start, q.end)]
         if inner and q.type == "indirect":
             q.type = "mixed"
             q.fragments = inner
         self.found.append(q)
-        self.spans.append((q.start, q.end))
+        self.spans.add((q.start, q.end))
 
 
-def detect_quotes(text: str, paragraph: Span, sentences: list[Span], skip: list[Span]) -> list[QuoteSpan]:
+def detect_quotes(text: str, paragraph: Span, sentences: Sequence[Span], skip: Sequence[Span]) -> list[QuoteSpan]:
     """All quotes of one paragraph. `sentences` are those inside it; `skip` marks boilerplate."""
     marks = find_quote_marks(text, *paragraph)
-    claims = _Claims(marks)
-    speech_marks = [mk for mk in marks if is_speechlike(text, mk)]
-    mark_spans = [(mk.start, mk.end) for mk in marks]
+    # Indexed once per paragraph: the finders look marks, sentences, boilerplate and claimed quotes
+    # up by bisection, not by a scan over all of them for each sentence or quote.
+    mark_spans = SpanList((mk.start, mk.end) for mk in marks)
+    speech_spans = SpanList((mk.start, mk.end) for mk in marks if is_speechlike(text, mk))
+    sentences, skip = SpanList(sentences), SpanList(skip)
+    claims = _Claims(mark_spans)
     for k, sent in enumerate(sentences):
         if overlaps(sent, skip):
             continue
         previous = sentences[k - 1] if k > 0 else None
-        for finder in (prep_quotes(text, sent, mark_spans, speech_marks),
+        for finder in (prep_quotes(text, sent, mark_spans, speech_spans),
                        demnach_quotes(text, sent, previous, mark_spans),
                        wonach_quotes(text, sent, mark_spans),
                        zufolge_quotes(text, sent, mark_spans),
-                       trailing_quotes(text, sent, speech_marks),
-                       verb_quotes(text, sent, marks, mark_spans, claims.spans)):
+                       trailing_quotes(text, sent, speech_spans),
+                       verb_quotes(text, sent, mark_spans, claims.spans)):
             for q in finder:
                 claims.claim(q)
     for finder in (direct_quotes(text, paragraph, sentences, marks, skip, claims.spans),
-                   anaphoric_quotes(text, sentences, marks, claims.spans)):
+                   anaphoric_quotes(text, sentences, mark_spans, claims.spans)):
         for q in finder:
             claims.claim(q)
     claims.found.sort(key=lambda q: q.start)

@@ -39,13 +39,13 @@ class QuoteSpan:
 
 
 def inside(span: Span, spans: Iterable[Span]) -> bool:
-    if isinstance(spans, SpanList):
+    if isinstance(spans, (SpanList, Claimed)):
         return spans.contains(span)
     return any(s <= span[0] and span[1] <= e for s, e in spans)
 
 
 def overlaps(span: Span, spans: Iterable[Span]) -> bool:
-    if isinstance(spans, SpanList):
+    if isinstance(spans, (SpanList, Claimed)):
         return spans.overlaps(span)
     return any(s < span[1] and span[0] < e for s, e in spans)
 
@@ -161,3 +161,52 @@ class SpanList(Sequence[Span]):
         """`_inside(span, spans)`: some span (s, e) has s <= span[0] and span[1] <= e."""
         k = bisect_right(self._sorted_starts, span[0])
         return k > 0 and self._max_end[k - 1] >= span[1]
+
+
+def span_index(spans: Sequence[Span]) -> SpanList:
+    """`spans` as a SpanList: itself when it is one already (an index built once per paragraph),
+    else a fresh one, so a finder called with a plain list gives the same answers."""
+    return spans if isinstance(spans, SpanList) else SpanList(spans)
+
+
+class Claimed(Sequence[Span]):
+    """The spans a paragraph's quotes have claimed so far. `detect_quotes` claims only a span that
+    overlaps none of them, so they stay disjoint and, kept sorted by start, their ends are sorted
+    too: every question below is one bisection, not a scan over thousands of quotes. As a sequence
+    it holds the claimed spans in text order."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def __getitem__(self, k):  # type: ignore[override]  # int or slice, as a list has them
+        if isinstance(k, slice):
+            return list(zip(self.starts[k], self.ends[k]))
+        return self.starts[k], self.ends[k]
+
+    def __iter__(self) -> Iterator[Span]:
+        return zip(self.starts, self.ends)
+
+    def add(self, span: Span) -> None:
+        """Claim a span that overlaps none claimed so far (the caller checks)."""
+        k = bisect_left(self.starts, span[0])
+        self.starts.insert(k, span[0])
+        self.ends.insert(k, span[1])
+
+    def overlaps(self, span: Span) -> bool:
+        """`overlaps(span, claimed)`: some claimed (s, e) has s < span[1] and span[0] < e."""
+        k = bisect_left(self.starts, span[1])
+        return k > 0 and self.ends[k - 1] > span[0]
+
+    def contains(self, span: Span) -> bool:
+        """`inside(span, claimed)`: some claimed (s, e) has s <= span[0] and span[1] <= e."""
+        k = bisect_right(self.starts, span[0])
+        return k > 0 and self.ends[k - 1] >= span[1]
+
+    def starts_between(self, lo: int, hi: int) -> bool:
+        """Some claimed span starts strictly between lo and hi."""
+        k = bisect_right(self.starts, lo)
+        return k < len(self.starts) and self.starts[k] < hi

@@ -8,18 +8,18 @@ own (`fragment_frame`); otherwise they are scare quotes or titles.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from toolkit.attribution.marks import QuoteMark, is_speechlike
 from toolkit.attribution.mentions import PRONOUN, colon_subject, frame_subject, is_nominative_like, np_after_verb, np_at
-from toolkit.attribution.spans import Frame, QuoteSpan, Span, inside, overlaps, sentence_of, skip_space
+from toolkit.attribution.spans import Claimed, Frame, QuoteSpan, Span, SpanList, inside, overlaps, sentence_of, skip_space
 from toolkit.lexicon.active import LEX
 
 _ENDS_IN_COLON = re.compile(r":\s*$")
 _SENTENCE_STOP = re.compile(r"[.!?](?=\s|$)")
 
 
-def fragment_frame(text: str, sentences: list[Span], mark: QuoteMark, p_start: int) -> Frame | None:
+def fragment_frame(text: str, sentences: Sequence[Span], mark: QuoteMark, p_start: int) -> Frame | None:
     """A short quoted phrase is the speaker's words, not a scare quote, when a colon hands it over or
     a reporting verb follows it ("„Wir sind bereit“, sagte er": kind "handover", the caller finds the
     speaker), or when a naming verb earlier in its clause frames it ("bezeichnete den Plan als
@@ -54,13 +54,13 @@ def colon_frame(text: str, sentence: Span) -> Frame | None:
     return Frame(v.span(), frame_subject(text, ps, v.span(), pe), "before")
 
 
-def _after_or_colon(text: str, mk: QuoteMark, p_end: int, sent_start: int, mark_spans: list[Span]) -> Frame | None:
+def _after_or_colon(text: str, mk: QuoteMark, p_end: int, sent_start: int, mark_spans: Sequence[Span]) -> Frame | None:
     """"„…“, sagte Miller." (the frame runs to the next sentence end outside the quote), else
     "Peskow sagte: „…“" or the verbless "Bundesinnenminister Schäuble: „…“"."""
     after_limit = p_end
-    stop = _SENTENCE_STOP.search(text[mk.end:p_end])
+    stop = _SENTENCE_STOP.search(text, mk.end, p_end)  # not a slice: that copies the paragraph's rest
     if stop:
-        after_limit = mk.end + stop.end()
+        after_limit = stop.end()
     after_limit = max(min(after_limit, p_end), mk.end)
     m = LEX.SPEECH_AFTER_QUOTE.match(text[mk.end:after_limit])
     before = text[sent_start:mk.start]
@@ -81,7 +81,7 @@ def _after_or_colon(text: str, mk: QuoteMark, p_end: int, sent_start: int, mark_
     return None
 
 
-def _in_sentence(text: str, mk: QuoteMark, sent_start: int, mark_spans: list[Span]) -> Frame | None:
+def _in_sentence(text: str, mk: QuoteMark, sent_start: int, mark_spans: Sequence[Span]) -> Frame | None:
     """A statement verb earlier in the sentence ("Schüssel würdigte Ligeti als „…“"), else the
     subject of a verbless sentence ending in a colon ("Der Ermittler will seine Arbeit einstellen: „…“")."""
     before = text[sent_start:mk.start]
@@ -100,20 +100,27 @@ def _in_sentence(text: str, mk: QuoteMark, sent_start: int, mark_spans: list[Spa
     return None
 
 
-def _continuation(text: str, mk: QuoteMark, prev: QuoteSpan | None, claimed: list[Span]) -> Frame | None:
+def _starts_between(claimed: Sequence[Span], lo: int, hi: int) -> bool:
+    """Some claimed span starts strictly between lo and hi (by bisection for a `Claimed`)."""
+    if isinstance(claimed, Claimed):
+        return claimed.starts_between(lo, hi)
+    return any(lo < p_s < hi for p_s, _ in claimed)
+
+
+def _continuation(text: str, mk: QuoteMark, prev: QuoteSpan | None, claimed: Sequence[Span]) -> Frame | None:
     """Nothing but the previous quote's own frame lies between them: the same speaker goes on."""
     if prev is None or prev.frame.mention is None:
         return None
     gap = text[prev.end:mk.start]
     prev_sentence_end = re.search(r"[.!?]\s*$", gap)
     if "\n" not in gap.strip() and (prev_sentence_end or not gap.strip()) and \
-            not any(p_s > prev.end and p_s < mk.start for p_s, _ in claimed):
+            not _starts_between(claimed, prev.end, mk.start):
         return Frame(None, prev.frame.mention, "continuation")
     return None
 
 
-def direct_frame(text: str, paragraph: Span, sentences: list[Span], mk: QuoteMark, mark_spans: list[Span],
-                 prev: QuoteSpan | None, claimed: list[Span]) -> Frame | None:
+def direct_frame(text: str, paragraph: Span, sentences: Sequence[Span], mk: QuoteMark, mark_spans: Sequence[Span],
+                 prev: QuoteSpan | None, claimed: Sequence[Span]) -> Frame | None:
     """The first frame that fits, in the order above; None when the quote has none."""
     p_start, p_end = paragraph
     k_start = sentence_of(sentences, mk.start)
@@ -125,13 +132,13 @@ def direct_frame(text: str, paragraph: Span, sentences: list[Span], mk: QuoteMar
     return frame or _continuation(text, mk, prev, claimed)
 
 
-def direct_quotes(text: str, paragraph: Span, sentences: list[Span], marks: list[QuoteMark], skip: list[Span],
-                  claimed: list[Span]) -> Iterator[QuoteSpan]:
+def direct_quotes(text: str, paragraph: Span, sentences: Sequence[Span], marks: list[QuoteMark],
+                  skip: Sequence[Span], claimed: Sequence[Span]) -> Iterator[QuoteSpan]:
     """Direct quotes not inside an indirect or mixed quote (`claimed` is read as quotes are claimed).
 
     A frameless quote of ten words or more, or one ending like a sentence, is kept with the flag
     `no_speaker_frame`; a shorter one is a title or a name („Cobra II – die wirkliche Geschichte …“)."""
-    mark_spans = [(mk.start, mk.end) for mk in marks]
+    mark_spans = SpanList((mk.start, mk.end) for mk in marks)  # once: each quote's verbs are looked up in it
     prev: QuoteSpan | None = None
     for mk in marks:
         if overlaps((mk.start, mk.end), skip):

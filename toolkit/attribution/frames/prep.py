@@ -8,13 +8,12 @@ up to a "wobei"/"während" that adds the writer's own remark.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
-from toolkit.attribution.marks import QuoteMark
 from toolkit.attribution.mentions import (article_before_noun, is_nominative_like, np_after_verb, np_at,
                                           np_ending_at)
-from toolkit.attribution.spans import Frame, QuoteSpan, Span, inside, skip_space, strip_final_punct
+from toolkit.attribution.spans import Frame, QuoteSpan, Span, inside, skip_space, span_index, strip_final_punct
 from toolkit.lexicon.active import LEX
 
 SOURCE_NOUN_PREP = re.compile(r"(?<![\wÄÖÜäöüß-])(?P<cue>[Ll]aut|[Gg]emäß)(?![\wÄÖÜäöüß])")
@@ -158,9 +157,11 @@ def _prep_content(text: str, s: int, e: int, frame: PrepFrame) -> Span:
     return strip_final_punct(text, c_start, c_end)
 
 
-def prep_quotes(text: str, sent: Span, mark_spans: list[Span], speech_marks: list[QuoteMark]) -> Iterator[QuoteSpan]:
-    """Indirect quotes framed by a source phrase (`prep_frames`), kind "prep"."""
+def prep_quotes(text: str, sent: Span, mark_spans: Sequence[Span], speech_spans: Sequence[Span]) -> Iterator[QuoteSpan]:
+    """Indirect quotes framed by a source phrase (`prep_frames`), kind "prep". `speech_spans` are the
+    speech-like quote marks (a SpanList from `detect_quotes`, looked up by bisection)."""
     s, e = sent
+    speech = span_index(speech_spans)
     for frame in prep_frames(text, s, e):
         if inside(frame.cue, mark_spans):
             continue
@@ -168,13 +169,13 @@ def prep_quotes(text: str, sent: Span, mark_spans: list[Span], speech_marks: lis
         if content[1] - content[0] < 15:
             continue
         # "„…“, sagte er laut einer Abschrift": the source phrase belongs to a direct quote's frame.
-        if any(mk.start < content[1] and content[0] < mk.end and (mk.start <= content[0] or mk.end > content[1])
-               for mk in speech_marks):
+        if any(speech.starts[k] <= content[0] or speech.ends[k] > content[1]
+               for k in speech.overlapping(*content)):
             continue
         yield QuoteSpan(content[0], content[1], "indirect", Frame(frame.cue, frame.mention, "prep"))
 
 
-def demnach_quotes(text: str, sent: Span, previous: Span | None, mark_spans: list[Span]) -> Iterator[QuoteSpan]:
+def demnach_quotes(text: str, sent: Span, previous: Span | None, mark_spans: Sequence[Span]) -> Iterator[QuoteSpan]:
     """"Demnach ist …": the source is the document of the sentence before (not resolved here), the
     rest of the sentence is its content. "Die Studie wurde vorgestellt. Danach bestimmen …": after a
     report noun (lexicon `report_nouns`), "Danach" cites it."""
@@ -188,7 +189,7 @@ def demnach_quotes(text: str, sent: Span, previous: Span | None, mark_spans: lis
             yield QuoteSpan(content[0], content[1], "indirect", Frame(dm.span(), None, "prep"))
 
 
-def wonach_quotes(text: str, sent: Span, mark_spans: list[Span]) -> Iterator[QuoteSpan]:
+def wonach_quotes(text: str, sent: Span, mark_spans: Sequence[Span]) -> Iterator[QuoteSpan]:
     """"Berichte, wonach …" / "Studien, nach denen …": the noun before the comma is the source."""
     s, e = sent
     for m in WONACH.finditer(text, s, e):
@@ -206,7 +207,7 @@ def wonach_quotes(text: str, sent: Span, mark_spans: list[Span]) -> Iterator[Quo
         yield QuoteSpan(content[0], content[1], "indirect", Frame(cue, mention, "prep"))
 
 
-def zufolge_quotes(text: str, sent: Span, mark_spans: list[Span]) -> Iterator[QuoteSpan]:
+def zufolge_quotes(text: str, sent: Span, mark_spans: Sequence[Span]) -> Iterator[QuoteSpan]:
     """"Dem Kreml zufolge …" (the rest is the content); mid-clause "Sie stammen Zeitungsberichten
     zufolge aus …" (the whole clause is), with an adjective before the noun ("ersten Angaben zufolge")."""
     s, e = sent

@@ -4,12 +4,12 @@ point back to the sentence before ("… Dies bestätigte Westerwelle am Abend.")
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
-from toolkit.attribution.marks import QuoteMark
 from toolkit.attribution.mentions import is_nominative_like, np_after_verb, np_at
-from toolkit.attribution.spans import WORD, Frame, QuoteSpan, Span, first_word, overlaps, skip_space, strip_final_punct
+from toolkit.attribution.spans import (WORD, Frame, QuoteSpan, Span, first_word, overlaps, skip_space, span_index,
+                                       strip_final_punct)
 from toolkit.lexicon.active import LEX
 
 _PREP_OPENERS = {"In", "Auf", "Bei", "Mit", "Vor", "Zu", "Aus", "Für", "Über", "Unter", "Nach", "Von", "Im", "Am"}
@@ -84,15 +84,19 @@ def trailing_frame(text: str, s: int, e: int) -> TrailingFrame | None:
     return TrailingFrame(content, cue, mention, m.group("cue"))
 
 
-def trailing_quotes(text: str, sent: Span, speech_marks: list[QuoteMark]) -> Iterator[QuoteSpan]:
-    """The indirect quote of a trailing frame, unless a direct quote ends where its content ends."""
+def trailing_quotes(text: str, sent: Span, speech_spans: Sequence[Span]) -> Iterator[QuoteSpan]:
+    """The indirect quote of a trailing frame, unless a direct quote ends where its content ends.
+    `speech_spans` are the speech-like quote marks (a SpanList from `detect_quotes`)."""
     tf = trailing_frame(text, *sent)
-    if tf and not overlaps(tf.content, [(mk.start, mk.end) for mk in speech_marks if mk.end >= tf.content[1] - 1]):
+    if tf is None:
+        return
+    speech = span_index(speech_spans)
+    if not any(speech.ends[k] >= tf.content[1] - 1 for k in speech.overlapping(*tf.content)):
         yield QuoteSpan(tf.content[0], tf.content[1], "indirect", Frame(tf.cue, tf.mention, "trailing"))
 
 
-def anaphoric_quotes(text: str, sentences: list[Span], marks: list[QuoteMark],
-                     claimed: list[Span]) -> Iterator[QuoteSpan]:
+def anaphoric_quotes(text: str, sentences: Sequence[Span], mark_spans: Sequence[Span],
+                     claimed: Sequence[Span]) -> Iterator[QuoteSpan]:
     """"<sentence>. Dies bestätigte Westerwelle am Abend.": the frame points back to the sentence
     before, when neither sentence holds a quote yet (`claimed` is read as quotes are claimed)."""
     for k in range(1, len(sentences)):
@@ -104,7 +108,7 @@ def anaphoric_quotes(text: str, sentences: list[Span], marks: list[QuoteMark],
         if mention is None or not is_nominative_like(text, mention):
             continue
         ps, pe = sentences[k - 1]
-        if overlaps((ps, pe), [(mk.start, mk.end) for mk in marks]):
+        if overlaps((ps, pe), mark_spans):
             continue
         content = strip_final_punct(text, ps, pe)
         if content[1] - content[0] >= 20:

@@ -9,11 +9,10 @@ without dass needs Konjunktiv I (`konjunktiv_i`) unless the comma follows the ve
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
-from toolkit.attribution.marks import QuoteMark
 from toolkit.attribution.mentions import article_before_noun, frame_subject, np_at
-from toolkit.attribution.spans import Frame, QuoteSpan, Span, first_word, inside, skip_space, strip_final_punct
+from toolkit.attribution.spans import Frame, QuoteSpan, Span, first_word, inside, skip_space, span_index, strip_final_punct
 from toolkit.attribution.frames.prep import CLAUSE_END
 from toolkit.lexicon.active import LEX
 
@@ -59,11 +58,17 @@ def dass_content(text: str, verb: Span, sent: Span) -> Span | None:
     return strip_final_punct(text, start, end)
 
 
+def _marks_from(mark_spans: Sequence[Span], lo: int, hi: int) -> list[Span]:
+    """The quote marks starting in [lo, hi), by bisection when `mark_spans` is a SpanList."""
+    index = span_index(mark_spans)
+    return [index[k] for k in index.starting_in(lo, hi)]
+
+
 def _has_konjunktiv(text: str, c_start: int, e: int, c_marks: list[Span]) -> bool:
     return any(not inside(k.span(), c_marks) for k in LEX.KONJUNKTIV_I.finditer(text, c_start, e))
 
 
-def clause_content(text: str, v: re.Match[str], sent: Span, marks: list[QuoteMark]) -> Span | None:
+def clause_content(text: str, v: re.Match[str], sent: Span, mark_spans: Sequence[Span]) -> Span | None:
     """"sagte er, Russland habe …", "gab die Zeitung an, …", "Rice sagte weiter, …" (then only with
     Konjunktiv content), "sagte er, „No-Go-Areas“ dürfe es nicht geben" (a quoted fragment opens it)."""
     s, e = sent
@@ -78,7 +83,7 @@ def clause_content(text: str, v: re.Match[str], sent: Span, marks: list[QuoteMar
         return None
     c_start = after_subj + m2.end()
     fw = first_word(text, c_start, e)
-    c_marks = [(mk.start, mk.end) for mk in marks if c_start <= mk.start < e]
+    c_marks = _marks_from(mark_spans, c_start, e)
     has_konj = _has_konjunktiv(text, c_start, e, c_marks)
     if konj and not has_konj:
         fw = None
@@ -103,11 +108,11 @@ def clause_content(text: str, v: re.Match[str], sent: Span, marks: list[QuoteMar
     return None
 
 
-def noun_content(text: str, v: re.Match[str], sent: Span, marks: list[QuoteMark]) -> Span | None:
+def noun_content(text: str, v: re.Match[str], sent: Span, mark_spans: Sequence[Span]) -> Span | None:
     """"der Verdacht, er sei infiziert worden": a noun of saying with Konjunktiv I content."""
     e = sent[1]
     c_start = skip_space(text, v.end() + 1, e)
-    c_marks = [(mk.start, mk.end) for mk in marks if c_start <= mk.start < e]
+    c_marks = _marks_from(mark_spans, c_start, e)
     if _has_konjunktiv(text, c_start, e, c_marks) and \
             (first_word(text, c_start, e) or ("",))[0] not in LEX.NOT_CLAUSE_START:
         return strip_final_punct(text, c_start, e)
@@ -145,19 +150,19 @@ def _passive_agent(text: str, s: int, verb: re.Match[str]) -> Span | None:
     return None if m is None else np_at(text, m.end(), verb.start(), appositions=False)
 
 
-def _content(text: str, v: re.Match[str], sent: Span, marks: list[QuoteMark]) -> tuple[Span, str] | None:
+def _content(text: str, v: re.Match[str], sent: Span, mark_spans: Sequence[Span]) -> tuple[Span, str] | None:
     """The verb's content and the frame kind: dass, clause or zu, tried in that order."""
     content = dass_content(text, v.span(), sent)
     if content is not None:
         return content, "dass"
     if LEX.CORE_VERB.match(text, v.start()):
-        content = clause_content(text, v, sent, marks)
+        content = clause_content(text, v, sent, mark_spans)
         if content is not None:
             return content, "clause"
     noun = v.group()[:1].isupper() and LEX.SPEECH_NOUN.match(text, v.start()) is not None
     if noun:
         # "Vorwürfe werden laut, dass …" is found above; "der Verdacht, er sei …" here.
-        content = noun_content(text, v, sent, marks)
+        content = noun_content(text, v, sent, mark_spans)
         if content is not None:
             return content, "clause"
     if LEX.ZU_VERB.match(text, v.start()) or noun:
@@ -167,15 +172,14 @@ def _content(text: str, v: re.Match[str], sent: Span, marks: list[QuoteMark]) ->
     return None
 
 
-def verb_quotes(text: str, sent: Span, marks: list[QuoteMark], mark_spans: list[Span],
-                claimed: list[Span]) -> Iterator[QuoteSpan]:
+def verb_quotes(text: str, sent: Span, mark_spans: Sequence[Span], claimed: Sequence[Span]) -> Iterator[QuoteSpan]:
     """Indirect quotes of the reporting verbs of a sentence not inside a quote or a claimed quote
     (`claimed` is read as quotes are claimed); the mention is the verb's subject."""
     s, e = sent
     for v in frame_verbs(text, s, e):
         if inside(v.span(), mark_spans) or inside(v.span(), claimed):
             continue
-        found = _content(text, v, sent, marks)
+        found = _content(text, v, sent, mark_spans)
         if found is None:
             continue
         content, kind = found
