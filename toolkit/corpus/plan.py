@@ -31,6 +31,7 @@ from toolkit.errors import InputError
 
 ExtractFn = Callable[[dict[str, Any]], list[dict[str, Any]]]
 DEFAULT_EXTRACT_FN = "toolkit.attribution.extract:extract_article"
+DEFAULT_ARTICLE_TIMEOUT = 60.0
 
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 
@@ -48,6 +49,7 @@ class CorpusRun:
     skip_bad: bool = False
     jsonl: bool = False
     extract_fn: str | ExtractFn = DEFAULT_EXTRACT_FN
+    article_timeout: float = DEFAULT_ARTICLE_TIMEOUT  # seconds per article; 0 = no limit
     on_start: Callable[[int, int], None] | None = None      # (total records, records already done)
     on_part: Callable[[dict[str, Any]], None] | None = None  # each part completed by this run
     failed: list[dict[str, Any]] = field(default_factory=list)
