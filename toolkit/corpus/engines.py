@@ -143,9 +143,12 @@ def connect(run: CorpusRun) -> tuple[Any, Any]:
         except (OSError, TimeoutError) as exc:
             raise ToolkitError(f"cannot reach the Dask scheduler at {run.scheduler}: {exc}") from None
     # silence_logs=CRITICAL: a failing task is reported once, by us, as one line (the workers
-    # would otherwise log "Compute Failed" with the remote traceback).
+    # would otherwise log "Compute Failed" with the remote traceback). The scheduler starts an
+    # HTTP server even without a dashboard (default port 8787, with a warning on stderr when that
+    # is taken): any free port on 127.0.0.1 instead.
     cluster = LocalCluster(n_workers=run.workers, threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=logging.CRITICAL)
+                           dashboard_address=None, silence_logs=logging.CRITICAL,
+                           scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"})
     return Client(cluster), cluster
 
 
