@@ -24,6 +24,7 @@ KilledWorker, is reported as worker_died, and --resume redoes it.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -31,7 +32,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from toolkit.corpus.parts import ARTICLE_META, QUOTE_FRAME_META, extract_frame, load_part_frame, process_part, write_part
-from toolkit.corpus.limits import shutdown_helpers, worker_pool
+from toolkit.corpus.limits import quiesce_helpers, worker_pool
 from toolkit.corpus.plan import CorpusRun, describe_range
 from toolkit.errors import ToolkitError
 
@@ -123,13 +124,13 @@ def _run_pool(todo: list[dict[str, Any]], run: CorpusRun, emit: Callable[[dict[s
 
 # --------------------------------------------------------------------------------- Dask engine
 
-def quotes_frame(todo: list[dict[str, Any]], run: CorpusRun) -> Any:
+def quotes_frame(todo: list[dict[str, Any]], run: CorpusRun, run_id: str | None = None) -> Any:
     """The lazy Dask DataFrame of quote (and error) rows, one partition per part in `todo`."""
     import dask.dataframe as dd
 
     articles = dd.from_map(load_part_frame, todo, skip_bad=run.skip_bad, meta=ARTICLE_META,
                            label="read-articles", enforce_metadata=False)
-    return articles.map_partitions(extract_frame, run.extract_fn, run.skip_bad, run.article_timeout,
+    return articles.map_partitions(extract_frame, run.extract_fn, run.skip_bad, run.article_timeout, run_id,
                                    meta=QUOTE_FRAME_META, enforce_metadata=False)
 
 
@@ -161,8 +162,9 @@ def run_dask(todo: list[dict[str, Any]], run: CorpusRun, emit: Callable[[dict[st
     from distributed.scheduler import KilledWorker
 
     client, cluster = connect(run)
+    run_id = uuid.uuid4().hex
     try:
-        parts = quotes_frame(todo, run).to_delayed()
+        parts = quotes_frame(todo, run, run_id).to_delayed()
         tasks = [dask.delayed(write_part, pure=False)(part, spec, str(run.out), run.jsonl)
                  for part, spec in zip(parts, todo)]
         futures = client.compute(tasks)
@@ -185,7 +187,7 @@ def run_dask(todo: list[dict[str, Any]], run: CorpusRun, emit: Callable[[dict[st
             raise
     finally:
         try:
-            client.run(shutdown_helpers)
+            client.run(quiesce_helpers, run_id)
         except Exception:  # noqa: BLE001 - a worker already gone has no helper left to stop
             pass
         client.close()

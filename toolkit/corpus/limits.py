@@ -103,9 +103,23 @@ def worker_pool(workers: int) -> ProcessPoolExecutor:
 
 # ----------------------------------------------------------------- helper process for threads
 
-_helpers = threading.local()
-_all_helpers: list[ProcessPoolExecutor] = []   # every thread's helper, for shutdown_helpers
-_all_lock = threading.Lock()
+class _Helpers:
+    """This process's helper processes, one per thread, and whether parts may still start.
+
+    A Dask worker outlives a run (an external cluster serves many), so helpers are kept between
+    parts and stopped at the run's end by `quiesce_helpers(run_id)`, which first waits for the
+    parts still in helpers; parts of that run that would start afterwards (cancelled tasks still
+    running) are refused instead of starting a helper nobody would stop.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.pools: dict[int, ProcessPoolExecutor] = {}   # thread id -> its helper
+        self.busy = 0
+        self.ended: set[str] = set()   # run ids whose parts may no longer start
+
+
+_helpers = _Helpers()
 
 
 @contextmanager
@@ -125,7 +139,7 @@ def _may_have_children() -> Iterator[None]:
             config["daemon"] = daemonic
 
 
-def run_in_helper(fn: Callable[..., T], *args: Any) -> T:
+def run_in_helper(fn: Callable[..., T], *args: Any, run_id: str | None = None) -> T:
     """fn(*args) in this thread's helper process, where a main thread can take SIGALRM.
 
     If the helper dies (the extractor crashed it, or prctl ended it because the thread that
@@ -133,31 +147,46 @@ def run_in_helper(fn: Callable[..., T], *args: Any) -> T:
     process exits, so that a Dask worker that runs the article dies exactly as it would have
     without a helper, and the scheduler retries the part elsewhere or reports KilledWorker.
     """
-    for _ in range(2):
-        pool = getattr(_helpers, "pool", None)
-        if pool is None:
-            pool = _helpers.pool = worker_pool(1)
-            with _all_lock:
-                _all_helpers.append(pool)
-        try:
-            with _may_have_children():
-                future = pool.submit(fn, *args)
-            return future.result()
-        except BrokenProcessPool:
-            _helpers.pool = None
-            pool.shutdown(wait=False)
+    tid = threading.get_ident()
+    with _helpers.lock:
+        if run_id is not None and run_id in _helpers.ended:
+            raise RuntimeError("the run has ended; this part was cancelled")
+        _helpers.busy += 1
+    try:
+        for _ in range(2):
+            with _helpers.lock:
+                pool = _helpers.pools.get(tid) or _helpers.pools.setdefault(tid, worker_pool(1))
+            try:
+                with _may_have_children():
+                    future = pool.submit(fn, *args)
+                return future.result()
+            except BrokenProcessPool:
+                with _helpers.lock:
+                    _helpers.pools.pop(tid, None)
+                pool.shutdown(wait=False)
+    finally:
+        with _helpers.lock:
+            _helpers.busy -= 1
     os._exit(70)
 
 
-def shutdown_helpers() -> int:
-    """Stop this process's helpers cleanly (the run's end; Dask: `client.run` on every worker).
+async def quiesce_helpers(run_id: str, timeout: float = 120.0) -> int:
+    """A run ends (Dask: `client.run` on every worker): let the parts in helpers finish, then stop all.
 
-    A helper killed with its worker would leave its semaphores to multiprocessing's resource
-    tracker, which then warns about them on stderr.
+    Async, so that it waits on the worker's event loop without blocking it. A helper killed with
+    its worker would leave its semaphores to multiprocessing's resource tracker, which then warns
+    about them on stderr. Returns the number of helpers stopped.
     """
-    with _all_lock:
-        pools, _all_helpers[:] = list(_all_helpers), []
+    import asyncio
+
+    with _helpers.lock:
+        _helpers.ended.add(run_id)
+    deadline = time.monotonic() + timeout
+    while _helpers.busy and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    with _helpers.lock:
+        pools = list(_helpers.pools.values())
+        _helpers.pools.clear()
     for pool in pools:
         pool.shutdown(wait=True, cancel_futures=True)
-    _helpers.__dict__.clear()
     return len(pools)

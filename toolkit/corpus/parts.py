@@ -95,17 +95,18 @@ def _quote_row(rec: dict[str, Any]) -> dict[str, Any]:
 
 
 def extract_frame(articles: pd.DataFrame, extract_fn: str | ExtractFn = DEFAULT_EXTRACT_FN,
-                  skip_bad: bool = False, article_timeout: float = 0) -> pd.DataFrame:
+                  skip_bad: bool = False, article_timeout: float = 0, run_id: str | None = None) -> pd.DataFrame:
     """map_partitions body: every article's quotes in input order, plus error rows.
 
     An exception from the extractor on one article is that article's failure, reported with the
     article's location; without --skip-bad it stops the run. An article that runs longer than
     `article_timeout` seconds (0: no limit) is reported as kind "timeout" and the run goes on,
     with or without --skip-bad (toolkit.corpus.limits says how; outside a main thread, e.g. in
-    a Dask worker thread, the part is extracted in a helper process for that).
+    a Dask worker thread, the part is extracted in a helper process for that; `run_id` lets the
+    run's end refuse its cancelled parts there).
     """
     if article_timeout and not in_main_thread():
-        return run_in_helper(extract_frame, articles, extract_fn, skip_bad, article_timeout)
+        return run_in_helper(extract_frame, articles, extract_fn, skip_bad, article_timeout, run_id=run_id)
     fn = resolve_extract_fn(extract_fn)
     rows: list[dict[str, Any]] = []
     table = pa.Table.from_pandas(articles, schema=ARTICLE_SCHEMA, preserve_index=False)
