@@ -5,7 +5,7 @@ PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test venv labelstudio browser bench bench-speed clean
+.PHONY: demo test venv labelstudio browser bench bench-speed bench-scaling clean
 
 $(BIN)/qst: pyproject.toml
 	bash scripts/bootstrap.sh
@@ -25,6 +25,9 @@ bench: venv
 
 bench-speed: venv
 	$(BIN)/python scripts/bench_speed.py
+
+bench-scaling: venv
+	$(BIN)/python scripts/bench_scaling.py
 
 clean:
 	rm -rf out reports .pytest_cache

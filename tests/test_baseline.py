@@ -16,7 +16,13 @@ from sklearn.metrics import f1_score
 from typer.testing import CliRunner
 
 import toolkit
-from toolkit.stance import baseline as B
+from toolkit.stance.data import Columns, prepare
+from toolkit.stance.features import features_of
+from toolkit.stance.modelfile import BUNDLE_FORMAT, ModelFileError, load_model
+from toolkit.stance.models import SpeakerMajorityClassifier, build_model, fit_model
+from toolkit.stance.predict import run_predict
+from toolkit.stance.splits import LeakError, assert_no_leak, given_split, plan_splits
+from toolkit.stance.train import TrainOptions, run_training
 from toolkit.cli import app
 from toolkit.errors import InputError
 
@@ -55,7 +61,7 @@ def run(tmp_path_factory):
     data = d / "quotes.parquet"
     synth().to_parquet(data)
     out = d / "run"
-    result = B.run_training(data, out, opts=B.TrainOptions(n_boot=300))
+    result = run_training(data, out, opts=TrainOptions(n_boot=300))
     return data, out, result
 
 
@@ -120,13 +126,14 @@ def test_reported_metrics_match_sklearn(run):
 def test_tiny_seed_data_trains_and_says_numbers_are_uncertain(tmp_path):
     data = tmp_path / "seed.jsonl"
     synth(n_articles=5, per=7, seed=1).to_json(data, orient="records", lines=True, force_ascii=False)
-    r = B.run_training(data, tmp_path / "run", opts=B.TrainOptions(n_boot=200))
+    r = run_training(data, tmp_path / "run", opts=TrainOptions(n_boot=200))
     assert r["split"]["n_folds"] == 5 and r["split"]["n_groups"] == 5
     assert any("35 labelled training quotes" in u for u in r["uncertain"])
     assert any("5 article groups" in u for u in r["uncertain"])
     md = (tmp_path / "run" / "report.md").read_text()
     assert "NUMBERS ARE UNCERTAIN" in md
-    assert "Numbers are uncertain" in (tmp_path / "run" / "report.html").read_text()
+    html = (tmp_path / "run" / "report.html").read_text()
+    assert html.count("Numbers are uncertain") == 1 and "NUMBERS ARE UNCERTAIN" not in html  # the banner, once
     assert "Uncertain" in (tmp_path / "run" / "model_card.md").read_text()
     assert r["learning_curve"] == [] and r["learning_curve_skipped"]
 
@@ -153,7 +160,7 @@ def test_datasets_folder_with_classlabel_and_test_split(tmp_path):
     dd = datasets.DatasetDict({"train": ds(df[~df.article_id.isin(test_articles)]),
                                "test": ds(df[df.article_id.isin(test_articles)])})
     dd.save_to_disk(tmp_path / "ds")
-    r = B.run_training(tmp_path / "ds", tmp_path / "run", opts=B.TrainOptions(models=("tfidf-svm",), n_boot=100))
+    r = run_training(tmp_path / "ds", tmp_path / "run", opts=TrainOptions(models=("tfidf-svm",), n_boot=100))
     assert r["split"]["kind"] == "given" and r["data"]["n_test"] == 30
     assert r["label_distribution"]["test"] == df[df.article_id.isin(test_articles)]["label"].value_counts().reindex(
         LABELS, fill_value=0).to_dict()
@@ -175,50 +182,50 @@ def test_custom_estimator_hook_via_cli(tmp_path, run):
 # ------------------------------------------------------------------------------- splits
 
 def _frame(df: pd.DataFrame) -> pd.DataFrame:
-    return B.prepare(df, B.Columns(), "test").frame
+    return prepare(df, Columns(), "test").frame
 
 
 @pytest.mark.parametrize("group_by", ["article", "speaker", "date"])
 def test_splits_never_share_a_group(group_by):
     f = _frame(synth(n_articles=30, per=5, seed=2))
-    plan = B.plan_splits(f, group_by, seed=7)
+    plan = plan_splits(f, group_by, seed=7)
     col = {"article": "group", "speaker": "speaker", "date": "date"}[group_by]
     seen = np.zeros(len(f), dtype=int)
     for tr, te in plan.folds:
         assert not set(f[col].iloc[tr]) & set(f[col].iloc[te])
         seen[te] += 1
     assert (seen == 1).all()  # each row tested exactly once
-    again = B.plan_splits(f, group_by, seed=7)
+    again = plan_splits(f, group_by, seed=7)
     assert all((a[1] == b[1]).all() for a, b in zip(plan.folds, again.folds))
 
 
 def test_holdout_for_large_data_and_temporal_date_split():
     f = _frame(synth(n_articles=30, per=5, seed=2))
-    plan = B.plan_splits(f, "article", seed=0, cv_below=100)
+    plan = plan_splits(f, "article", seed=0, cv_below=100)
     assert plan.kind == "holdout" and len(plan.folds) == 1
     tr, te = plan.folds[0]
     assert 0.1 < len(te) / len(f) < 0.3 and not set(f["group"].iloc[tr]) & set(f["group"].iloc[te])
-    tr, te = B.plan_splits(f, "date", seed=0, cv_below=100).folds[0]
+    tr, te = plan_splits(f, "date", seed=0, cv_below=100).folds[0]
     assert f["date"].iloc[tr].max() < f["date"].iloc[te].min()
 
 
 def test_forced_leak_raises():
     groups = ["a1", "a1", "a2", "a3"]
-    B.assert_no_leak(groups, [0, 1], [2, 3])
-    with pytest.raises(B.LeakError, match="a1"):
-        B.assert_no_leak(groups, [0, 2], [1, 3], "article")
+    assert_no_leak(groups, [0, 1], [2, 3])
+    with pytest.raises(LeakError, match="a1"):
+        assert_no_leak(groups, [0, 2], [1, 3], "article")
     f = _frame(synth(n_articles=6, per=5))
-    with pytest.raises(B.LeakError, match="article"):
-        B.given_split(f, f.iloc[:3], "article", 0)
+    with pytest.raises(LeakError, match="article"):
+        given_split(f, f.iloc[:3], "article", 0)
 
 
 def test_test_file_sharing_an_article_is_refused(tmp_path):
     df = synth(n_articles=12, per=6)
     df.to_parquet(tmp_path / "train.parquet")
     df[df.article_id == "a003"].to_parquet(tmp_path / "test.parquet")
-    with pytest.raises(B.LeakError, match="a003"):
-        B.run_training(tmp_path / "train.parquet", tmp_path / "run", test_path=tmp_path / "test.parquet",
-                       opts=B.TrainOptions(n_boot=50))
+    with pytest.raises(LeakError, match="a003"):
+        run_training(tmp_path / "train.parquet", tmp_path / "run", test_path=tmp_path / "test.parquet",
+                       opts=TrainOptions(n_boot=50))
 
 
 # ------------------------------------------------------------------------------- bad input
@@ -226,7 +233,7 @@ def test_test_file_sharing_an_article_is_refused(tmp_path):
 def _train(tmp_path, df, **kw):
     p = tmp_path / "bad.csv"
     df.to_csv(p, index=False)
-    return B.run_training(p, tmp_path / "run", opts=B.TrainOptions(n_boot=50, **kw))
+    return run_training(p, tmp_path / "run", opts=TrainOptions(n_boot=50, **kw))
 
 
 def test_one_class_is_refused(tmp_path):
@@ -323,17 +330,17 @@ def test_predict_writes_valid_labelstudio_predictions_and_table(tmp_path, run):
     assert table["quote_id"].tolist() == quotes["quote_id"].tolist()
     assert table["label"].tolist() == [t["predictions"][0]["result"][0]["value"]["choices"][0] for t in tasks]
     # Label Studio tasks JSON as input: the round trip keeps the ids.
-    B.run_predict(out, tmp_path / "pred.json", tmp_path / "pred2.json")
+    run_predict(out, tmp_path / "pred.json", tmp_path / "pred2.json")
     assert json.loads((tmp_path / "pred2.json").read_text()) == tasks
 
 
 def test_skops_round_trip_predicts_the_same(run, tmp_path):
     data, out, _ = run
-    model, meta = B.load_model(out / "model.skops")
+    model, meta = load_model(out / "model.skops")
     assert meta["model_name"] == "tfidf-logreg" and meta["toolkit_version"] == toolkit.__version__
-    f = B.prepare(pd.read_parquet(data), B.Columns(), "x").frame
-    refit = B.fit_model(B.build_model("tfidf-logreg", use_target=True), f)
-    X = B.features_of(f)
+    f = prepare(pd.read_parquet(data), Columns(), "x").frame
+    refit = fit_model(build_model("tfidf-logreg", use_target=True), f)
+    X = features_of(f)
     assert (model.predict(X) == refit.predict(X)).all()
     assert np.allclose(model.predict_proba(X), refit.predict_proba(X))
 
@@ -346,8 +353,8 @@ def test_tampered_model_file_is_refused(run, tmp_path):
     shutil.copytree(out, d)
     with open(d / "model.skops", "ab") as fh:
         fh.write(b"\0")
-    with pytest.raises(B.ModelFileError, match="sha256 does not match"):
-        B.load_model(d)
+    with pytest.raises(ModelFileError, match="sha256 does not match"):
+        load_model(d)
 
 
 class Sneaky:
@@ -355,32 +362,30 @@ class Sneaky:
 
 
 def test_unexpected_type_is_refused_even_with_matching_checksum(tmp_path):
-    bundle = {"format": B.BUNDLE_FORMAT, "format_version": 1, "toolkit_version": toolkit.__version__,
+    bundle = {"format": BUNDLE_FORMAT, "format_version": 1, "toolkit_version": toolkit.__version__,
               "sklearn_version": "x", "model": Sneaky(), "meta": "{}"}
     sio.dump(bundle, tmp_path / "model.skops")
     (tmp_path / "model_meta.json").write_text(json.dumps(
         {"model_sha256": hashlib.sha256((tmp_path / "model.skops").read_bytes()).hexdigest()}))
-    with pytest.raises(B.ModelFileError, match="test_baseline.Sneaky.*refusing"):
-        B.load_model(tmp_path)
+    with pytest.raises(ModelFileError, match="test_baseline.Sneaky.*refusing"):
+        load_model(tmp_path)
 
 
 def test_model_from_another_toolkit_version_is_refused(run, tmp_path):
-    from toolkit.stance.baseline import SpeakerMajorityClassifier
-
     est = SpeakerMajorityClassifier().fit(pd.DataFrame({"speaker": ["a", "b"]}), ["favor", "against"])
-    sio.dump({"format": B.BUNDLE_FORMAT, "format_version": 1, "toolkit_version": "0.0.1",
+    sio.dump({"format": BUNDLE_FORMAT, "format_version": 1, "toolkit_version": "0.0.1",
               "sklearn_version": "x", "model": est, "meta": "{}"}, tmp_path / "model.skops")
-    with pytest.raises(B.ModelFileError, match="saved by qst 0.0.1.*retrain"):
-        B.load_model(tmp_path / "model.skops")
+    with pytest.raises(ModelFileError, match="saved by qst 0.0.1.*retrain"):
+        load_model(tmp_path / "model.skops")
     (tmp_path / "junk.skops").write_bytes(b"not a zip")
-    with pytest.raises(B.ModelFileError, match="not a readable skops"):
-        B.load_model(tmp_path / "junk.skops")
+    with pytest.raises(ModelFileError, match="not a readable skops"):
+        load_model(tmp_path / "junk.skops")
 
 
 def test_speaker_majority_estimator():
     X = pd.DataFrame({"speaker": ["a", "a", "a", "b", "b", "c"]})
     y = ["favor", "favor", "against", "against", "against", "neutral"]
-    est = B.SpeakerMajorityClassifier().fit(X, y)
+    est = SpeakerMajorityClassifier().fit(X, y)
     assert est.predict(pd.DataFrame({"speaker": ["a", "b", "c", "zzz"]})).tolist() == [
         "favor", "against", "neutral", "against"]  # unseen speaker -> global majority
     assert est.get_params() == {"speaker_column": "speaker"}
@@ -390,8 +395,8 @@ def test_holdout_run_for_larger_data_and_label_case_warning(tmp_path):
     df = synth(n_articles=30, per=6, seed=4)
     df.loc[0, "label"] = "FAVOR"
     df.to_csv(tmp_path / "q.csv", index=False)
-    r = B.run_training(tmp_path / "q.csv", tmp_path / "run",
-                       opts=B.TrainOptions(models=("tfidf-svm",), cv_below=100, n_boot=100, learning_curve=False))
+    r = run_training(tmp_path / "q.csv", tmp_path / "run",
+                       opts=TrainOptions(models=("tfidf-svm",), cv_below=100, n_boot=100, learning_curve=False))
     assert r["split"]["kind"] == "holdout" and r["split"]["n_folds"] == 1
     n_test = r["split"]["fold_sizes"][0]["test"]
     assert r["models"]["tfidf-svm"]["n"] == n_test < len(df)
@@ -401,10 +406,38 @@ def test_holdout_run_for_larger_data_and_label_case_warning(tmp_path):
 
 def test_per_target_cross_validation(tmp_path):
     synth(n_articles=30, per=6, seed=5).to_parquet(tmp_path / "q.parquet")
-    r = B.run_training(tmp_path / "q.parquet", tmp_path / "run",
-                       opts=B.TrainOptions(models=("tfidf-logreg",), per_target=True, n_boot=100,
+    r = run_training(tmp_path / "q.parquet", tmp_path / "run",
+                       opts=TrainOptions(models=("tfidf-logreg",), per_target=True, n_boot=100,
                                            learning_curve=False))
-    model, meta = B.load_model(tmp_path / "run")
+    model, meta = load_model(tmp_path / "run")
     assert meta["per_target"] is True and sorted(model.estimators_) == ["Mietendeckel", "Tempolimit", "Windkraft"]
     assert r["models"]["tfidf-logreg"]["macro_f1"]["value"] > r["models"]["majority"]["macro_f1"]["value"] + 0.2
     assert {row["target"] for row in r["per_target"]} == set(model.estimators_)
+
+
+def test_predict_with_text_col_loads_the_model_once(run, tmp_path):
+    """--text-col/--id-col read the saved columns from the one load_model call that predicts."""
+    _, out, _ = run
+    quotes = synth(n_articles=2, per=3, seed=8).drop(columns=["label"]).rename(columns={"text": "zitat"})
+    quotes.to_csv(tmp_path / "new.csv", index=False)
+    opened: list[str] = []
+    model_file = str(out / "model.skops")
+
+    def hook(event: str, args: tuple) -> None:
+        if event == "open" and str(args[0]) == model_file:
+            opened.append(event)
+
+    sys.addaudithook(hook)  # audit hooks cannot be removed; this one only counts opens of model_file
+    res = CliRunner().invoke(app, ["predict", str(out), str(tmp_path / "new.csv"), "--out", str(tmp_path / "a.json")])
+    assert res.exit_code != 0 and "no text column 'text'" in str(res.exception)  # the option is needed
+    opened.clear()
+    res = CliRunner().invoke(app, ["predict", str(out), str(tmp_path / "new.csv"), "--out", str(tmp_path / "b.json"),
+                                   "--text-col", "zitat"])
+    assert res.exit_code == 0, res.output
+    with_option = len(opened)
+    quotes.rename(columns={"zitat": "text"}).to_csv(tmp_path / "plain.csv", index=False)
+    opened.clear()
+    res = CliRunner().invoke(app, ["predict", str(out), str(tmp_path / "plain.csv"), "--out", str(tmp_path / "c.json")])
+    assert res.exit_code == 0, res.output
+    assert with_option == len(opened) > 0
+    assert json.loads((tmp_path / "b.json").read_text()) == json.loads((tmp_path / "c.json").read_text())

@@ -10,6 +10,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
 
 import bench_extract  # noqa: E402
+import bench_scaling  # noqa: E402
 import bench_speed  # noqa: E402
 import make_corpus  # noqa: E402
 
@@ -39,3 +40,19 @@ def test_bench_extract_one_and_two_processes_identical(tmp_path, capsys):
     assert [r["articles"] for r in rep["results"]] == [16, 16]
     assert len(rep["results"][1]["worker_peak_mb"]) == 2
     assert "scaling efficiency" in capsys.readouterr().out
+
+
+def test_bench_scaling_prints_the_table_with_doubling_ratios(capsys):
+    """Tiny sizes: one row per input, the per-doubling column filled from the second row of each
+    series on (the values are timings and not checked), every dense pair extracted as one quote."""
+    assert bench_scaling.main(["--sizes", "1,2", "--pairs", "12,24", "--pairs-per-paragraph", "5"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0] == "| input | size | chars | quotes | CPU s | peak RSS MB | CPU × per doubling |"
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in lines[2:]]
+    assert [(r[0], r[1]) for r in rows] == [("article", "1x"), ("article", "2x"), ("dense", "12 pairs"),
+                                            ("dense", "24 pairs")]
+    assert [r[3] for r in rows[2:]] == ["12", "24"]
+    assert 0 < int(rows[0][3]) < int(rows[1][3])
+    assert int(rows[1][2].replace(",", "")) > int(rows[0][2].replace(",", ""))
+    assert rows[0][6] == rows[2][6] == "–"
+    assert all(float(r[4]) >= 0 and float(r[5]) > 0 and float(r[6]) > 0 for r in (rows[1], rows[3]))

@@ -55,13 +55,13 @@ def test_agreement_train_and_dataset_stages(tmp_path):
     table = pipeline.training_table(quotes, adjudicated)
     assert len(table) == 11 and set(table["label"]) == {"favor", "against", "neutral"}
     metrics, stage = pipeline.stage_train(table, out, n_boot=100, learning_curve=False)
-    from toolkit.stance import baseline
+    from toolkit.stance.modelfile import MODEL_FILE
 
     assert {"majority", "speaker-majority"} <= set(metrics["models"])
     assert all(0.0 <= m["macro_f1"]["value"] <= 1.0 for m in metrics["models"].values())
     assert stage.counts["model"] == metrics["saved_model"] and stage.counts["labelled quotes"] == 11
     assert "article" in metrics["split"]["description"]
-    assert (out / "reports" / baseline.MODEL_FILE).exists()
+    assert (out / "reports" / MODEL_FILE).exists()
     trained = pd.read_parquet(out / "train" / "labelled.parquet")
     assert sorted(trained["quote_id"]) == sorted(table["quote_id"])
     reports = pipeline.stage_reports(metrics, out)

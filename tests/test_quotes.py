@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from toolkit import ANNOTATIONS_DIR
 from toolkit.attribution.extract import extract_article, quote_id, validate_record
 from toolkit.ingest import read_articles
-from toolkit.attribution.quotes import find_quote_marks
+from toolkit.attribution.marks import find_quote_marks
 
 
 def extract(text: str, date: str | None = "2024-06-20") -> list[dict]:
@@ -726,3 +726,73 @@ def test_auxiliary_and_pronoun_are_not_adjectives_of_a_mention() -> None:
 def test_short_direct_quote_with_trailing_reporting_verb_is_speech() -> None:
     q = one("„Wir sind bereit“, sagte er.")
     assert (q["text"], q["type"], q["speaker_mention"]) == ("„Wir sind bereit“", "direct", "er")
+
+
+# --- indexes that keep extraction linear (same answers as the scans they replace) ----------
+
+_spans = st.lists(st.tuples(st.integers(0, 40), st.integers(0, 12)).map(lambda p: (p[0], p[0] + p[1])), max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(spans=_spans, ordered=st.booleans(), lo=st.integers(-2, 55), width=st.integers(0, 20))
+def test_span_list_answers_like_a_scan(spans: list, ordered: bool, lo: int, width: int) -> None:
+    from toolkit.quotes import SpanList, _inside, _overlaps, _sentence_of
+
+    if ordered:  # sentences, marks and quotes come in text order without overlaps
+        spans = sorted(spans)
+        spans = [sp for i, sp in enumerate(spans) if all(prev[1] <= sp[0] for prev in spans[:i])]
+    index, hi = SpanList(spans), lo + width
+    assert index.ordered or not ordered
+    assert list(index.overlapping(lo, hi)) == [k for k, (s, e) in enumerate(spans) if s < hi and lo < e]
+    assert list(index.within(lo, hi)) == [k for k, (s, e) in enumerate(spans) if lo <= s and e <= hi]
+    assert list(index.starting_in(lo, hi)) == [k for k, (s, _e) in enumerate(spans) if lo <= s < hi]
+    assert index.last_ending_by(lo) == max((k for k, (_s, e) in enumerate(spans) if e <= lo), default=-1)
+    assert index.first_holding(lo) == next((k for k, (s, e) in enumerate(spans) if s <= lo < e), -1)
+    assert index.overlaps((lo, hi)) == _overlaps((lo, hi), list(spans))
+    assert index.contains((lo, hi)) == _inside((lo, hi), list(spans))
+    assert _sentence_of(index, lo) == _sentence_of(list(spans), lo)
+
+
+@settings(max_examples=200, deadline=None)
+@given(spans=_spans, lo=st.integers(-2, 55), width=st.integers(0, 20))
+def test_claimed_spans_answer_like_a_scan(spans: list, lo: int, width: int) -> None:
+    from toolkit.quotes import _Claimed, _inside, _overlaps
+
+    claimed, plain = _Claimed(), []
+    for sp in spans:  # as detect_quotes claims: non-empty and overlapping nothing claimed so far
+        if sp[1] > sp[0] and not _overlaps(sp, claimed):
+            claimed.add(sp)
+            plain.append(sp)
+    hi = lo + width
+    assert claimed.overlaps((lo, hi)) == _overlaps((lo, hi), plain)
+    assert claimed.contains((lo, hi)) == _inside((lo, hi), plain)
+    assert claimed.starts_between(lo, hi) == any(lo < s < hi for s, _e in plain)
+
+
+_OFFSET_FIELDS = ("start", "end", "cue_start", "cue_end", "speaker_mention_start", "speaker_mention_end",
+                  "antecedent_start", "antecedent_end", "context_start", "context_end")
+
+
+def test_article_of_repeated_blocks_gives_each_block_its_quotes() -> None:
+    """An article of N copies of a seed article: N times its quotes, each copy's records those of the
+    first shifted by the copy's offset and paragraph count (the per-article indexes must find each
+    quote's own sentences, paragraph, context and speaker, not a copy's)."""
+    n = 8
+    for art in read_articles(ANNOTATIONS_DIR / "articles"):
+        block = art["text"].strip("\n")
+        one_block = extract_article({"id": "b", "text": block, "date": art.get("date")})
+        whole = "\n".join([block] * n)
+        recs = extract_article({"id": "b", "text": whole, "date": art.get("date")})
+        assert one_block and len(recs) == n * len(one_block), art["id"]
+        assert len({r["quote_id"] for r in recs}) == len(recs)
+        shift, paras = len(block) + 1, sum(1 for line in block.split("\n") if line.strip())
+        for k in range(n):
+            for first, rec in zip(one_block, recs[k * len(one_block):(k + 1) * len(one_block)]):
+                expected = {**first, "quote_id": rec["quote_id"], "paragraph_index": first["paragraph_index"] + k * paras}
+                for f in _OFFSET_FIELDS:
+                    if first[f] is not None:
+                        expected[f] = first[f] + k * shift
+                if "segments" in first:
+                    expected["segments"] = [[a + k * shift, b + k * shift] for a, b in first["segments"]]
+                assert rec == expected, (art["id"], k)
+                assert rec["text"] == whole[rec["start"]:rec["end"]]

@@ -12,7 +12,11 @@ import pandas as pd
 import pytest
 from sklearn.metrics import f1_score
 
-from toolkit.stance import baseline as B
+from toolkit.stance.data import Columns, prepare
+from toolkit.stance.features import features_of
+from toolkit.stance.modelfile import load_model
+from toolkit.stance.models import PerTargetClassifier
+from toolkit.stance.train import TrainOptions, run_training
 from toolkit.errors import InputError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,22 +117,22 @@ def synth_tweets(path: Path, n_per_target: int, seed: int):
 def test_per_target_svm_ngrams_end_to_end(tmp_path):
     S.convert(str(synth_tweets(tmp_path / "train.txt", 50, 1)), str(synth_tweets(tmp_path / "test.txt", 20, 2)),
               None, str(tmp_path / "data"))
-    r = B.run_training(tmp_path / "data" / "train.parquet", tmp_path / "run",
+    r = run_training(tmp_path / "data" / "train.parquet", tmp_path / "run",
                        test_path=tmp_path / "data" / "test.parquet",
-                       opts=B.TrainOptions(models=("svm-ngrams",), per_target=True, n_boot=200))
+                       opts=TrainOptions(models=("svm-ngrams",), per_target=True, n_boot=200))
     assert r["split"]["kind"] == "given" and r["saved_model"] == "svm-ngrams"
     assert set(r["best_params"]) == {"Atheism", "Feminist Movement", "Legalization of Abortion"}
     assert r["models"]["svm-ngrams"]["f_avg"]["value"] > r["models"]["majority"]["f_avg"]["value"] + 0.2
     assert {row["target"] for row in r["per_target"]} == set(r["best_params"])
     # F_avg is computed on the pooled predictions of all targets, like the official scorer.
-    model, _ = B.load_model(tmp_path / "run")
-    assert isinstance(model, B.PerTargetClassifier) and len(model.estimators_) == 3
+    model, _ = load_model(tmp_path / "run")
+    assert isinstance(model, PerTargetClassifier) and len(model.estimators_) == 3
     step = model.estimators_["Atheism"].named_steps
     word = step["features"].transformers_[0][1].transformer_list[0][1]
     char = step["features"].transformers_[0][1].transformer_list[1][1]
     assert word.ngram_range == (1, 3) and word.binary and char.ngram_range == (2, 5) and char.binary
     test = pd.read_parquet(tmp_path / "data" / "test.parquet")
-    pred = model.predict(B.features_of(B.prepare(test, B.Columns(), "t").frame))
+    pred = model.predict(features_of(prepare(test, Columns(), "t").frame))
     pooled = f1_score(test["label"], pred, labels=["favor", "against"], average="macro")
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["models"]["svm-ngrams"]["f_avg"][
         "value"] == pytest.approx(pooled, abs=1e-4)

@@ -3,6 +3,7 @@ registry validation. All sentences are written for these tests."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -144,3 +145,78 @@ def test_custom_registry_changes_resolution() -> None:
     text = "Anna Muster kam nach Berlin. „Ich bleibe bis zum Ende der Wahlperiode im Amt“, sagte Muster."
     r = extract_article({"id": "c", "text": text}, reg)[-1]
     assert r["speaker_id"] == "anna_muster"
+
+
+# --- the per-article indexes answer as the scans over all mentions did ------------------------
+
+def _scan_pronoun(d, pos: int, pronoun: str):
+    """The backward scan `Discourse.antecedent_for_pronoun` replaced by an index."""
+    from toolkit.speakers import PRONOUNS
+
+    want = PRONOUNS.get(pronoun)
+    for mn in reversed(d.mentions):
+        if mn.start >= pos or not mn.eligible or mn.entity is None or mn.entity.kind != "person":
+            continue
+        if want == "m" and mn.entity.gender not in (None, "m") or want == "f" and mn.entity.gender != "f":
+            continue
+        return mn
+    return None
+
+
+def _scan_short(d, token: str, pos: int):
+    """The backward scan `Discourse.resolve_short` replaced by an index (entity key and antecedent)."""
+    for mn in reversed([m for m in d.mentions if m.end <= pos and m.entity is not None]):
+        ent = mn.entity
+        if ent.kind != "person" or mn.method in ("pronoun", "short"):
+            continue
+        names = {ent.name}
+        if ent.speaker_id:
+            sp = d.registry.speakers[ent.speaker_id]
+            names |= set(sp.aliases) | set(sp.short_names)
+        if any(token == n or token in n.replace("-", " ").split() for n in names):
+            return ent.key, mn
+    holders = [sid for sid, sp in d.registry.speakers.items() if token in sp.short_names]
+    clash = any(m.entity and m.entity.speaker_id is None and token in m.entity.name.split() for m in d.mentions)
+    return (holders[0], None) if len(holders) == 1 and not clash else (None, None)
+
+
+def test_discourse_indexes_agree_with_full_scans() -> None:
+    """On the seeds run together (and a passage with "sie", surnames and an organisation's role),
+    every pronoun, surname and "die Nachrichtenagentur" look-up at every mention position gives
+    what a scan over all earlier mentions gives, and each pronoun was resolved to exactly that."""
+    from toolkit import ANNOTATIONS_DIR
+    from toolkit.ingest import read_articles
+    from toolkit.speakers import Discourse
+
+    extra = ("Die Sprecherin Anna Berg sagte, sie sei zufrieden. Berg fügte hinzu, er habe recht. Sie lachte. "
+             "Die Nachrichtenagentur Reuters meldete das. Die Nachrichtenagentur berichtete, Kim sei in Moskau.")
+    text = "\n".join([a["text"] for a in read_articles(ANNOTATIONS_DIR / "articles")] + [extra])
+    import yaml
+
+    from toolkit.speakers import DEFAULT_REGISTRY
+
+    data = yaml.safe_load(DEFAULT_REGISTRY.read_text(encoding="utf-8"))
+    data["speakers"].append({"id": "anna_berg", "name": "Anna Berg", "kind": "person", "gender": "f",
+                             "short_names": ["Berg"]})
+    reg = registry_from_dict(data)
+    d = Discourse(text, reg, None, [(m.start(), m.end()) for m in re.finditer(r"„[^“]*“", text)])
+    assert sum(mn.method == "pronoun" for mn in d.mentions) > 20 and any(mn.method == "short" for mn in d.mentions)
+    for mn in d.mentions:
+        if mn.method == "pronoun":
+            ante = _scan_pronoun(d, mn.start, mn.text)
+            assert mn.entity is (ante.entity if ante else None)
+    tokens = {w for sp in reg.speakers.values() for w in sp.short_names} | {"Berg", "Anna", "Kim", "Jong"}
+    positions = sorted({p for mn in d.mentions for p in (mn.start, mn.end)} | {0, len(text)})
+    found = {"pronoun": 0, "short": 0, "reuters": 0}
+    for pos in positions:
+        for pronoun in ("er", "Sie", "es"):
+            assert d.antecedent_for_pronoun(pos, pronoun) is _scan_pronoun(d, pos, pronoun)
+        for token in tokens:
+            ent, ante = d.resolve_short(token, pos)
+            assert ((ent.key if ent else None), ante) == _scan_short(d, token, pos), (token, pos)
+            found["short"] += ante is not None
+        prior = [m for m in d.mentions if m.end <= pos and m.entity and m.entity.speaker_id == "reuters"]
+        assert d._latest_of("reuters", pos) is (prior[-1] if prior else None)
+        found["reuters"] += bool(prior)
+        found["pronoun"] += d.antecedent_for_pronoun(pos, "Sie") is not None
+    assert all(found.values()), found  # each look-up had something to find

@@ -1,7 +1,8 @@
 """Quote attribution and stance dataset toolkit for German news.
 
 Data flows one way: articles -> quotes -> tasks -> annotations -> dataset -> model -> reports.
-Each stage is a module of small functions over plain records or pandas DataFrames; the `qst`
+Each stage is a subpackage (attribution, labelstudio, dataset, stance, corpus) or a module (ingest,
+agreement, pipeline) of small functions over plain records or pandas DataFrames; the `qst`
 command (toolkit.cli) is a thin shell over them.
 """
 

@@ -27,9 +27,10 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported where a table is read, so `qst --help` stays light
+    import pandas as pd
 
 from toolkit.errors import InputError
 
@@ -294,6 +295,8 @@ def read_jsonl(path: str | Path, required: Iterable[str] = (), skip_bad: bool = 
 
 def read_table(path: str | Path) -> pd.DataFrame:
     """Read a Parquet, JSONL, JSON or CSV table by extension into a DataFrame."""
+    import pandas as pd
+
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file or folder")

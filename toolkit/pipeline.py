@@ -2,7 +2,7 @@
 
 articles -> quotes (toolkit.attribution.extract) -> Label Studio tasks (toolkit.labelstudio) -> the team's
 real annotations (annotations/labelstudio/*.json, a Label Studio JSON export) -> agreement and
-adjudication (toolkit.agreement) -> baseline models (toolkit.stance.baseline) -> reports -> dataset
+adjudication (toolkit.agreement) -> baseline models (toolkit.stance.train) -> reports -> dataset
 folder (toolkit.dataset.build).
 
 This module only wires stages together: every stage's logic lives in its own module and is
@@ -169,27 +169,28 @@ def stage_train(table: pd.DataFrame, out: Path, seed: int = 0,
                 progress: Callable[[str, int], Callable[[], None]] | None = None,
                 n_boot: int = 1000, learning_curve: bool = True,
                 shown_out: Path | None = None) -> tuple[dict, StageResult]:
-    """Baselines under article-grouped evaluation, report and saved model (toolkit.stance.baseline.run_training).
+    """Baselines under article-grouped evaluation, report and saved model (toolkit.stance.train.run_training).
 
     run_training writes the run folder OUT/reports/: metrics.json, report.md/.html (toolkit.stance.report)
     and model.skops; the labelled table it trains on is kept beside it for reproducibility.
     """
-    from toolkit.stance import baseline as bl
-    from toolkit.stance.baseline import run_training
+    from toolkit.stance.data import Columns
+    from toolkit.stance.modelfile import MODEL_FILE
+    from toolkit.stance.train import TrainOptions, run_training
 
     data = out / "train" / "labelled.parquet"
     write_parquet(data, table.drop(columns=["annotations"], errors="ignore"))
     folder = out / "reports"
     label = str((shown_out or out) / "train" / "labelled.parquet")
-    result = run_training(data, folder, bl.Columns(), bl.TrainOptions(seed=seed, group_by="article", n_boot=n_boot,
-                                                                      learning_curve=learning_curve), progress=progress,
+    result = run_training(data, folder, Columns(), TrainOptions(seed=seed, group_by="article", n_boot=n_boot,
+                                                                learning_curve=learning_curve), progress=progress,
                           data_label=label)
     models = {name: m["macro_f1"]["value"] for name, m in result["models"].items()}
     saved = result["saved_model"]
     counts = {"labelled quotes": len(table), "model": saved, "macro-F1": round(models[saved], 3)}
     if "majority" in models:
         counts["macro-F1 majority"] = round(models["majority"], 3)
-    return result, StageResult("train", counts, {"run": str(folder), "model": str(folder / bl.MODEL_FILE)})
+    return result, StageResult("train", counts, {"run": str(folder), "model": str(folder / MODEL_FILE)})
 
 
 def stage_reports(result: dict, out: Path) -> StageResult:
@@ -198,7 +199,7 @@ def stage_reports(result: dict, out: Path) -> StageResult:
     wanted = ["metrics.json", "report.md", "report.html"]
     missing = [name for name in wanted if not (folder / name).exists()]
     if missing:
-        raise ToolkitError(f"{folder}: the training run wrote no {', '.join(missing)}; toolkit.stance.baseline.run_training "
+        raise ToolkitError(f"{folder}: the training run wrote no {', '.join(missing)}; toolkit.stance.train.run_training "
                           "is expected to write them through toolkit.stance.report.write_report")
     return StageResult("reports", {"files": len(wanted), "uncertain": len(result.get("uncertain") or [])},
                        {name: str(folder / name) for name in wanted})
@@ -210,10 +211,10 @@ def stage_dataset(out: Path, export_dir: Path = LABELSTUDIO_EXPORT_DIR, seed: in
     annotators = export_dir / ANNOTATORS_FILE
 
     result = dataset.build(out / "quotes" / "quotes.jsonl", out / "agreement" / "adjudicated.parquet", out / "dataset",
-                       annotations_path=out / "annotations" / "annotations.parquet",
-                       agreement_path=out / "agreement" / "agreement.json",
-                       guidelines_path=GUIDELINES if GUIDELINES.exists() else None, seed=seed, skip_unlabelled=True,
-                       annotators_path=annotators if annotators.exists() else None)
+                           annotations_path=out / "annotations" / "annotations.parquet",
+                           agreement_path=out / "agreement" / "agreement.json",
+                           guidelines_path=GUIDELINES if GUIDELINES.exists() else None, seed=seed, skip_unlabelled=True,
+                           annotators_path=annotators if annotators.exists() else None)
     s = result.stats
     return result, StageResult("dataset", {"rows": s.rows_out, **{f"{k} split": v for k, v in s.split_rows.items()},
                                            "left out": sum(s.excluded.values())}, {"dataset": str(result.folder)})

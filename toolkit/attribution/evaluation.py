@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from toolkit.errors import InputError
@@ -32,7 +33,7 @@ from toolkit.fileio import read_jsonl, read_table
 
 QUOTE_TYPES = ("direct", "indirect", "mixed")
 GOLD_REQUIRED = ("article_id", "start", "end", "text", "type", "speaker")
-PRED_REQUIRED = ("article_id", "start", "end")
+PRED_REQUIRED = ("article_id", "start", "end", "speaker")
 MEASURES = ("jaccard", "shorter")
 _ARTICLES = {"der", "die", "das", "des", "dem", "den", "ein", "eine", "einem", "einen", "einer", "eines"}
 
@@ -357,21 +358,41 @@ def load_gold(path: str | Path, articles: Mapping[str, Mapping[str, Any]] | None
     return df
 
 
+def _check_pred_span(start: Any, end: Any, where: str) -> None:
+    """Refuse a predicted span the matcher cannot score: non-integer, negative or reversed."""
+    for k, v in (("start", start), ("end", end)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise InputError(f"{where}: field {k!r} must be an integer, got {v!r}")
+        if v < 0:
+            raise InputError(f"{where}: field {k!r} must not be negative, got {v}")
+    if end < start:
+        raise InputError(f"{where}: reversed span start={start} end={end} (end before start)")
+
+
 def load_predictions(path: str | Path) -> pd.DataFrame:
-    """Read predicted quote records (JSONL as written by `qst extract`, or Parquet/CSV)."""
+    """Read predicted quote records (JSONL as written by `qst extract`, or Parquet/CSV).
+
+    Every record needs article_id, start, end and speaker (null when unknown): without a speaker
+    every match would silently count as a wrong attribution, and a span whose end is before its
+    start would silently never match. Both are refused naming file:line (JSONL) or file and row.
+    """
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file")
     if path.suffix.lower() in {".jsonl", ".ndjson"}:
         recs = []
         for lineno, obj in read_jsonl(path, required=PRED_REQUIRED):
-            for k in ("start", "end"):
-                if not isinstance(obj[k], int) or isinstance(obj[k], bool):
-                    raise InputError(f"{path}:{lineno}: field {k!r} must be an integer, got {obj[k]!r}")
+            _check_pred_span(obj["start"], obj["end"], f"{path}:{lineno}")
             recs.append(obj)
         return pd.DataFrame(recs, columns=None if recs else list(PRED_REQUIRED))
     df = read_table(path)
     missing = [c for c in PRED_REQUIRED if c not in df.columns]
     if missing:
-        raise InputError(f"{path}: missing column(s) {', '.join(missing)}")
+        raise InputError(f"{path}: missing column(s) {', '.join(missing)} (have: {', '.join(map(str, df.columns))})")
+    for row, (start, end) in enumerate(zip(df["start"].tolist(), df["end"].tolist()), start=1):
+        if isinstance(start, float) and start.is_integer():
+            start = int(start)
+        if isinstance(end, float) and end.is_integer():
+            end = int(end)
+        _check_pred_span(start, end, f"{path}: row {row}")
     return df

@@ -16,9 +16,12 @@ from typing import Any
 import jsonschema
 
 from toolkit import SCHEMAS_DIR
-from toolkit.attribution.quotes import QuoteSpan, colon_frame, detect_quotes, free_indirect
+from toolkit.attribution.frames.direct import colon_frame
+from toolkit.attribution.frames.free_indirect import free_indirect
+from toolkit.attribution.quotes import QuoteSpan, detect_quotes
 from toolkit.attribution.segment import paragraphs, sentences
 from toolkit.attribution.speakers import Discourse, Registry, load_registry, parse_date
+from toolkit.attribution.spans import SpanList
 
 CONFIDENCE = {"name": 0.95, "alias": 0.9, "metonymy": 0.8, "role": 0.85, "pronoun": 0.75,
               "continuation": 0.8, "mention": 0.6, "none": 0.3}
@@ -50,10 +53,6 @@ def _title_span(article: dict[str, Any], paras: list[tuple[int, int]]) -> list[t
     return []
 
 
-def _overlaps_any(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
-    return any(s < span[1] and span[0] < e for s, e in spans)
-
-
 _SENTENCE_END = re.compile(r"[^.!?]*(?:[.!?]+|$)")
 
 
@@ -82,42 +81,90 @@ def extract_article(article: dict[str, Any], registry: Registry | None = None) -
     text: str = article["text"]
     paras = paragraphs(text)
     skip = [(b["start"], b["end"]) for b in article.get("boilerplate", [])] + _title_span(article, paras)
-    sents = _safe_sentences(text, paras)
+    # Sentences and boilerplate are indexed once per article, so that finding a paragraph's
+    # sentences or a quote's context is a bisection, not a scan over the whole article.
+    sents = SpanList(_safe_sentences(text, paras))
+    skip_index = SpanList(sorted(skip))
     spans: list[tuple[int, QuoteSpan]] = []
     for pi, (ps, pe) in enumerate(paras):
-        if any(s <= ps and pe <= e for s, e in skip):
+        if skip_index.contains((ps, pe)):
             continue
-        p_sents = [(s, e) for s, e in sents if ps <= s and e <= pe]
-        for q in detect_quotes(text, (ps, pe), p_sents, skip):
+        p_sents = [sents[k] for k in sents.within(ps, pe)]
+        # Only boilerplate overlapping the paragraph can overlap its sentences and marks.
+        p_skip = [skip_index[k] for k in skip_index.overlapping(ps, pe)]
+        for q in detect_quotes(text, (ps, pe), p_sents, p_skip):
             spans.append((pi, q))
     for _pi, q in spans:
         # A quote opening a paragraph after "… sagte:" at the end of the previous one.
         if q.type == "direct" and q.frame.kind == "none":
-            before = [(s, e) for s, e in sents if e <= q.start]
-            if before and not text[before[-1][1]:q.start].strip() and not _overlaps_any(before[-1], skip):
-                frame = colon_frame(text, before[-1])
+            k = sents.last_ending_by(q.start)
+            if k >= 0 and not text[sents[k][1]:q.start].strip() and not skip_index.overlaps(sents[k]):
+                frame = colon_frame(text, sents[k])
                 if frame is not None:
                     q.frame = frame
                     q.flags = [f for f in q.flags if f != "no_speaker_frame"]
-    for q in free_indirect(text, sents, [q for _, q in spans], skip):
-        # A whole reported sentence replaces the bare quoted fragment found inside it.
-        spans = [(pi, old) for pi, old in spans if not (q.start <= old.start and old.end <= q.end)]
-        pi = next((k for k, (ps, pe) in enumerate(paras) if ps <= q.start < pe), 0)
-        spans.append((pi, q))
-    spans.sort(key=lambda item: item[1].start)
+    spans = _with_free_indirect(text, paras, sents, spans, skip)
     date = parse_date(article.get("date"))
     discourse = Discourse(text, registry, date, [(q.start, q.end) for _, q in spans])
     records: list[dict[str, Any]] = []
-    by_start: dict[int, dict[str, Any]] = {}
+    previous = _Previous()
     for pi, q in spans:
-        rec = _record(article, text, sents, pi, q, discourse, registry, by_start)
+        rec = _record(article, text, sents, pi, q, discourse, registry, previous)
         records.append(rec)
-        by_start[q.start] = rec
+        previous.add(q.start, rec)
     return records
 
 
-def _record(article: dict[str, Any], text: str, sents: list[tuple[int, int]], pi: int, q: QuoteSpan,
-            discourse: Discourse, registry: Registry, previous: dict[int, dict[str, Any]]) -> dict[str, Any]:
+def _with_free_indirect(text: str, paras: list[tuple[int, int]], sents: SpanList,
+                        spans: list[tuple[int, QuoteSpan]], skip: list[tuple[int, int]]) -> list[tuple[int, QuoteSpan]]:
+    """`spans` with the free indirect quotes added, in text order. A whole reported sentence
+    replaces every quote found inside it (a bare quoted fragment, or an earlier such sentence):
+    the result of removing, for each free indirect quote in turn, what it contains and then
+    appending it, computed with one index instead of a pass over all quotes per added one."""
+    free = free_indirect(text, sents, [q for _, q in spans], skip)
+    if not free:
+        spans.sort(key=lambda item: item[1].start)
+        return spans
+    free_index = SpanList((q.start, q.end) for q in free)
+    kept = [(pi, old) for pi, old in spans if not free_index.contains((old.start, old.end))]
+    para_index = SpanList(paras)
+    for i, q in enumerate(free):
+        if free_index.ordered:
+            # Starts and ends never decrease: a later quote holds this one only if it starts here too.
+            swallowed = i + 1 < len(free) and free[i + 1].start == q.start
+        else:
+            swallowed = any(later.start <= q.start and q.end <= later.end for later in free[i + 1:])
+        if not swallowed:
+            kept.append((max(para_index.first_holding(q.start), 0), q))
+    kept.sort(key=lambda item: item[1].start)
+    return kept
+
+
+class _Previous:
+    """The records so far, by quote start, as a dict in text order; answers "the latest of them
+    whose speaker mention starts at m" (a continuation's source) without a scan over all of them.
+
+    Records come sorted by start, so the dict's key order is start order and a start seen again is
+    its last key; per mention start, a stack of starts whose record had that mention, entries that
+    a later record of the same start has since replaced being dropped as they surface."""
+
+    def __init__(self) -> None:
+        self.by_start: dict[int, dict[str, Any]] = {}
+        self._by_mention: dict[int | None, list[int]] = {}
+
+    def add(self, start: int, rec: dict[str, Any]) -> None:
+        self.by_start[start] = rec
+        self._by_mention.setdefault(rec["speaker_mention_start"], []).append(start)
+
+    def last_with_mention(self, m_start: int | None) -> dict[str, Any] | None:
+        stack = self._by_mention.get(m_start, [])
+        while stack and self.by_start[stack[-1]]["speaker_mention_start"] != m_start:
+            stack.pop()
+        return self.by_start[stack[-1]] if stack else None
+
+
+def _record(article: dict[str, Any], text: str, sents: SpanList, pi: int, q: QuoteSpan,
+            discourse: Discourse, registry: Registry, previous: _Previous) -> dict[str, Any]:
     speaker = speaker_id = mention = ante = None
     m_start = m_end = a_start = a_end = None
     kind = "unknown"
@@ -135,7 +182,7 @@ def _record(article: dict[str, Any], text: str, sents: list[tuple[int, int]], pi
             method = "continuation"
             ante, a_start, a_end = mention, m_start, m_end
             # The continuation's own frame is the previous quote's: same mention, same speaker.
-            prev = next((r for r in reversed(list(previous.values())) if r["speaker_mention_start"] == m_start), None)
+            prev = previous.last_with_mention(m_start)
             if prev is not None:
                 speaker, speaker_id, kind = prev["speaker"], prev["speaker_id"], prev["speaker_kind"]
                 if prev["antecedent"] is not None:
@@ -145,8 +192,8 @@ def _record(article: dict[str, Any], text: str, sents: list[tuple[int, int]], pi
     cue = text[q.frame.cue[0]:q.frame.cue[1]] if q.frame.cue else None
     lo = min(q.start, m_start if m_start is not None else q.start)
     hi = max(q.end, m_end if m_end is not None else q.end)
-    ctx = [(s, e) for s, e in sents if s < hi and lo < e] or [(q.start, q.end)]
-    c_start, c_end = ctx[0][0], ctx[-1][1]
+    ctx = sents.overlapping(lo, hi)
+    c_start, c_end = (sents[ctx[0]][0], sents[ctx[-1]][1]) if ctx else (q.start, q.end)
     confidence = CONFIDENCE.get(method, 0.5) if speaker is not None else CONFIDENCE["none"]
     if "unbalanced_quote" in q.flags:
         confidence *= 0.5

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -20,27 +22,17 @@ import yaml
 
 from toolkit import SCHEMAS_DIR
 from toolkit.errors import InputError
+from toolkit.lexicon.active import NAME_TOKEN as _NAME_TOKEN, live
 
 DEFAULT_REGISTRY = SCHEMAS_DIR / "speakers.yaml"
 REGISTRY_SCHEMA = SCHEMAS_DIR / "speakers.schema.json"
 
-#: Role nouns that introduce or follow a person's name ("Vize-Außenminister Kim Hong-kyun").
-ROLE_NOUN = (
-    r"(?:[\wÄÖÜäöüß-]*(?:[Mm]inister(?:in)?|[Ss]precher(?:in)?|[Pp]räsident(?:in)?|[Dd]irektor(?:in)?|"
-    r"[Ss]ekretär(?:in)?|[Cc]hef(?:in)?|[Kk]anzler(?:in)?|[Bb]otschafter(?:in)?|[Bb]erater(?:in)?|"
-    r"[Vv]orsitzende[rn]?|[Kk]ollegen?|[Bb]eamte[rn]?|[Gg]eneral|[Ff]ührer(?:in)?|[Aa]nwalt|[Aa]nwältin|"
-    r"[Bb]ürgermeister(?:in)?|[Ss]enator(?:in)?|[Aa]bgeordnete[rn]?|[Ee]xperte|[Ee]xpertin|[Ss]taatssekretär(?:in)?|"
-    r"[Rr]egierungschef(?:in)?|[Pp]remier(?:minister)?(?:in)?|[Kk]oordinator(?:in)?|[Ll]eiter(?:in)?|[Kk]ommissar(?:in)?))"
-)
-_NAME_TOKEN = r"[A-ZÄÖÜ][a-zäöüßéèáíóúñçë]+(?:-[A-Za-zäöüß]+)?"
+#: Role nouns ("Vize-Außenminister Kim Hong-kyun", "Avril Haines, die Direktorin …") and the heads of
+#: organisation mentions are lexicon data (toolkit/lexicon/role_nouns.yaml); these follow `--lexicon`.
 PERSON_NAME = re.compile(rf"{_NAME_TOKEN}(?:\s+{_NAME_TOKEN}){{1,2}}")
-ROLE_THEN_NAME = re.compile(rf"\b{ROLE_NOUN}\s+(?P<name>{_NAME_TOKEN}(?:\s+{_NAME_TOKEN}){{0,2}})")
-NAME_THEN_APPOSITION = re.compile(
-    rf"(?P<name>{_NAME_TOKEN}(?:\s+{_NAME_TOKEN}){{1,2}}),\s+(?:der|die)\s+(?:[\wÄÖÜäöüß-]+\s+){{0,2}}{ROLE_NOUN}")
-ORG_HEAD = re.compile(
-    r"(Regierung|Ministerium|Ministeriums|Agentur|Zeitung|Behörde|Polizei|Verwaltung|Medien|Sender|Gericht|"
-    r"Staatsanwaltschaft|Partei|Konzern|Unternehmen|Firma|Kommission|Rat|Organisation|Bericht|Berichte|Angaben|"
-    r"Mitteilung|Erklärung|Institut|Amt|Bank|Verband|Gewerkschaft|Armee|Militär|Kreml|Pentagon|Medienberichten)\b")
+ROLE_THEN_NAME = live("ROLE_THEN_NAME")
+NAME_THEN_APPOSITION = live("NAME_THEN_APPOSITION")
+ORG_HEAD = live("ORG_HEAD")
 
 PRONOUNS = {"er": "m", "Er": "m", "sie": "f", "Sie": "f"}
 
@@ -255,6 +247,37 @@ PRONOUN_WORD = re.compile(r"(?<![\wÄÖÜäöüß-])(?:er|Er|sie|Sie)(?![\wÄÖ�
 _PREV_WORD = re.compile(r"([\wÄÖÜäöüß-]+)\s*$")
 
 
+class _Reach:
+    """Spans sorted by start with the running maximum of their ends: "does a span starting at or
+    before x reach past y" is one bisection, exact for any spans (nested or overlapping ones too)."""
+
+    def __init__(self, spans: list[tuple[int, int]]) -> None:
+        ordered = sorted(spans)
+        self.starts = [s for s, _ in ordered]
+        self.max_end = list(accumulate((e for _, e in ordered), max))
+
+    def reach(self, k: int) -> int:
+        """The furthest end among the first k spans by start (-1 if k is 0)."""
+        return self.max_end[k - 1] if k > 0 else -1
+
+    def contains(self, s: int, e: int) -> bool:
+        """Some span (a, b) has a <= s and e <= b."""
+        return self.reach(bisect_right(self.starts, s)) >= e
+
+    def holds_edge(self, s: int, e: int) -> bool:
+        """Some span (a, b) has a <= s < b or a < e <= b."""
+        return self.reach(bisect_right(self.starts, s)) > s or self.reach(bisect_left(self.starts, e)) >= e
+
+
+def _last_ending_by(mentions: list[Mention], starts: list[int], pos: int) -> Mention | None:
+    """The last of `mentions` (sorted by start, `starts` theirs) with end <= pos. Mentions of one
+    kind barely nest, so the walk back from the last start <= pos skips only the few around pos."""
+    for k in range(bisect_right(starts, pos) - 1, -1, -1):
+        if mentions[k].end <= pos:
+            return mentions[k]
+    return None
+
+
 @dataclass
 class Entity:
     """A resolved speaker: registry id, or an unregistered name/mention."""
@@ -278,18 +301,26 @@ class Mention:
 
 
 class Discourse:
-    """Mentions of one article in text order; resolves short names and pronouns backwards."""
+    """Mentions of one article in text order; resolves short names and pronouns backwards.
+
+    Every backward look-up (the latest earlier person holding a surname, the latest eligible
+    antecedent of a pronoun, the organisation named before "die Agentur") goes through indexes
+    built once per article, so an article of n mentions costs about n log n, not n².
+    """
 
     def __init__(self, text: str, registry: Registry, date: dt.date | None, exclude: list[tuple[int, int]]):
         self.text = text
         self.registry = registry
         self.date = date
         self.exclude = exclude
+        self._exclude_reach = _Reach(exclude)
         self.mentions: list[Mention] = []
+        self._holders: dict[str, list[str]] = {}
+        self._by_sid: dict[str, tuple[list[Mention], list[int]]] | None = None
         self._scan()
 
     def _excluded(self, s: int, e: int) -> bool:
-        return any(a <= s and e <= b for a, b in self.exclude)
+        return self._exclude_reach.contains(s, e)
 
     def _after_preposition(self, s: int) -> bool:
         m = _PREV_WORD.search(self.text, max(0, s - 30), s)
@@ -316,9 +347,12 @@ class Discourse:
             eligible = not rm.genitive and not self._after_preposition(rm.start) and not self._excluded(rm.start, rm.end)
             found[(rm.start, rm.end)] = Mention(rm.start, rm.end, rm.text, ent, method, eligible)
         for pattern in (ROLE_THEN_NAME, NAME_THEN_APPOSITION):
+            # What this pattern adds can never hold an edge of its own later matches (they start
+            # after the match that added it ends), so the mentions found before it decide alone.
+            before = _Reach(list(found))
             for m in pattern.finditer(text):
                 s, e = m.span("name")
-                if any(a <= s < b or a < e <= b for a, b in found):
+                if before.holds_edge(s, e):
                     continue
                 name = m.group("name")
                 ent = Entity(f"name:{name}", name, "person")
@@ -328,14 +362,41 @@ class Discourse:
             found.setdefault(m.span(), Mention(m.start(), m.end(), m.group(), None, "pronoun",
                                                not self._excluded(*m.span())))
         self.mentions = sorted(found.values(), key=lambda mn: mn.start)
+        self._index_names()
         self._scan_short_names(matches)
 
+    def _index_names(self) -> None:
+        """Once the names are found: per token, the earlier persons a bare surname may name (in
+        text order), and the name words of unregistered people (a clash for registry short names).
+        Short names and pronouns added later only ever point at these entities, so both stay valid."""
+        self._named: dict[str, tuple[list[Mention], list[int]]] = {}
+        self._clash_words: set[str] = set()
+        for mn in self.mentions:
+            ent = mn.entity
+            if ent is None:
+                continue
+            if ent.speaker_id is None:
+                self._clash_words.update(ent.name.split())
+            if ent.kind != "person" or mn.method in ("pronoun", "short"):
+                continue
+            names = {ent.name}
+            if ent.speaker_id:
+                sp = self.registry.speakers[ent.speaker_id]
+                names |= set(sp.aliases) | set(sp.short_names)
+            for token in names | {w for n in names for w in n.replace("-", " ").split()}:
+                held = self._named.setdefault(token, ([], []))
+                held[0].append(mn)
+                held[1].append(mn.start)
+
     def _scan_short_names(self, matches: list[RegistryMatch]) -> None:
+        # A short name found here never lies inside another (registry matches do not overlap), so
+        # the mentions before this loop decide whether one is part of a longer name.
+        longer = _Reach([(m.start, m.end) for m in self.mentions])
         for rm in matches:
             sid, _ = rm.resolve(self.registry, self.date)
             if sid is not None or not rm.short_ids:
                 continue
-            if any(m.start <= rm.start and rm.end <= m.end for m in self.mentions):
+            if longer.contains(rm.start, rm.end):
                 continue  # part of a longer name already found ("Kim" in "Kim Son Gyong")
             ent, ante = self.resolve_short(rm.text if not rm.genitive else rm.text[:-1], rm.start)
             if ent is None:
@@ -344,48 +405,70 @@ class Discourse:
             self.mentions.append(Mention(rm.start, rm.end, rm.text, ent, "short", eligible,
                                          (ante.start, ante.end, ante.text) if ante else None))
         self.mentions.sort(key=lambda mn: mn.start)
-        # Resolve pronouns in text order, once surnames count as antecedents too, so chains
-        # ("er … er") follow through.
-        for mn in self.mentions:
+        self._resolve_pronouns()
+
+    def _resolve_pronouns(self) -> None:
+        """Resolve pronouns in text order, once surnames count as antecedents too, so chains
+        ("er … er") follow through. One sweep keeps the latest eligible person per pronoun gender
+        among the mentions before the current one (all final by then); the same running values,
+        kept per mention, answer `antecedent_for_pronoun` afterwards."""
+        ms = self.mentions
+        latest: dict[str | None, Mention | None] = {"m": None, "f": None, None: None}
+        self._starts = [mn.start for mn in ms]
+        self._antecedents: dict[str | None, list[Mention | None]] = {want: [] for want in latest}
+        done = 0
+        for mn in ms:
+            while ms[done].start < mn.start:  # stops at mn itself at the latest
+                self._count_antecedent(ms[done], latest)
+                done += 1
             if mn.method == "pronoun":
-                ante = self.antecedent_for_pronoun(mn.start, mn.text)
+                ante = latest[PRONOUNS.get(mn.text)]
                 if ante is not None:
                     mn.entity = ante.entity
                     mn.antecedent = ante.antecedent or (ante.start, ante.end, ante.text)
+        for mn in ms[done:]:
+            self._count_antecedent(mn, latest)
+
+    def _count_antecedent(self, mn: Mention, latest: dict[str | None, Mention | None]) -> None:
+        ent = mn.entity
+        if mn.eligible and ent is not None and ent.kind == "person":
+            latest[None] = mn
+            if ent.gender in (None, "m"):
+                latest["m"] = mn
+            if ent.gender == "f":
+                latest["f"] = mn
+        for want, best in latest.items():
+            self._antecedents[want].append(best)
 
     def resolve_short(self, token: str, pos: int) -> tuple[Entity | None, Mention | None]:
         """A bare surname names the latest earlier person whose full name holds it."""
-        for mn in reversed([m for m in self.mentions if m.end <= pos and m.entity is not None]):
-            ent = mn.entity
-            if ent.kind != "person" or mn.method in ("pronoun", "short"):
-                continue
-            names = {ent.name}
-            if ent.speaker_id:
-                sp = self.registry.speakers[ent.speaker_id]
-                names |= set(sp.aliases) | set(sp.short_names)
-            if any(token == n or token in n.replace("-", " ").split() for n in names):
-                return ent, mn
-        holders = [sid for sid, sp in self.registry.speakers.items() if token in sp.short_names]
-        clash = any(m.entity and m.entity.speaker_id is None and token in m.entity.name.split()
-                    for m in self.mentions)
-        if len(holders) == 1 and not clash:
+        held = self._named.get(token)
+        mn = _last_ending_by(*held, pos) if held else None
+        if mn is not None:
+            return mn.entity, mn
+        if token not in self._holders:
+            self._holders[token] = [sid for sid, sp in self.registry.speakers.items() if token in sp.short_names]
+        holders = self._holders[token]
+        if len(holders) == 1 and token not in self._clash_words:
             return self.entity_for_id(holders[0]), None
         return None, None
 
     def antecedent_for_pronoun(self, pos: int, pronoun: str) -> Mention | None:
-        want = PRONOUNS.get(pronoun)
-        for mn in reversed(self.mentions):
-            if mn.start >= pos or not mn.eligible or mn.entity is None:
-                continue
-            ent = mn.entity
-            if ent.kind != "person":
-                continue
-            if want == "m" and ent.gender not in (None, "m"):
-                continue
-            if want == "f" and ent.gender != "f":
-                continue
-            return mn
-        return None
+        """The latest eligible person before pos whose gender fits the pronoun."""
+        k = bisect_left(self._starts, pos)
+        return self._antecedents[PRONOUNS.get(pronoun)][k - 1] if k > 0 else None
+
+    def _latest_of(self, sid: str, pos: int) -> Mention | None:
+        """The latest mention ending by pos whose entity is registry speaker sid."""
+        if self._by_sid is None:
+            self._by_sid = {}
+            for mn in self.mentions:
+                if mn.entity and mn.entity.speaker_id is not None:
+                    held = self._by_sid.setdefault(mn.entity.speaker_id, ([], []))
+                    held[0].append(mn)
+                    held[1].append(mn.start)
+        held = self._by_sid.get(sid)
+        return _last_ending_by(*held, pos) if held else None
 
     def resolve(self, start: int, end: int) -> Mention:
         """Resolve a frame's speaker mention text[start:end]."""
@@ -406,11 +489,10 @@ class Discourse:
                     continue  # "Beamte aus Washington, Seoul und Kiew" is not Washington itself
                 if sp.kind == "organisation" and method == "role":
                     # "die Nachrichtenagentur": only an organisation already named in the article.
-                    prior = [m for m in self.mentions if m.end <= start and m.entity and m.entity.speaker_id == sid]
-                    if not prior:
+                    prior = self._latest_of(sid, start)
+                    if prior is None:
                         continue
-                    cand = Mention(start, end, text, prior[-1].entity, "role", True,
-                                   (prior[-1].start, prior[-1].end, prior[-1].text))
+                    cand = Mention(start, end, text, prior.entity, "role", True, (prior.start, prior.end, prior.text))
                 else:
                     cand = Mention(start, end, text, self.entity_for_id(sid), method, True)
                 if best is None or rank.get(cand.method, 9) < rank.get(best.method, 9):

@@ -14,7 +14,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from toolkit.cli.options import is_no_args_help, usage_line
 from toolkit.errors import ToolkitError
+from toolkit.redact import install_log_redaction, redact
 
 app = typer.Typer(
     name="qst",
@@ -45,13 +47,34 @@ def _register() -> None:
 _register()
 
 
+def _error(message: str) -> None:
+    # soft_wrap: one line however long the path; escape: a "[…]" in a message is not markup.
+    console.print(f"[bold red]error:[/] {escape(redact(message))}", highlight=False, markup=True, soft_wrap=True)
+
+
 def main() -> None:
-    """Entry point: run the app, turning ToolkitError into a one-line message and exit code 2."""
+    """Entry point: run the app; bad input or a bad option is one `error:` line and exit code 2.
+
+    Typer runs in non-standalone mode so that its usage errors (an option out of range, a
+    missing argument) reach us instead of being drawn as a multi-line box. Every log line and
+    every error message goes through toolkit.redact: no API key, token or URL password reaches
+    the terminal, whichever library wrote the text.
+    """
+    install_log_redaction()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        app()
+        code = app(standalone_mode=False)
     except ToolkitError as exc:
-        # soft_wrap: one line however long the path; escape: a "[…]" in a message is not markup.
-        console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True, soft_wrap=True)
+        _error(str(exc))
         sys.exit(2)
-
+    except typer.Abort:
+        console.print("Aborted!", highlight=False)
+        sys.exit(1)
+    except Exception as exc:
+        exit_code = getattr(exc, "exit_code", None)
+        if not hasattr(exc, "format_message") or not isinstance(exit_code, int):
+            raise  # a bug: Typer's pretty traceback
+        if not is_no_args_help(exc):
+            _error(usage_line(exc))
+        sys.exit(exit_code)
+    sys.exit(code if isinstance(code, int) else 0)

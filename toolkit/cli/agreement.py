@@ -12,10 +12,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from toolkit import agreement as ag
+from toolkit.errors import InputError
 from toolkit.fileio import check_replaceable, output_folder, read_table, write_json, write_jsonl, write_parquet, write_text
 
 console = Console()
+#: Shown in --help without importing toolkit.agreement (scikit-learn, scipy); a test checks it
+#: equals toolkit.agreement.DEFAULT_RULE.
+DEFAULT_RULE_TEXT = "unanimous > majority > adjudicator > ground_truth"
 
 
 def _fmt(entry: dict[str, Any] | None) -> str:
@@ -61,6 +64,15 @@ def _figures_table(title: str, fig: dict[str, Any]) -> Table:
     return table
 
 
+def _read_rows(annotations: Path) -> Any:
+    """The annotation table, refused when empty: an agreement.json without figures would pass for a result."""
+    table = read_table(annotations)
+    if table.empty:
+        raise InputError(f"{annotations}: the annotation table has no rows; nothing to compute agreement on "
+                         "(import or pull an export that holds annotations)")
+    return table
+
+
 def agreement_command(
     annotations: Path = typer.Argument(..., help="Annotation table (.parquet, .jsonl, .json or .csv) "
                                                  "as written by `qst pull`/`qst import`."),
@@ -68,8 +80,8 @@ def agreement_command(
     adjudicator: Optional[str] = typer.Option(None, "--adjudicator", "-a",
                                               help="Annotator id whose annotation settles quotes that "
                                                    "have no unanimous or majority label."),
-    rule: str = typer.Option(" > ".join(ag.DEFAULT_RULE), "--rule",
-                             help="Adjudication steps in order (unanimous, majority, adjudicator, ground_truth)."),
+    rule: Optional[str] = typer.Option(None, "--rule", show_default=False,
+                                       help=f"Adjudication steps in order [default: {DEFAULT_RULE_TEXT}]."),
     min_annotators: int = typer.Option(1, "--min-annotators", min=1,
                                        help="Voting annotators a quote needs before unanimous/majority "
                                             "can settle it (2 = never accept a single annotator's label)."),
@@ -83,9 +95,12 @@ def agreement_command(
 
     Writes OUT/agreement.json (all figures, the rule, attribution accuracy), OUT/disagreements.md and .csv (every contested quote with every annotator's label) and OUT/adjudicated.parquet and .jsonl (one gold label per quote). See docs/agreement.md.
     """
+    from toolkit import agreement as ag
+
+    rule = rule or " > ".join(ag.DEFAULT_RULE)
     source = str(annotations)
     check_replaceable(out, [annotations, quotes])
-    table = read_table(annotations)
+    table = _read_rows(annotations)
     df = ag.validate_annotations(table, source)
     exclude = [adjudicator] if adjudicator else []
     adjudicated = ag.adjudicate(df, rule=rule, adjudicator=adjudicator, min_annotators=min_annotators,

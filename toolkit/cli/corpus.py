@@ -16,8 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from toolkit.corpus.driver import run_corpus
-from toolkit.corpus.plan import DEFAULT_ARTICLE_TIMEOUT, DEFAULT_EXTRACT_FN, CorpusRun
+from toolkit.corpus import DEFAULT_ARTICLE_TIMEOUT, DEFAULT_EXTRACT_FN
 
 console = Console(stderr=True)
 
@@ -96,6 +95,9 @@ def extract_corpus(
         state["quotes"] += entry["quotes"]
         rate = state["done"] / max(time.time() - state["t0"], 1e-9)
         progress.update(state["task"], advance=entry["records"], rate=f"{rate:.1f}", quotes=state["quotes"])
+
+    from toolkit.corpus.driver import run_corpus
+    from toolkit.corpus.plan import CorpusRun
 
     run = CorpusRun(input=input, out=out, workers=workers, engine=engine, scheduler=scheduler,
                     part_size=part_size, resume=resume, skip_bad=skip_bad, jsonl=jsonl, extract_fn=extract_fn,

@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from toolkit.cli.options import SEED_MAX, fraction
+
 out = Console()
 
 
@@ -22,9 +24,9 @@ def build_dataset(
     outlet_notes: Optional[Path] = typer.Option(None, "--outlet-notes", help="YAML/JSON mapping outlet -> note on its slant, for the card."),
     annotators: Optional[Path] = typer.Option(None, "--annotators", help="YAML with annotations_creators and a description of who annotated (see annotations/labelstudio/annotators.yaml)."),
     text_mode: str = typer.Option("full", "--text-mode", help="full: quote + context; quote: quote only; ids: ids, offsets and URLs, no news text."),
-    seed: int = typer.Option(13, "--seed", help="Seed of the article-grouped split."),
-    validation_size: float = typer.Option(0.1, "--validation-size", help="Share of articles for validation (at least 1)."),
-    test_size: float = typer.Option(0.1, "--test-size", help="Share of articles for test (at least 1)."),
+    seed: int = typer.Option(13, "--seed", min=0, max=SEED_MAX, help="Seed of the article-grouped split."),
+    validation_size: float = typer.Option(0.1, "--validation-size", callback=fraction, help="Share of articles for validation (at least 1)."),
+    test_size: float = typer.Option(0.1, "--test-size", callback=fraction, help="Share of articles for test (at least 1)."),
     skip_unlabelled: bool = typer.Option(False, "--skip-unlabelled", help="Leave out quotes with no adjudicated row (counted in the card) instead of failing."),
     license: str = typer.Option("cc-by-4.0", "--license", help="Licence of the annotations (Hub licence id)."),
     pretty_name: str = typer.Option("German news quotes: stance towards a target", "--pretty-name"),
@@ -36,10 +38,10 @@ def build_dataset(
     if guidelines is None and Path("annotations/guidelines.md").exists():
         guidelines = Path("annotations/guidelines.md")
     result = dataset.build(quotes, adjudicated, out_dir, annotations_path=annotations, agreement_path=agreement,
-                       guidelines_path=guidelines, text_mode=text_mode, seed=seed, validation_size=validation_size,
-                       test_size=test_size, skip_unlabelled=skip_unlabelled, license=license,
-                       pretty_name=pretty_name, repo_id=repo_id, outlet_notes_path=outlet_notes,
-                       annotators_path=annotators)
+                           guidelines_path=guidelines, text_mode=text_mode, seed=seed, validation_size=validation_size,
+                           test_size=test_size, skip_unlabelled=skip_unlabelled, license=license,
+                           pretty_name=pretty_name, repo_id=repo_id, outlet_notes_path=outlet_notes,
+                           annotators_path=annotators)
     s = result.stats
     table = Table(title=f"dataset written to {result.folder}")
     for col in ("split", "articles", "quotes"):
@@ -63,13 +65,16 @@ def publish(
     import os
 
     from toolkit.dataset import publish as hp
+    from toolkit.redact import redact_url, remember_url
 
     hp.validate_repo_id(repo_id)
     endpoint = (endpoint or os.environ.get("HF_ENDPOINT") or hp.DEFAULT_ENDPOINT).rstrip("/")
+    remember_url(endpoint)
+    shown = redact_url(endpoint)  # a user:pw@ in the endpoint is never printed
     if dry_run:
         files = hp.plan_upload(folder)
         # plain lines, never truncated by the terminal width: these are the exact bytes to be sent
-        out.print(f"dry run: would upload to {endpoint}/datasets/{repo_id} (revision main; "
+        out.print(f"dry run: would upload to {shown}/datasets/{repo_id} (revision main; "
                   f"{'private' if private else 'public'} if the repo is created):", soft_wrap=True, highlight=False)
         for f in files:
             out.print(f"  {f.path_in_repo}  {f.size} bytes  sha256:{f.sha256}", soft_wrap=True, highlight=False)
@@ -81,7 +86,7 @@ def publish(
                       "set HF_TOKEN or run `hf auth login` before the real upload.")
         return
     token, _ = hp.resolve_token()
-    with out.status(f"uploading {folder} to {endpoint}/datasets/{repo_id} ..."):
+    with out.status(f"uploading {folder} to {shown}/datasets/{repo_id} ..."):
         result = hp.publish(folder, repo_id, token=token, private=private, endpoint=endpoint)
     if result.committed:
         out.print(f"committed {len(result.committed)} file(s) to {result.repo_url}: {', '.join(result.committed)}")

@@ -9,16 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Optional
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from toolkit.attribution import evaluation as ev
 from toolkit.errors import InputError
 from toolkit.fileio import write_json
-from toolkit.ingest import read_articles
 
 console = Console()
 DEFAULT_ARTICLES = Path("annotations/articles")
@@ -38,6 +35,8 @@ def _prf_row(table: Table, name: str, f: dict[str, Any]) -> None:
 
 
 def _print_report(rep: dict[str, Any], show_errors: int) -> None:
+    import pandas as pd
+
     o = rep["overall"]
     s = rep["settings"]
     t = Table(title=f"Quote attribution vs gold (span match: {s['measure']} ≥ {s['threshold']}, one-to-one greedy)",
@@ -102,10 +101,14 @@ def evaluate_attribution(
     overlap: str = typer.Option("jaccard", "--overlap",
                                 help="Overlap measure: jaccard (|A∩B|/|A∪B|) or shorter (|A∩B|/shorter span)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write all figures and the match table as JSON here."),
-    show_errors: int = typer.Option(15, "--show-errors", help="How many misses/false alarms/wrong speakers to list."),
+    show_errors: int = typer.Option(15, "--show-errors", min=0, help="How many misses/false alarms/wrong speakers to list."),
 ) -> None:
     """Score quote spans and speakers against gold: precision/recall/F1 on spans (overlap and
     exact), speaker accuracy on matched quotes, figures per quote type and per article."""
+    from toolkit.attribution import evaluation as ev
+    from toolkit.ingest import read_articles
+    import pandas as pd
+
     if overlap not in ev.MEASURES:
         raise InputError(f"--overlap: unknown measure {overlap!r} (use one of {', '.join(ev.MEASURES)})")
     arts = {a["id"]: a for a in read_articles(articles)}
@@ -125,7 +128,7 @@ def evaluate_attribution(
                 records.extend(extract_article(arts[aid]))
                 progress.advance(task)
         pred_df = pd.DataFrame(records)
-        source = f"toolkit.extract on {articles}"
+        source = f"toolkit.attribution.extract on {articles}"
     rep = ev.score_attribution(gold_df, pred_df, threshold=threshold, measure=overlap)
     console.print(f"gold: {gold} ({len(gold_df)} quotes in {len(gold_ids)} articles); predictions: {source} "
                   f"({len(pred_df)} quotes in those articles)", highlight=False)

@@ -5,17 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from toolkit.errors import InputError
-from toolkit.attribution.extract import extract_article, validate_record
 from toolkit.fileio import check_replaceable, output_folder, write_json, write_jsonl, write_parquet
-from toolkit.ingest import read_articles
-from toolkit.attribution.speakers import load_registry, select_speakers
 
 console = Console(stderr=True)
 
@@ -24,6 +20,7 @@ def extract_cmd(
     articles: Path = typer.Argument(..., help="Folder of .txt files (optional _metadata.jsonl), a .jsonl or a .csv file with id and text."),
     out: Path = typer.Option(Path("out/quotes"), "--out", "-o", help="Output folder: quotes.jsonl, quotes.parquet, extract_summary.json."),
     registry: Optional[Path] = typer.Option(None, "--registry", help="Speaker registry YAML (default schemas/speakers.yaml)."),
+    lexicon: Optional[list[Path]] = typer.Option(None, "--lexicon", help="Extra word lists (YAML, docs/lexicon.md): their entries are added to the bundled lists they name (cue verbs, Konjunktiv forms, role nouns, …); repeatable."),
     speakers: Optional[list[str]] = typer.Option(None, "--speakers", "-s", help="Keep only quotes of these speakers (registry id, name or alias); repeatable."),
     skip_bad: bool = typer.Option(False, "--skip-bad", help="Report malformed articles and go on instead of stopping."),
 ) -> None:
@@ -31,8 +28,17 @@ def extract_cmd(
 
     For archives of many articles use `qst extract-corpus` (streaming, parallel, resumable).
     """
-    check_replaceable(out, [articles, registry])
+    import pandas as pd
+
+    from toolkit.attribution.extract import extract_article, validate_record
+    from toolkit.attribution.speakers import load_registry, select_speakers
+    from toolkit.ingest import read_articles
+    from toolkit.lexicon.active import use_lexicon
+
+    extra = list(lexicon or [])
+    check_replaceable(out, [articles, registry, *extra])
     reg = load_registry(registry)
+    use_lexicon(extra)
     wanted = select_speakers(reg, speakers) if speakers else None
     errors: list[str] = []
     records: list[dict] = []
@@ -54,7 +60,7 @@ def extract_cmd(
     summary = {"articles": n_articles, "quotes": len(records), "by_type": by_type, "top_speakers": by_speaker,
                "bad_articles": len(errors), "errors": errors}
     # The three files are one output set: staged together, swapped in together.
-    with output_folder(out, "extract", inputs=[articles, registry]) as stage:
+    with output_folder(out, "extract", inputs=[articles, registry, *extra]) as stage:
         write_jsonl(stage / "quotes.jsonl", records)
         write_parquet(stage / "quotes.parquet", pd.DataFrame.from_records(records))
         write_json(stage / "extract_summary.json", summary)

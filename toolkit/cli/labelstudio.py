@@ -1,7 +1,8 @@
 """`qst export | push | pull | import | ls-config`: the Label Studio round trip.
 
 Thin shell over toolkit.labelstudio: config, tasks, annotations (offline) and client (SDK).
-The API key comes from --api-key or LABEL_STUDIO_API_KEY and is never printed.
+The API key comes from --api-key or LABEL_STUDIO_API_KEY and is never printed; nor is a
+`user:pw@` in --url / LABEL_STUDIO_URL (the Connection only shows its redacted URL).
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from toolkit.labelstudio import annotations as lsx
-from toolkit.labelstudio import config as lsconfig
-from toolkit.labelstudio import tasks as lstasks
 from toolkit.errors import InputError
 from toolkit.fileio import read_table, write_json
 
 console = Console(stderr=True)
+#: Shown in --help without importing toolkit.labelstudio.tasks (pandas); a test checks it equals
+#: toolkit.labelstudio.tasks.RULES.
+RULE_NAMES = ("lexicon",)
 
 URL_OPT = typer.Option(None, "--url", help="Label Studio URL [env LABEL_STUDIO_URL, default http://127.0.0.1:8080].")
 KEY_OPT = typer.Option(None, "--api-key", help="API key: legacy token or personal access token "
@@ -58,6 +59,9 @@ def _recon_table(recon: dict[str, Any], paths: list[Path]) -> None:
     table.add_row("tasks without any annotation", str(recon["tasks_without_annotations"]))
     table.add_row("balanced (in = out + set aside)", "yes" if recon["balanced"] else "NO")
     console.print(table)
+    if not recon["rows_out"]:  # refuse_unusable let it through: nobody has annotated yet
+        console.print(f"no annotation yet: none of the {recon['tasks_in']} task(s) has been annotated; "
+                      "the table is empty", highlight=False)
     for p in paths:
         console.print(f"wrote {p}")
 
@@ -67,10 +71,12 @@ def export_cmd(
     out: Path = typer.Option(Path("tasks.json"), "--out", "-o", help="Task JSON to write (Label Studio import format)."),
     target: Optional[list[str]] = typer.Option(None, "--target", "-t", help="Stance target(s); default from schemas/labelstudio.yaml. One task per quote and target."),
     predictions: Optional[Path] = typer.Option(None, "--predictions", help="Pre-annotations: table with quote_id, stance|label, [score], [model_version]."),
-    rule: Optional[str] = typer.Option(None, "--rule", help=f"Pre-annotate by a rule instead: {', '.join(lstasks.RULES)}."),
+    rule: Optional[str] = typer.Option(None, "--rule", help=f"Pre-annotate by a rule instead: {', '.join(RULE_NAMES)}."),
     model_version: Optional[str] = typer.Option(None, "--model-version", help="model_version for --predictions rows that have none (default: file stem)."),
 ) -> None:
     """Write Label Studio tasks, one per quote (data.quote_id is the stable key), optionally with predictions."""
+    from toolkit.labelstudio import tasks as lstasks
+
     if predictions and rule:
         raise InputError("give either --predictions or --rule, not both")
     preds = lstasks.load_predictions(predictions, model_version) if predictions else None
@@ -92,7 +98,11 @@ def push_cmd(
     retries: int = RETRIES_OPT,
 ) -> None:
     """Create/update the project (label config) and import tasks it lacks: re-running adds no duplicates."""
+    from toolkit.labelstudio import config as lsconfig
+    from toolkit.labelstudio import tasks as lstasks
+
     from toolkit.labelstudio.client import Connection, push_tasks
+    from toolkit.redact import redact_url
 
     settings = lsconfig.load_settings()
     tasks = lstasks.read_tasks_or_quotes(source, targets=target, rule=rule, settings=settings)
@@ -107,7 +117,7 @@ def push_cmd(
                   f"{'created' if summary['created'] else 'existing'}): {summary['added']} added, "
                   f"{summary['already_present']} already present, {summary['tasks_in_project']} tasks in project; "
                   f"model_version={summary['model_version']}")
-    console.print(f"open {summary['url']}")
+    console.print(f"open {redact_url(summary['url'])}")
 
 
 def pull_cmd(
@@ -119,6 +129,8 @@ def pull_cmd(
     retries: int = RETRIES_OPT,
 ) -> None:
     """Snapshot-export a project (full predictions, annotator details) and normalise it to the annotation table."""
+    from toolkit.labelstudio import annotations as lsx
+
     from toolkit.fileio import check_not_folder, check_not_input
     from toolkit.labelstudio.client import Connection, pull_export
 
@@ -143,6 +155,8 @@ def import_cmd(
     quotes: Optional[Path] = typer.Option(None, "--quotes", help="Quotes table: annotations on quote ids not in it are set aside as unknown_quote_id."),
 ) -> None:
     """Normalise a Label Studio export file to the annotation table, with a reconciliation."""
+    from toolkit.labelstudio import annotations as lsx
+
     from toolkit.fileio import check_not_input
 
     if not file.is_file():
@@ -160,6 +174,8 @@ def config_cmd(
     speakers: Optional[Path] = typer.Option(None, "--speakers", help="Speaker registry YAML (default: schemas/speakers.yaml)."),
 ) -> None:
     """Print the Label Studio labeling config rendered from schemas/labelstudio.yaml."""
+    from toolkit.labelstudio import config as lsconfig
+
     xml = lsconfig.render_label_config(speakers_file=speakers)
     if out:
         from toolkit.fileio import write_text

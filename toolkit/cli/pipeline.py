@@ -9,6 +9,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from toolkit.cli.options import SEED_MAX
+
 console = Console(stderr=True)
 
 
@@ -17,8 +19,8 @@ def run_command(
     articles: Path = typer.Option(Path("annotations/articles"), "--articles", help="Seed articles folder."),
     export_dir: Path = typer.Option(Path("annotations/labelstudio"), "--labelstudio-export",
                                     help="Folder with the team's Label Studio JSON export(s)."),
-    seed: int = typer.Option(0, "--seed", help="Seed for the model's cross-validation folds."),
-    n_boot: int = typer.Option(1000, "--bootstrap", help="Bootstrap replicates for the macro-F1 intervals."),
+    seed: int = typer.Option(0, "--seed", min=0, max=SEED_MAX, help="Seed for the model's cross-validation folds."),
+    n_boot: int = typer.Option(1000, "--bootstrap", min=1, help="Bootstrap replicates for the macro-F1 intervals."),
     learning_curve: bool = typer.Option(True, "--learning-curve/--no-learning-curve"),
 ) -> None:
     """Run extract -> tasks -> annotations -> agreement -> train -> reports -> dataset and summarise."""

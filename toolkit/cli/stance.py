@@ -1,4 +1,4 @@
-"""`qst train` and `qst predict`: thin CLI over toolkit.stance.baseline (logic and checks live there)."""
+"""`qst train` and `qst predict`: thin CLI over toolkit.stance.train and .predict (logic and checks live there)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,12 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from toolkit.stance import baseline
+from toolkit.cli.options import SEED_MAX, fraction
 
 console = Console(stderr=True)
+#: Shown in --help without importing scikit-learn; a test checks it equals the stance package's
+#: MODEL_NAMES.
+MODEL_NAMES = ("majority", "speaker-majority", "tfidf-logreg", "tfidf-svm", "svm-ngrams")
 
 
 def train(
@@ -19,7 +22,7 @@ def train(
                                           "`datasets` save_to_disk folder."),
     out: Path = typer.Option(..., "--out", help="Run folder, e.g. reports/<run>: metrics, report, model."),
     test: Optional[Path] = typer.Option(None, "--test", help="Separate test table (fixed train/test split)."),
-    model: list[str] = typer.Option([], "--model", "-m", help=f"Model(s) to train: {', '.join(baseline.MODEL_NAMES)}. "
+    model: list[str] = typer.Option([], "--model", "-m", help=f"Model(s) to train: {', '.join(MODEL_NAMES)}. "
                                     "Repeatable. majority and speaker-majority always run as references."),
     estimator: Optional[str] = typer.Option(None, "--estimator", help="Any scikit-learn classifier as module:Class, "
                                             "used after the TF-IDF features (e.g. sklearn.linear_model:RidgeClassifier)."),
@@ -29,11 +32,11 @@ def train(
                                  "(article when the group column exists)."),
     use_target: bool = typer.Option(True, "--use-target/--no-use-target", help="Feed the target's words to the model."),
     class_weight: Optional[str] = typer.Option(None, "--class-weight", help="'balanced' to reweight rare classes."),
-    seed: int = typer.Option(0, "--seed", help="Seed for splits, models and bootstrap."),
-    folds: int = typer.Option(5, "--folds", help="Cross-validation folds."),
-    test_size: float = typer.Option(0.2, "--test-size", help="Held-out share for large data."),
-    cv_below: int = typer.Option(2000, "--cv-below", help="Cross-validate below this many quotes, else hold out."),
-    n_boot: int = typer.Option(1000, "--bootstrap", help="Bootstrap replicates for the 95% intervals."),
+    seed: int = typer.Option(0, "--seed", min=0, max=SEED_MAX, help="Seed for splits, models and bootstrap."),
+    folds: int = typer.Option(5, "--folds", min=2, help="Cross-validation folds."),
+    test_size: float = typer.Option(0.2, "--test-size", callback=fraction, help="Held-out share for large data."),
+    cv_below: int = typer.Option(2000, "--cv-below", min=0, help="Cross-validate below this many quotes, else hold out."),
+    n_boot: int = typer.Option(1000, "--bootstrap", min=1, help="Bootstrap replicates for the 95% intervals."),
     learning_curve: bool = typer.Option(True, "--learning-curve/--no-learning-curve"),
     text_col: str = typer.Option("text", "--text-col"),
     label_col: str = typer.Option("label", "--label-col"),
@@ -45,6 +48,8 @@ def train(
     date_col: str = typer.Option("article_date", "--date-col"),
 ) -> None:
     """Train baseline stance classifiers, evaluate them on leak-free splits, write reports and a model."""
+    from toolkit.stance import api as baseline
+
     cols = baseline.Columns(text=text_col, label=label_col, target=target_col, speaker=speaker_col,
                             group=group_col, id=id_col, context=context_col, date=date_col)
     opts = baseline.TrainOptions(models=tuple(model), estimator=estimator, save=save, group_by=group_by,
@@ -86,15 +91,10 @@ def predict(
     id_col: Optional[str] = typer.Option(None, "--id-col", help="Default: as at training."),
 ) -> None:
     """Label new quotes; write Label Studio predictions so the next round starts pre-annotated."""
-    cols = None
-    if text_col or id_col:
-        _, meta = baseline.load_model(model, trust=tuple(trust))
-        saved = meta.get("columns") or {}
-        cols = baseline.Columns(**{k: v for k, v in saved.items() if k in baseline.Columns.__dataclass_fields__})
-        cols.text = text_col or cols.text
-        cols.id = id_col or cols.id
-    summary = baseline.run_predict(model, quotes, out, table=table, cols=cols, model_version=model_version,
-                                   trust=tuple(trust))
+    from toolkit.stance import api as baseline
+
+    summary = baseline.run_predict(model, quotes, out, table=table, model_version=model_version,
+                                   trust=tuple(trust), text_col=text_col, id_col=id_col)
     console.print(f"{summary['n']} quotes labelled ({summary['label_counts']}), model_version "
                   f"{summary['model_version']} -> {out}" + (f", {table}" if table else ""), highlight=False)
 

@@ -5,3 +5,9 @@ write one part) -> engines (in-process, local worker processes, Dask) -> driver 
 resume, manifest, errors; the only importer of engines). limits (per-article time limit, workers
 that die with their parent) and lock (one run per output folder) serve them.
 """
+
+#: The per-article function `qst extract-corpus` runs (module:function); kept here, in the light
+#: package module, so the CLI can show it without importing pyarrow.
+DEFAULT_EXTRACT_FN = "toolkit.attribution.extract:extract_article"
+#: Seconds one article may take before it is reported as kind "timeout" (`--article-timeout`).
+DEFAULT_ARTICLE_TIMEOUT = 60.0

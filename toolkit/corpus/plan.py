@@ -26,12 +26,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from toolkit.corpus import DEFAULT_ARTICLE_TIMEOUT, DEFAULT_EXTRACT_FN  # noqa: F401  (re-exported: the run's defaults)
 from toolkit.corpus.io import _LineFeed
 from toolkit.errors import InputError
 
 ExtractFn = Callable[[dict[str, Any]], list[dict[str, Any]]]
-DEFAULT_EXTRACT_FN = "toolkit.attribution.extract:extract_article"
-DEFAULT_ARTICLE_TIMEOUT = 60.0
 
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 

@@ -32,6 +32,8 @@ LABEL_NAMES = ["favor", "against", "neutral"]
 #: Stance values an annotator or adjudicator may give (contract: labelstudio / agreement).
 STANCE_VALUES = {"favor", "against", "neutral", "unclear"}
 TEXT_MODES = ("full", "quote", "ids")
+#: Reason, in the card and the summary, for quote records whose text is null or blank.
+NO_TEXT = "no quote text"
 #: Columns that carry news text; `--text-mode ids` drops all of them.
 TEXT_COLUMNS = {"full": ("quote", "context", "speaker_mention"), "quote": ("quote", "speaker_mention"), "ids": ()}
 
@@ -178,8 +180,9 @@ def assemble_rows(quotes: pd.DataFrame, adjudicated: pd.DataFrame, annotations: 
 
     Raises InputError for an adjudicated row or annotation that points at a quote the quotes
     table does not hold, for an unknown stance value, and (unless `skip_unlabelled`) for a
-    quote that has no adjudicated row at all. Quotes adjudicated `unclear`, unresolved ones and
-    those marked not-a-quote are left out and counted in `BuildStats.excluded`.
+    quote that has no adjudicated row at all. Quotes with a null or blank text, those adjudicated
+    `unclear`, unresolved ones and those marked not-a-quote are left out and counted in
+    `BuildStats.excluded`.
     """
     q_name, a_name, n_name = names
     _require_columns(quotes, ("quote_id", "article_id", "text", "type"), q_name)
@@ -236,6 +239,9 @@ def assemble_rows(quotes: pd.DataFrame, adjudicated: pd.DataFrame, annotations: 
             continue
         i, a = adj_by_id[qid]
         where = f"{a_name}: row {i} ({qid})"
+        if not (_str_or_none(q.get("text")) or "").strip():
+            excluded[NO_TEXT] += 1  # a null/blank quote is no data point, whatever its label
+            continue
         label = _str_or_none(a.get("label"))
         if label is not None and label not in STANCE_VALUES:
             raise InputError(f"{where}: label {label!r}; expected one of {sorted(STANCE_VALUES)} or empty")

@@ -284,7 +284,8 @@ def render_card(dsd, stats, *, rows: pd.DataFrame, quotes: pd.DataFrame, annotat
                 + f"\n\nOf {stats.quotes_in} extracted quotes and {stats.adjudicated_in} adjudicated ones, {n} are in "
                 f"the dataset. Left out (not in any split): {excl_text}. Quotes adjudicated `unclear` (no stance "
                 "discernible) and unresolved ones (annotators disagreed and no adjudicator decided) are excluded "
-                "from `label`, as are spans the annotators marked as not being a quote.")
+                "from `label`, as are spans the annotators marked as not being a quote and quote records "
+                "whose text is empty.")
 
     body.append("## Annotation process\n\n" + _annotation_process(annotations, stats))
     body.append("### Guidelines\n\n" + (

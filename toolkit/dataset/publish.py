@@ -5,7 +5,8 @@ shows half a release. Large files travel before the commit (LFS/Xet); if the com
 those blobs stay on the Hub's storage and are not sent again when the command is re-run, and
 files already on the Hub with identical content are skipped (the Hub's preupload answer carries
 their object ids). The token comes from HF_TOKEN or the saved `hf auth login`; it is handed to
-huggingface_hub and scrubbed from every message we print.
+huggingface_hub and removed from every message we print, as is a `user:pw@` in --endpoint
+(toolkit.redact).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from toolkit import redact as rd
 from toolkit.errors import InputError, ToolkitError
 from toolkit.fileio import sha256_file
 
@@ -91,7 +93,13 @@ def plan_upload(folder: str | Path) -> list[PlannedFile]:
 
 
 def _scrub(text: str, token: str | None) -> str:
-    return text.replace(token, "<token>") if token else text
+    """`text` without the token (whole or any piece of it) and without URL credentials."""
+    return rd.redact(text, [token])
+
+
+def _detail(exc: BaseException, token: str | None) -> str:
+    """An exception's text as it may be shown: redacted first, then on one line and cut."""
+    return rd.excerpt(f"{type(exc).__name__}: {exc}", 400, [token])
 
 
 def publish(folder: str | Path, repo_id: str, *, token: str, private: bool = False,
@@ -107,6 +115,8 @@ def publish(folder: str | Path, repo_id: str, *, token: str, private: bool = Fal
     from huggingface_hub.errors import HfHubHTTPError
 
     validate_repo_id(repo_id)
+    rd.remember(token)
+    rd.remember_url(endpoint)
     files = plan_upload(folder)
     api = HfApi(endpoint=endpoint or DEFAULT_ENDPOINT, token=token)
     try:
@@ -115,11 +125,11 @@ def publish(folder: str | Path, repo_id: str, *, token: str, private: bool = Fal
         status = exc.response.status_code if exc.response is not None else "?"
         hint = " (is the token valid and allowed to write to this namespace?)" if status in (401, 403) else ""
         raise ToolkitError(_scrub(f"could not create or find dataset repo {repo_id} at {api.endpoint}: "
-                                  f"HTTP {status}{hint}: {exc}", token)) from None
+                                  f"HTTP {status}{hint}: {_detail(exc, token)}", token)) from None
     except Exception as exc:  # connection refused, DNS, timeouts: httpx/httpx2 transport errors, OSError
         if not (isinstance(exc, OSError) or type(exc).__module__.split(".")[0] in {"httpx", "httpx2", "httpcore"}):
             raise
-        raise ToolkitError(_scrub(f"cannot reach {api.endpoint}: {type(exc).__name__}: {exc}; check --endpoint "
+        raise ToolkitError(_scrub(f"cannot reach {api.endpoint}: {_detail(exc, token)}; check --endpoint "
                                   "and the network, then re-run", token)) from None
     ops = [CommitOperationAdd(path_in_repo=f.path_in_repo, path_or_fileobj=str(f.local_path)) for f in files]
     try:
@@ -128,7 +138,7 @@ def publish(folder: str | Path, repo_id: str, *, token: str, private: bool = Fal
         sent = [op.path_in_repo for op in ops if op._is_uploaded]
         unchanged = [op.path_in_repo for op in ops if op._remote_oid is not None and op._remote_oid == op._local_oid]
         status = getattr(getattr(exc, "response", None), "status_code", None)
-        lines = [f"upload to {repo_url} failed{f' (HTTP {status})' if status else ''}: {type(exc).__name__}: {exc}",
+        lines = [f"upload to {repo_url} failed{f' (HTTP {status})' if status else ''}: {_detail(exc, token)}",
                  f"nothing was committed: the dataset repo still shows its previous state ({len(files)} file(s) pending).",
                  ("large files already transferred to the Hub's storage (not sent again on re-run): " + ", ".join(sent))
                  if sent else "no file content reached the Hub's storage.",
@@ -139,5 +149,6 @@ def publish(folder: str | Path, repo_id: str, *, token: str, private: bool = Fal
         raise ToolkitError(_scrub("\n".join(lines), token)) from None
     unchanged = [op.path_in_repo for op in ops if op._remote_oid is not None and op._remote_oid == op._local_oid]
     committed = [f.path_in_repo for f in files if f.path_in_repo not in set(unchanged)]
-    return PublishResult(repo_url=str(repo_url), commit_url=info.commit_url if committed else None,
+    return PublishResult(repo_url=rd.redact_url(str(repo_url)),
+                         commit_url=rd.redact_url(info.commit_url) if committed else None,
                          committed=committed, unchanged=unchanged)

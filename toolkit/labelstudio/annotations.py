@@ -99,6 +99,58 @@ def _result_fields(result: Any, where: str) -> dict[str, Any]:
     return fields
 
 
+_TRUE = {"true", "t", "yes", "y", "1"}
+_FALSE = {"false", "f", "no", "n", "0", ""}
+
+
+def _strict_bool(value: Any, where: str, name: str) -> bool:
+    """true/false, 1/0, yes/no, t/f (any case), empty/None -> False; anything else is an error.
+
+    Why: `bool("False")` is True, so a CSV or hand-edited export would silently mark every
+    annotation cancelled or ground truth.
+    """
+    value = _clean(value)
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise InputError(f"{where}: {name} {value!r} is not a boolean (use true/false, 1/0 or yes/no)")
+
+
+def _strict_number(value: Any, where: str, name: str) -> float | None:
+    """A number (or a numeric string); None/empty -> None; anything else names the field."""
+    value = _clean(value)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, bool):
+        try:
+            number = float(value)
+            if math.isfinite(number):
+                return number
+        except (TypeError, ValueError):
+            pass
+    raise InputError(f"{where}: {name} {value!r} is not a number")
+
+
+def _task_id(value: Any, where: str, name: str = "task id") -> int:
+    """Task/annotation ids are integers in every Label Studio export; 3.0 and "3" are accepted."""
+    value = _clean(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            pass
+    raise InputError(f"{where}: {name} {value!r} is not a whole number")
+
+
 def _row(quote_id: str, task_id: Any, annotator: str | None, fields: dict[str, Any], meta: dict[str, Any],
          pred: tuple[str | None, str | None], target: Any, where: str) -> dict[str, Any]:
     stance = _first_choice(fields.get("stance"), where, "stance", STANCES)
@@ -113,20 +165,20 @@ def _row(quote_id: str, task_id: Any, annotator: str | None, fields: dict[str, A
     comment = str(comment).strip() if comment is not None and str(comment).strip() else None
     pred_stance, pred_mv = pred
     changed = None if stance is None or pred_stance is None else stance != pred_stance
-    lead = _clean(meta.get("lead_time"))
+    lead = _strict_number(meta.get("lead_time"), where, "lead_time")
     return {
         "quote_id": quote_id,
-        "task_id": int(task_id) if task_id is not None else None,
+        "task_id": _task_id(task_id, where) if task_id is not None else None,
         "annotator": annotator,
         "stance": stance,
         "speaker_review": review,
         "speaker_corrected": corrected if review == "corrected" else None,
         "comment": comment,
-        "lead_time": None if lead is None else float(lead),
+        "lead_time": lead,
         "created_at": _clean(meta.get("created_at")),
         "updated_at": _clean(meta.get("updated_at")),
-        "was_cancelled": bool(meta.get("was_cancelled") or False),
-        "is_ground_truth": bool(meta.get("ground_truth") or False),
+        "was_cancelled": _strict_bool(meta.get("was_cancelled"), where, "was_cancelled"),
+        "is_ground_truth": _strict_bool(meta.get("ground_truth"), where, "ground_truth"),
         "prediction_stance": pred_stance,
         "prediction_model_version": pred_mv,
         "changed_from_prediction": changed,
@@ -183,6 +235,43 @@ def _prediction_of(pred: Any, where: str) -> tuple[str | None, str | None]:
     return (_first_choice(fields.get("stance"), where + " prediction", "stance", STANCES), pred.get("model_version"))
 
 
+def _refuse_duplicates(ids: list[int], where: str, kind: str, tasks_of: dict[int, int] | None = None) -> None:
+    """A task or annotation exported twice would double its rows while the counts still balance."""
+    dups = sorted(i for i, n in Counter(ids).items() if n > 1)
+    if not dups:
+        return
+    shown = ", ".join(map(str, dups[:5])) + (f" and {len(dups) - 5} more" if len(dups) > 5 else "")
+    if tasks_of is not None:
+        in_tasks = sorted({tasks_of[i] for i in dups})
+        shown += f" (tasks {', '.join(map(str, in_tasks[:5]))}{' …' if len(in_tasks) > 5 else ''})"
+    raise InputError(f"{where}: {kind} id(s) {shown} appear more than once; the export is not one "
+                     "snapshot (concatenated or edited?): re-export the project from Label Studio")
+
+
+def _full_task_parts(task: Any, i: int, where: str) -> tuple[int, str, dict[str, Any], list[list[Any]]]:
+    """Check one task of a full JSON export -> (id, location, data, [annotations, drafts, predictions])."""
+    if not isinstance(task, dict):
+        raise InputError(f"{where}: task #{i + 1} is not a JSON object")
+    if "data" not in task and ("annotation_id" in task or "annotator" in task):
+        raise InputError(f"{where}: task #{i + 1} is a flat JSON_MIN record, not a full JSON task; "
+                         "use --format JSON_MIN (or leave --format out to detect it)")
+    raw_id = task.get("id")
+    loc = f"{where}: task {raw_id}" if raw_id is not None else f"{where}: task #{i + 1}"
+    if raw_id is None:
+        raise InputError(f"{loc}: has no id (is this a Label Studio export?)")
+    task_id = _task_id(raw_id, loc)
+    data = task.get("data")
+    if not isinstance(data, dict):
+        raise InputError(f"{loc}: has no data object")
+    parts = []
+    for name in ("annotations", "drafts", "predictions"):
+        value = task.get(name, [])
+        if value is not None and not isinstance(value, list):
+            raise InputError(f"{loc}: {name} is not a list")
+        parts.append(value or [])
+    return task_id, loc, data, parts
+
+
 def normalise_full(tasks: list[Any], known: set[str] | None = None, where: str = "export",
                    model_version: str | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Label Studio JSON export (tasks with annotations, drafts, predictions) -> table + reconciliation.
@@ -193,22 +282,17 @@ def normalise_full(tasks: list[Any], known: set[str] | None = None, where: str =
     `no_quote_id` / `unknown_quote_id`; tasks with no annotation are counted.
     """
     rec, rows = _Recon(), []
+    task_ids: list[int] = []
+    ann_ids: list[int] = []
+    ann_task: dict[int, int] = {}
     for i, task in enumerate(tasks):
-        if not isinstance(task, dict):
-            raise InputError(f"{where}: task #{i + 1} is not a JSON object")
-        task_id = task.get("id")
-        loc = f"{where}: task {task_id}" if task_id is not None else f"{where}: task #{i + 1}"
-        if task_id is None:
-            raise InputError(f"{loc}: has no id (is this a Label Studio export?)")
-        data = task.get("data")
-        if not isinstance(data, dict):
-            raise InputError(f"{loc}: has no data object")
-        anns, drafts = task.get("annotations", []), task.get("drafts", [])
-        preds = task.get("predictions", [])
-        for name, value in (("annotations", anns), ("drafts", drafts), ("predictions", preds)):
-            if value is not None and not isinstance(value, list):
-                raise InputError(f"{loc}: {name} is not a list")
-        anns, drafts, preds = anns or [], drafts or [], preds or []
+        task_id, loc, data, (anns, drafts, preds) = _full_task_parts(task, i, where)
+        task_ids.append(task_id)
+        for ann in anns:
+            if isinstance(ann, dict) and ann.get("id") is not None:
+                aid = _task_id(ann["id"], f"{loc} annotation {ann['id']}", "annotation id")
+                ann_ids.append(aid)
+                ann_task.setdefault(aid, task_id)
         rec.tasks_in += 1
         rec.annotations_in += len(anns) + len(drafts)
         if drafts:
@@ -237,6 +321,8 @@ def normalise_full(tasks: list[Any], known: set[str] | None = None, where: str =
             rows.append(row)
             rec.rows_out += 1
             rec.cancelled_rows += row["was_cancelled"]
+    _refuse_duplicates(task_ids, where, "task")
+    _refuse_duplicates(ann_ids, where, "annotation", ann_task)
     return _frame(rows), rec.as_dict("JSON")
 
 
@@ -249,23 +335,31 @@ def normalise_min(records: list[Any], known: set[str] | None = None, where: str 
     A record without annotation_id is a task with no annotation (CSV with all tasks).
     """
     rec, rows, tasks_seen = _Recon(), [], set()
+    bare_tasks: list[int] = []
+    ann_ids: list[int] = []
+    ann_task: dict[int, int] = {}
     for i, r in enumerate(records):
         loc = f"{where}: record #{i + 1}"
         if not isinstance(r, dict):
             raise InputError(f"{loc} is not an object")
+        if isinstance(r.get("annotations"), list) or isinstance(r.get("data"), dict):
+            raise InputError(f"{loc} is a full JSON task (with data/annotations), not a flat {fmt} record; "
+                             "use --format JSON (or leave --format out to detect it)")
         task_id = _clean(r.get("id"))
         if task_id is None:
             raise InputError(f"{loc}: has no task id column 'id' (is this a Label Studio {fmt} export?)")
-        try:
-            task_id = int(task_id)
-        except (TypeError, ValueError) as exc:
-            raise InputError(f"{loc}: task id {task_id!r} is not a number") from exc
+        task_id = _task_id(task_id, f"{loc}: column 'id':")
         loc = f"{where}: task {task_id} (record #{i + 1})"
         if task_id not in tasks_seen:
             tasks_seen.add(task_id)
             rec.tasks_in += 1
+        if _clean(r.get("annotation_id")) is not None:
+            aid = _task_id(r.get("annotation_id"), loc, "annotation_id")
+            ann_ids.append(aid)
+            ann_task.setdefault(aid, task_id)
         if _clean(r.get("annotation_id")) is None and _clean(r.get("annotator")) is None:
             rec.tasks_without_annotations.append(task_id)
+            bare_tasks.append(task_id)
             continue
         rec.annotations_in += 1
         reason = _quote_check(_clean(r.get("quote_id")), known)
@@ -278,6 +372,12 @@ def normalise_min(records: list[Any], known: set[str] | None = None, where: str 
         rows.append(row)
         rec.rows_out += 1
         rec.cancelled_rows += row["was_cancelled"]
+    annotated = set(ann_task.values())
+    _refuse_duplicates(bare_tasks + [t for t in set(bare_tasks) if t in annotated], where, "task")
+    _refuse_duplicates(ann_ids, where, "annotation", ann_task)
+    if rec.annotations_in and not any(isinstance(r, dict) and "quote_id" in r for r in records):
+        raise InputError(f"{where}: no record has a quote_id {'column' if fmt == 'CSV' else 'field'}, so no "
+                         f"annotation can be matched to a quote; export the tasks' data fields with the {fmt} export")
     return _frame(rows), rec.as_dict(fmt)
 
 
@@ -289,6 +389,57 @@ def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     df["task_id"] = df["task_id"].astype("Int64")
     df["changed_from_prediction"] = df["changed_from_prediction"].astype("boolean")
     return df
+
+
+def _csv_records(raw: bytes, where: str) -> list[dict[str, Any]]:
+    """CSV export -> records, refusing a file that was visibly cut short.
+
+    Label Studio ends its CSV with a line break, so a last line without one means the file was
+    truncated (copy, download or editor); a row with fewer or more fields than the header is
+    refused as well. A cut exactly at a line break cannot be seen here (docs/GUARANTEES.md).
+    """
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{where}: not UTF-8 ({exc})") from exc
+    if text and not text.endswith(("\n", "\r")):
+        last = text.count("\n") + 1
+        raise InputError(f"{where}: line {last}: the file does not end with a line break, so it was cut "
+                         "short (the last row may be incomplete); export the project again")
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    if reader.fieldnames is None or "id" not in reader.fieldnames:
+        raise InputError(f"{where}: CSV has no 'id' column (is this a Label Studio CSV export?)")
+    records = []
+    for row in reader:
+        if None in row or None in row.values():
+            n = len(row.get(None) or []) + sum(v is not None for k, v in row.items() if k is not None)
+            raise InputError(f"{where}: line {reader.line_num}: {n} fields, the header has "
+                             f"{len(reader.fieldnames)}; the file is damaged: export the project again")
+        records.append({k: (v if v != "" else None) for k, v in row.items()})
+    return records
+
+
+def refuse_unusable(recon: dict[str, Any], where: str) -> None:
+    """An export that yields no row is an error unless no task has been annotated yet (drafts aside).
+
+    Why: a wrong column set, a wrong --format or foreign quote ids used to give an empty table
+    and exit 0; the only honest empty table is a project nobody has annotated.
+    """
+    submitted = recon["annotations_in"] - recon["set_aside"].get("draft", 0)
+    if recon["rows_out"] or (recon["tasks_in"] and not submitted):  # drafts alone: not annotated yet
+        return
+    if not recon["tasks_in"]:
+        raise InputError(f"{where}: the export holds no task; export the project again (after `qst push`)")
+    aside = ", ".join(f"{k} {v}" for k, v in recon["set_aside"].items()) or "none"
+    hint = (" (their quote ids are not from this extraction: the export belongs to another run)"
+            if recon["set_aside"].get("unknown_quote_id") else "")
+    raise InputError(f"{where}: 0 usable rows from {recon['annotations_in']} annotation(s) in "
+                     f"{recon['tasks_in']} task(s); set aside: {aside}{hint}")
+
+
+def _usable(result: tuple[pd.DataFrame, dict[str, Any]], where: str) -> tuple[pd.DataFrame, dict[str, Any]]:
+    refuse_unusable(result[1], where)
+    return result
 
 
 def detect_and_normalise(raw: bytes, path: str | Path, known: set[str] | None = None,
@@ -304,15 +455,8 @@ def detect_and_normalise(raw: bytes, path: str | Path, known: set[str] | None = 
         else:
             raise InputError(f"{where}: cannot tell the export format from the name; pass --format JSON|JSON_MIN|CSV")
     if fmt == "CSV":
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise InputError(f"{where}: not UTF-8 ({exc})") from exc
-        reader = csv.DictReader(io.StringIO(text))
-        records = [{k: (v if v != "" else None) for k, v in row.items()} for row in reader]
-        if reader.fieldnames is None or "id" not in reader.fieldnames:
-            raise InputError(f"{where}: CSV has no 'id' column (is this a Label Studio CSV export?)")
-        return normalise_min(records, known, where, fmt="CSV")
+        records = _csv_records(raw, where)
+        return _usable(normalise_min(records, known, where, fmt="CSV"), where)
     try:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -323,9 +467,9 @@ def detect_and_normalise(raw: bytes, path: str | Path, known: set[str] | None = 
         first = next((x for x in data if isinstance(x, dict)), {})
         fmt = "JSON" if ("annotations" in first or "data" in first) else "JSON_MIN"
     if fmt == "JSON":
-        return normalise_full(data, known, where, model_version=model_version)
+        return _usable(normalise_full(data, known, where, model_version=model_version), where)
     if fmt == "JSON_MIN":
-        return normalise_min(data, known, where, fmt="JSON_MIN")
+        return _usable(normalise_min(data, known, where, fmt="JSON_MIN"), where)
     raise InputError(f"{where}: unknown export format {fmt!r}; use JSON, JSON_MIN or CSV")
 
 

@@ -7,7 +7,8 @@ retries 5xx/429/408/409 answers and refused connections with exponential backoff
 (core/http_client.py). On top of that this module:
 
 * turns every SDK/httpx failure into a ToolkitError naming the server and what went wrong,
-  with the API key scrubbed from the text;
+  with the API key, the access tokens derived from it and any password in the URL removed
+  (toolkit.redact: whole and in pieces, before the server's body is cut);
 * imports tasks in batches with its own retry that re-reads the project before each try, so
   a push that died half-way (or whose answer was lost) can be re-run without duplicates —
   the key is (data.quote_id, data.target) of the tasks already on the server;
@@ -21,10 +22,12 @@ import json
 import logging
 import os
 import time
+import weakref
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+from toolkit import redact as rd
 from toolkit.errors import ToolkitError
 from toolkit.labelstudio.tasks import task_key
 
@@ -45,58 +48,66 @@ class Connection:
         from label_studio_sdk import LabelStudio
 
         self.url = (url or os.environ.get("LABEL_STUDIO_URL") or DEFAULT_URL).rstrip("/")
+        #: the URL as it may be printed: a `user:pw@` in it shown as `***@`
+        self.shown_url = rd.redact_url(self.url)
+        rd.remember_url(self.url)
         key = api_key or os.environ.get("LABEL_STUDIO_API_KEY")
         if not key:
             raise LabelStudioError(
                 "no Label Studio API key: pass --api-key or set LABEL_STUDIO_API_KEY "
                 "(a legacy token or a personal access token from Account & Settings)")
         self._key = key
+        rd.remember(key)
+        me = weakref.ref(self)  # logging redacts the access token too, once the SDK has one
+        rd.remember_source(lambda: [conn._access_token()] if (conn := me()) is not None else [])
         self.retries = retries
         try:
             self.client = LabelStudio(base_url=self.url, api_key=key, max_retries=retries, timeout=timeout)
         except Exception as exc:  # the SDK checks JWT expiry on construction
             raise self.error(exc, "checking the API key") from None
 
-    def scrub(self, text: str) -> str:
-        """Remove the API key (and an access token derived from it) from a message."""
-        text = text.replace(self._key, "***")
+    def _access_token(self) -> str | None:
+        """The short-lived access token the SDK got for a personal access token, if any yet."""
         try:
-            tok = self.client._client_wrapper._tokens_client._access_token  # noqa: SLF001
+            return self.client._client_wrapper._tokens_client._access_token  # noqa: SLF001
         except AttributeError:
-            tok = None
-        if tok:
-            text = text.replace(tok, "***")
-        return text
+            return None
+
+    def scrub(self, text: str) -> str:
+        """Remove the API key, an access token derived from it and URL credentials from a message."""
+        return rd.redact(text, [self._key, self._access_token()])
 
     def error(self, exc: BaseException, doing: str) -> LabelStudioError:
         """A readable error for a failed call: status, server, what we were doing; no key, no traceback."""
         import httpx
         from label_studio_sdk.core.api_error import ApiError
 
+        secrets = [self._key, self._access_token()]
+        # a server's text (body, exception message) is redacted before it is cut, then cut to 400
+        what = rd.excerpt(f"{type(exc).__name__}: {exc}", 400, secrets)
         if isinstance(exc, ApiError):
             status = exc.status_code
             body = exc.body if isinstance(exc.body, str) else json.dumps(exc.body, ensure_ascii=False, default=str)
-            body = body[:400]
+            body = rd.excerpt(body, 400, secrets)
             if status in (401, 403):
-                msg = (f"Label Studio at {self.url} rejected the API key while {doing} (HTTP {status}): {body}. "
+                msg = (f"Label Studio at {self.shown_url} rejected the API key while {doing} (HTTP {status}): {body}. "
                        "Check LABEL_STUDIO_API_KEY; legacy tokens need LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN=true "
                        "on the server.")
             elif status is not None and status >= 500:
-                msg = (f"Label Studio at {self.url} answered HTTP {status} while {doing}, "
+                msg = (f"Label Studio at {self.shown_url} answered HTTP {status} while {doing}, "
                        f"still after {self.retries} retries with backoff: {body}")
             else:
-                msg = f"Label Studio at {self.url} refused the request while {doing} (HTTP {status}): {body}"
+                msg = f"Label Studio at {self.shown_url} refused the request while {doing} (HTTP {status}): {body}"
         elif isinstance(exc, (httpx.ConnectError, httpx.RemoteProtocolError)):
-            msg = (f"cannot reach Label Studio at {self.url} while {doing}, after {self.retries} retries "
-                   f"with backoff ({type(exc).__name__}: {exc}). Is the server running? "
-                   "(scripts/labelstudio.sh status)")
+            msg = (f"cannot reach Label Studio at {self.shown_url} while {doing}, after {self.retries} retries "
+                   f"with backoff ({what}). Is the server running? (scripts/labelstudio.sh status)")
         elif isinstance(exc, httpx.TimeoutException):
-            msg = f"Label Studio at {self.url} did not answer in time while {doing} ({type(exc).__name__})"
+            msg = f"Label Studio at {self.shown_url} did not answer in time while {doing} ({type(exc).__name__})"
         elif isinstance(exc, httpx.HTTPError):
-            msg = f"HTTP error talking to Label Studio at {self.url} while {doing}: {type(exc).__name__}: {exc}"
+            msg = f"HTTP error talking to Label Studio at {self.shown_url} while {doing}: {what}"
         else:
-            msg = f"Label Studio call failed while {doing}: {type(exc).__name__}: {exc}"
-        return LabelStudioError(self.scrub(msg))
+            msg = f"Label Studio call failed while {doing}: {what}"
+        return LabelStudioError(" ".join(self.scrub(msg).split()))
 
     def call(self, doing: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         try:
@@ -189,7 +200,7 @@ def push_tasks(conn: Connection, title: str, tasks: list[dict[str, Any]], label_
     mv = mv or getattr(project, "model_version", None) or None
     return {"project_id": project.id, "project": title, "created": created, "tasks_given": len(tasks),
             "already_present": already, "added": added, "tasks_in_project": total, "model_version": mv,
-            "url": f"{conn.url}/projects/{project.id}/data"}
+            "url": f"{conn.shown_url}/projects/{project.id}/data"}
 
 
 def pull_export(conn: Connection, title: str, timeout: float = 300.0) -> tuple[bytes, dict[str, Any]]:
@@ -201,7 +212,7 @@ def pull_export(conn: Connection, title: str, timeout: float = 300.0) -> tuple[b
     """
     project = find_project(conn, title)
     if project is None:
-        raise LabelStudioError(f"no project titled {title!r} on {conn.url}")
+        raise LabelStudioError(f"no project titled {title!r} on {conn.shown_url}")
     full = conn.call(f"reading project {title!r}", conn.client.projects.get, project.id)
     exports = conn.client.projects.exports
     snap = conn.call(
@@ -214,9 +225,9 @@ def pull_export(conn: Connection, title: str, timeout: float = 300.0) -> tuple[b
     start = time.monotonic()
     while snap.status != "completed":
         if snap.status == "failed":
-            raise LabelStudioError(f"Label Studio at {conn.url}: export snapshot {snap.id} of {title!r} failed")
+            raise LabelStudioError(f"Label Studio at {conn.shown_url}: export snapshot {snap.id} of {title!r} failed")
         if time.monotonic() - start > timeout:
-            raise LabelStudioError(f"Label Studio at {conn.url}: export snapshot {snap.id} of {title!r} "
+            raise LabelStudioError(f"Label Studio at {conn.shown_url}: export snapshot {snap.id} of {title!r} "
                                    f"not ready after {timeout:.0f}s (status {snap.status})")
         time.sleep(1.0)
         snap = conn.call("polling the export snapshot", exports.get, project.id, export_pk=snap.id)

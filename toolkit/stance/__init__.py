@@ -1,6 +1,7 @@
 """Stance models: the labelled dataset in, trained baselines, predictions and reports out.
 
-baseline holds the data checks, scikit-learn pipelines, grouped evaluation and the skops model
-files (`qst train` / `qst predict`); report turns a training run into metrics.json, report.md
-and report.html (bootstrap intervals, plots).
+data (labelled tables, checks), features (n-grams), models (estimators, build_model), splits
+(grouped, leak-checked folds), modelfile (skops files and their trust rules), train (`qst train`:
+run_training), predict (`qst predict`: run_predict, Label Studio predictions), report
+(metrics.json, report.md and report.html: bootstrap intervals, plots); api gathers the public names.
 """

@@ -299,12 +299,16 @@ def model_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def render_markdown(result: dict[str, Any]) -> str:
-    """report.md: the same content as report.html without images."""
+def render_markdown(result: dict[str, Any], warning: bool = True) -> str:
+    """report.md: the same content as report.html without images.
+
+    `warning=False` leaves out the "numbers are uncertain" quote: report.html shows it once, as
+    its banner above the figures.
+    """
     labels = result["labels"]
     saved = result["saved_model"]
     out = [f"# Stance baseline report: {result['run']}\n"]
-    if result["uncertain"]:
+    if result["uncertain"] and warning:
         out.append("> **WARNING — NUMBERS ARE UNCERTAIN.** " + "; ".join(result["uncertain"]) +
                    ". Treat every score below as a rough indication, read the confidence intervals, and do not "
                    "compare models on differences inside them.\n")
@@ -363,7 +367,7 @@ def render_markdown(result: dict[str, Any]) -> str:
 
 def render_html(result: dict[str, Any], figures: dict[str, bytes]) -> str:
     """report.html: one self-contained file, figures inline as base64 PNG."""
-    md = render_markdown(result)
+    md = render_markdown(result, warning=False)
     e = html.escape
     imgs = "".join(
         f'<figure><img alt="{e(name)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'

@@ -1,0 +1,46 @@
+"""`qst --help` stays light: the CLI imports a stage's modules only when its command runs.
+
+A real outcome, not a timing: a fresh interpreter renders the help of the app and of every
+command, and none of the heavy libraries may have been imported. The help texts that name
+library constants without importing them are checked against the constants.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+HEAVY = ("pandas", "sklearn", "scipy", "datasets", "dask", "pyarrow", "label_studio_sdk", "matplotlib",
+         "somajo", "statsmodels", "skops", "huggingface_hub", "numpy")
+
+_PROBE = r"""
+import sys
+from typer.testing import CliRunner
+from toolkit.cli import app
+runner = CliRunner()
+names = [c.name or c.callback.__name__ for c in app.registered_commands]
+for args in [["--help"]] + [[n, "--help"] for n in names]:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, (args, result.output)
+print(len(names), " ".join(sorted(m for m in sys.modules if m.split(".")[0] in HEAVY and "." not in m)))
+"""
+
+
+def test_help_of_every_command_imports_no_heavy_library():
+    code = f"HEAVY = {HEAVY!r}\n" + _PROBE
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    n_commands, *loaded = proc.stdout.split()
+    assert int(n_commands) >= 12
+    assert loaded == []
+
+
+def test_help_constants_match_the_library():
+    from toolkit import agreement
+    from toolkit.cli import agreement as cli_agreement, labelstudio as cli_ls, stance as cli_stance
+    from toolkit.labelstudio import tasks
+    from toolkit.stance import models as baseline
+
+    assert cli_agreement.DEFAULT_RULE_TEXT == " > ".join(agreement.DEFAULT_RULE)
+    assert cli_ls.RULE_NAMES == tuple(tasks.RULES)
+    assert cli_stance.MODEL_NAMES == tuple(baseline.MODEL_NAMES)

@@ -1,0 +1,89 @@
+"""The patterns the quote rules use now: `LEX`, refilled in place by `use_lexicon` (toolkit.lexicon)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+
+from toolkit.lexicon.compile import NAME_TOKEN, WB_AFTER, WB_BEFORE, Patterns
+from toolkit.lexicon.load import BUNDLED_FILES, LEXICON_DIR, Lexicon, WordList, bundled_lexicon, merge_extra
+
+__all__ = ["BUNDLED_FILES", "LEX", "LEXICON_DIR", "NAME_TOKEN", "WB_AFTER", "WB_BEFORE", "Lexicon", "LivePattern",
+           "Patterns", "WordList", "live", "load_lexicon", "patterns", "use_lexicon", "using_lexicon"]
+
+
+def _key(extra: Sequence[str | Path]) -> tuple[tuple[str, float], ...]:
+    """Cache key: the resolved paths and their modification times (an edited file is read again)."""
+    out = []
+    for p in extra:
+        path = Path(p).resolve()
+        out.append((str(path), path.stat().st_mtime if path.exists() else 0.0))
+    return tuple(out)
+
+
+@lru_cache(maxsize=8)
+def _patterns_cached(key: tuple[tuple[str, float], ...]) -> Patterns:
+    lexicon = bundled_lexicon()
+    for path, _mtime in key:
+        lexicon = merge_extra(lexicon, Path(path))
+    return Patterns(lexicon)
+
+
+def load_lexicon(extra: Sequence[str | Path] = ()) -> Lexicon:
+    """The bundled lists with the entries of `extra` files added (validated; errors name file and line)."""
+    return _patterns_cached(_key(extra)).lexicon
+
+
+def patterns(extra: Sequence[str | Path] = ()) -> Patterns:
+    """The compiled patterns of the bundled lists plus `extra` files, built once per set of files."""
+    return _patterns_cached(_key(extra))
+
+
+#: The patterns the rules use; `use_lexicon` refills this object in place.
+LEX: Patterns = Patterns.__new__(Patterns)
+LEX.__dict__.update(patterns().__dict__)
+_active: list[tuple[str, float]] = []
+
+
+def use_lexicon(extra: Sequence[str | Path] = ()) -> Patterns:
+    """Make the rules use the bundled lists plus `extra` files (no files: the bundled lists alone)."""
+    compiled = patterns(extra)
+    LEX.__dict__.update(compiled.__dict__)
+    _active[:] = _key(extra)
+    return LEX
+
+
+@contextmanager
+def using_lexicon(extra: Sequence[str | Path]) -> Iterator[Patterns]:
+    """`use_lexicon` for a block; the previous lists are back afterwards, also on error."""
+    before = [Path(p) for p, _ in _active]
+    use_lexicon(extra)
+    try:
+        yield LEX
+    finally:
+        use_lexicon(before)
+
+
+class LivePattern:
+    """A module-level name for one pattern of `LEX` that follows `use_lexicon`, for modules that keep
+    their patterns as module constants (toolkit.attribution.speakers): `ROLE_THEN_NAME.finditer(…)`."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __getattr__(self, attr: str) -> object:
+        return getattr(getattr(LEX, self.name), attr)
+
+    def __repr__(self) -> str:
+        return f"LivePattern({self.name!r})"
+
+
+def live(name: str) -> LivePattern:
+    """`LEX.<name>` as it is whenever it is used."""
+    if not hasattr(LEX, name):
+        raise AttributeError(f"toolkit.lexicon.LEX has no pattern {name!r}")
+    return LivePattern(name)
