@@ -26,6 +26,7 @@ import make_corpus  # noqa: E402
 from test_corpus_helpers import CRASH_ON  # noqa: E402
 
 from toolkit.corpus.driver import ERRORS, MANIFEST, read_quotes, run_corpus  # noqa: E402
+from toolkit.corpus.lock import LOCK_FILE  # noqa: E402
 from toolkit.corpus.plan import CorpusRun  # noqa: E402
 from toolkit.errors import InputError, ToolkitError  # noqa: E402
 
@@ -344,7 +345,8 @@ def test_permission_denied_mid_run(reference, corpus, tmp_path):
             run_corpus(CorpusRun(corpus["jsonl"], out, part_size=20, extract_fn=TOY, on_part=lock))
     finally:
         subprocess.run(["chattr", "-i", str(out)], check=False, capture_output=True)
-    names = sorted(p.name for p in out.iterdir())
+    # the run lock stays too: an immutable folder lets nobody remove it (the next run takes it over)
+    names = sorted(p.name for p in out.iterdir() if p.name != LOCK_FILE)
     assert names == ["_parts", MANIFEST, "quotes-part-00000.parquet"]  # no stray or partial part
     summary = run_corpus(CorpusRun(corpus["jsonl"], out, part_size=20, extract_fn=TOY, resume=True))
     assert summary["status"] == "complete"

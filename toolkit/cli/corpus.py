@@ -6,6 +6,7 @@ complete, and a final summary table (counts, failures by kind, throughput).
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from typing import Any, Optional
@@ -15,7 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from toolkit.corpus import DEFAULT_EXTRACT_FN
+from toolkit.corpus import DEFAULT_ARTICLE_TIMEOUT, DEFAULT_EXTRACT_FN
 
 console = Console(stderr=True)
 
@@ -44,6 +45,20 @@ def summary_table(summary: dict[str, Any], out: Path) -> Table:
     return t
 
 
+def quiet_dask_logs() -> None:
+    """Silence distributed's loggers in this process (scheduler, client, nannies of a LocalCluster).
+
+    They log dozens of INFO lines per run and the remote traceback of a failing task; the run's
+    outcome is reported by us instead: a progress bar, a summary, or one `error:` line.
+    """
+    import distributed  # noqa: F401 - importing it applies its logging config, which we override
+
+    for name in [n for n in logging.root.manager.loggerDict if n.split(".")[0] in ("distributed", "tornado", "bokeh")]:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    for name in ("distributed", "tornado", "bokeh"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
 def extract_corpus(
     input: Path = typer.Argument(..., help="Corpus: a .jsonl, .csv or .parquet file, or a folder of them "
                                            "(e.g. Parquet parts). Records need 'id' and 'text'."),
@@ -61,6 +76,9 @@ def extract_corpus(
     jsonl: bool = typer.Option(False, "--jsonl", help="Also write each part as quotes-part-NNNNN.jsonl."),
     extract_fn: str = typer.Option(DEFAULT_EXTRACT_FN, "--extract-fn", help="Per-article function "
                                    "module:function (article dict -> list of quote records)."),
+    article_timeout: float = typer.Option(DEFAULT_ARTICLE_TIMEOUT, "--article-timeout", min=0,
+                                          help="Seconds one article may take; a slower one is reported in "
+                                               "errors.jsonl (kind timeout) and the run goes on. 0 = no limit."),
 ) -> None:
     """Extract quotes from a large corpus in parts, in parallel, resumably (use `qst extract` for small inputs)."""
     progress = Progress(TextColumn("[bold]extract-corpus"), BarColumn(), MofNCompleteColumn(),
@@ -83,9 +101,17 @@ def extract_corpus(
 
     run = CorpusRun(input=input, out=out, workers=workers, engine=engine, scheduler=scheduler,
                     part_size=part_size, resume=resume, skip_bad=skip_bad, jsonl=jsonl, extract_fn=extract_fn,
-                    on_start=on_start, on_part=on_part)
-    with progress:
+                    article_timeout=article_timeout, on_start=on_start, on_part=on_part)
+    if engine == "dask":
+        quiet_dask_logs()
+    progress.start()
+    try:
         summary = run_corpus(run)
+    except BaseException:
+        progress.live.transient = True  # the error is one line; no half-done progress bar above it
+        raise
+    finally:
+        progress.stop()
     Console().print(summary_table(summary, out))
     if summary["status"] != "complete":
         console.print(f"[yellow]{summary['parts']['missing']} part(s) missing[/]: see {out / 'errors.jsonl'}; "

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.corpus.engines import _run_inprocess, _run_pool, run_dask
+from toolkit.corpus.lock import LOCK_FILE, RunLock
 from toolkit.corpus.parts import PARTS_DIR, fn_name
 from toolkit.corpus.plan import CorpusRun, fingerprint, input_files, plan_parts
 from toolkit.errors import InputError, ToolkitError
@@ -80,11 +81,22 @@ def _remove_temp_files(out: Path) -> int:
     return n
 
 
-def _prepare_out(run: CorpusRun, config: dict[str, Any]) -> dict[str, Any] | None:
-    """Check the output folder against --resume; return the previous manifest if resuming."""
-    out = Path(run.out)
+def _refuse_foreign(out: Path) -> None:
+    """Only our own run folders are ever written to (and cleaned: stale temp files, part entries).
+
+    Checked before the lock file is created, so a foreign folder is left exactly as it was.
+    """
     if out.exists() and not out.is_dir():
         raise ToolkitError(f"{out}: --out exists and is not a folder")
+    if out.is_dir() and not (out / MANIFEST).exists() and any(p.name != LOCK_FILE for p in out.iterdir()):
+        raise ToolkitError(f"{out}: folder exists, is not empty and holds no extract-corpus {MANIFEST}; "
+                           "choose an empty or new --out")
+
+
+def _prepare_out(run: CorpusRun, config: dict[str, Any]) -> dict[str, Any] | None:
+    """Check the output folder against --resume (under the lock); return the previous manifest if resuming."""
+    out = Path(run.out)
+    _refuse_foreign(out)
     manifest_path = out / MANIFEST
     previous = None
     if manifest_path.exists():
@@ -104,10 +116,6 @@ def _prepare_out(run: CorpusRun, config: dict[str, Any]) -> dict[str, Any] | Non
                 detail = (detail + "; " if detail else "") + "the input files changed (size or modification time)"
             raise ToolkitError(f"{out}: cannot resume, the run's settings differ ({detail}); "
                                "use the same input and options, or a new --out")
-    elif out.is_dir() and any(out.iterdir()):
-        # Only our own run folders are ever cleaned (stale temp files, stale part entries).
-        raise ToolkitError(f"{out}: folder exists, is not empty and holds no extract-corpus {MANIFEST}; "
-                           "choose an empty or new --out")
     return previous
 
 
@@ -129,9 +137,10 @@ def _write_error(exc: OSError, out: Path) -> ToolkitError:
 def run_corpus(run: CorpusRun) -> dict[str, Any]:
     """Extract quotes from a whole corpus into parts under run.out; return the run summary.
 
-    Raises ToolkitError for bad input (without skip_bad), a changed input on resume, or an output
-    location that cannot be written (disk full, permissions): in every case the parts already
-    complete stay valid and no half-written part is left that looks complete.
+    Raises ToolkitError for bad input (without skip_bad), a changed input on resume, another run
+    writing to the same folder, or an output location that cannot be written (disk full,
+    permissions): in every case the parts already complete stay valid and no half-written part
+    is left that looks complete.
     """
     if run.engine not in ("local", "dask"):
         raise InputError(f"--engine must be local or dask, got {run.engine!r}")
@@ -139,22 +148,41 @@ def run_corpus(run: CorpusRun) -> dict[str, Any]:
         raise InputError("--scheduler needs --engine dask")
     if run.workers < 1:
         raise InputError(f"--workers must be at least 1, got {run.workers}")
+    if run.article_timeout < 0:
+        raise InputError(f"--article-timeout must be 0 (no limit) or more, got {run.article_timeout}")
     t0 = time.time()
     fmt, specs = plan_parts(run.input, run.part_size)
     _, files = input_files(run.input)
     config = {"input": str(Path(run.input).resolve()), "format": fmt, "files": fingerprint(files),
               "part_size": run.part_size, "extract_fn": fn_name(run.extract_fn), "jsonl": run.jsonl,
               "parts": len(specs), "records": sum(s["records"] for s in specs)}
-    previous = _prepare_out(run, config)
     out = Path(run.out)
+    _refuse_foreign(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
+        lock = RunLock(out)
+        lock.acquire()
+    except OSError as exc:
+        if _is_fatal_write(exc):
+            raise _write_error(exc, out) from None
+        raise
+    try:
+        return _locked_run(run, specs, config, t0)
+    finally:
+        lock.release()
+
+
+def _locked_run(run: CorpusRun, specs: list[dict[str, Any]], config: dict[str, Any], t0: float) -> dict[str, Any]:
+    """The run proper, while this process holds the folder's lock."""
+    out = Path(run.out)
+    previous = _prepare_out(run, config)
+    try:
         _remove_temp_files(out)
         done = _load_entries(out, specs) if previous is not None or (out / PARTS_DIR).is_dir() else {}
         runs = (previous or {}).get("runs", [])
         runs.append({"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t0)), "engine": run.engine,
                      "workers": run.workers, "scheduler": run.scheduler, "skip_bad": run.skip_bad,
-                     "resumed_parts": len(done)})
+                     "article_timeout": run.article_timeout, "resumed_parts": len(done)})
         write_json(out / MANIFEST, {"status": "running", "config": config, "runs": runs,
                                     "parts": [_manifest_part(e) for _, e in sorted(done.items())]})
     except OSError as exc:

@@ -23,7 +23,8 @@ KilledWorker, is reported as worker_died, and --resume redoes it.
 
 from __future__ import annotations
 
-import multiprocessing
+import logging
+import uuid
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -31,19 +32,43 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from toolkit.corpus.parts import ARTICLE_META, QUOTE_FRAME_META, extract_frame, load_part_frame, process_part, write_part
+from toolkit.corpus.limits import quiesce_helpers, worker_pool
 from toolkit.corpus.plan import CorpusRun, describe_range
+from toolkit.errors import ToolkitError
 
 
 # ------------------------------------------------------------------------------ local engines
 
 def _run_inprocess(todo: list[dict[str, Any]], run: CorpusRun, emit: Callable[[dict[str, Any]], None]) -> None:
     for spec in todo:
-        emit(process_part(spec, str(run.out), run.extract_fn, run.skip_bad, run.jsonl))
+        emit(process_part(spec, str(run.out), run.extract_fn, run.skip_bad, run.jsonl, run.article_timeout))
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:
     # spawn, not fork: the driver runs a progress thread, and forking a threaded process can deadlock.
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    # The workers die with the driver (toolkit.corpus.limits.die_with_parent).
+    return worker_pool(workers)
+
+
+def _part_failed(spec: dict[str, Any], exc: Exception) -> Exception:
+    """A worker's unexpected exception as one line naming the part.
+
+    ToolkitError (bad input) already is one; OSError stays itself, the driver turns write errors
+    (disk full, permissions) into its own message.
+    """
+    if isinstance(exc, (ToolkitError, OSError)):
+        return exc
+    return ToolkitError(f"part {spec['part']} ({describe_range(spec)}) failed: {type(exc).__name__}: {exc}")
+
+
+def _result(fut: Future, spec: dict[str, Any]) -> dict[str, Any]:
+    """The part's manifest entry; BrokenProcessPool if its worker died, else one-line errors."""
+    try:
+        return fut.result()
+    except BrokenProcessPool:
+        raise
+    except Exception as exc:  # noqa: BLE001 - reported as one line naming the part
+        raise _part_failed(spec, exc) from None
 
 
 def _run_pool(todo: list[dict[str, Any]], run: CorpusRun, emit: Callable[[dict[str, Any]], None]) -> None:
@@ -53,7 +78,7 @@ def _run_pool(todo: list[dict[str, Any]], run: CorpusRun, emit: Callable[[dict[s
     suspects: the run goes on with a fresh pool, then retries each suspect alone, so a part that
     kills its worker every time costs only itself (reported as worker_died; --resume redoes it).
     """
-    args = (str(run.out), run.extract_fn, run.skip_bad, run.jsonl)
+    args = (str(run.out), run.extract_fn, run.skip_bad, run.jsonl, run.article_timeout)
     pending = deque(todo)
     suspects: list[dict[str, Any]] = []
     while pending:
@@ -69,14 +94,16 @@ def _run_pool(todo: list[dict[str, Any]], run: CorpusRun, emit: Callable[[dict[s
                 for fut in done:
                     spec = inflight.pop(fut)
                     try:
-                        emit(fut.result())
+                        result = _result(fut, spec)
                     except BrokenProcessPool:
                         broken = True
                         suspects.append(spec)
+                        continue
+                    emit(result)
                 if broken:
                     for fut, spec in inflight.items():
                         try:
-                            emit(fut.result())
+                            emit(_result(fut, spec))
                         except BrokenProcessPool:
                             suspects.append(spec)
                     inflight.clear()
@@ -88,7 +115,7 @@ def _run_pool(todo: list[dict[str, Any]], run: CorpusRun, emit: Callable[[dict[s
     for spec in sorted(suspects, key=lambda s: s["part"]):
         with _pool(1) as pool:
             try:
-                emit(pool.submit(process_part, spec, *args).result())
+                emit(_result(pool.submit(process_part, spec, *args), spec))
             except BrokenProcessPool:
                 run.failed.append({"part": spec["part"], "kind": "worker_died", "where": describe_range(spec),
                                    "message": f"part {spec['part']} ({describe_range(spec)}): the worker process "
@@ -97,14 +124,14 @@ def _run_pool(todo: list[dict[str, Any]], run: CorpusRun, emit: Callable[[dict[s
 
 # --------------------------------------------------------------------------------- Dask engine
 
-def quotes_frame(todo: list[dict[str, Any]], run: CorpusRun) -> Any:
+def quotes_frame(todo: list[dict[str, Any]], run: CorpusRun, run_id: str | None = None) -> Any:
     """The lazy Dask DataFrame of quote (and error) rows, one partition per part in `todo`."""
     import dask.dataframe as dd
 
     articles = dd.from_map(load_part_frame, todo, skip_bad=run.skip_bad, meta=ARTICLE_META,
                            label="read-articles", enforce_metadata=False)
-    return articles.map_partitions(extract_frame, run.extract_fn, run.skip_bad, meta=QUOTE_FRAME_META,
-                                   enforce_metadata=False)
+    return articles.map_partitions(extract_frame, run.extract_fn, run.skip_bad, run.article_timeout, run_id,
+                                   meta=QUOTE_FRAME_META, enforce_metadata=False)
 
 
 def connect(run: CorpusRun) -> tuple[Any, Any]:
@@ -115,10 +142,14 @@ def connect(run: CorpusRun) -> tuple[Any, Any]:
         try:
             return Client(run.scheduler, timeout="30s"), None
         except (OSError, TimeoutError) as exc:
-            from toolkit.errors import ToolkitError
             raise ToolkitError(f"cannot reach the Dask scheduler at {run.scheduler}: {exc}") from None
+    # silence_logs=CRITICAL: a failing task is reported once, by us, as one line (the workers
+    # would otherwise log "Compute Failed" with the remote traceback). The scheduler starts an
+    # HTTP server even without a dashboard (default port 8787, with a warning on stderr when that
+    # is taken): any free port on 127.0.0.1 instead.
     cluster = LocalCluster(n_workers=run.workers, threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=40)
+                           dashboard_address=None, silence_logs=logging.CRITICAL,
+                           scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"})
     return Client(cluster), cluster
 
 
@@ -131,8 +162,9 @@ def run_dask(todo: list[dict[str, Any]], run: CorpusRun, emit: Callable[[dict[st
     from distributed.scheduler import KilledWorker
 
     client, cluster = connect(run)
+    run_id = uuid.uuid4().hex
     try:
-        parts = quotes_frame(todo, run).to_delayed()
+        parts = quotes_frame(todo, run, run_id).to_delayed()
         tasks = [dask.delayed(write_part, pure=False)(part, spec, str(run.out), run.jsonl)
                  for part, spec in zip(parts, todo)]
         futures = client.compute(tasks)
@@ -141,15 +173,23 @@ def run_dask(todo: list[dict[str, Any]], run: CorpusRun, emit: Callable[[dict[st
             for fut in as_completed(futures):
                 spec = by_key[fut.key]
                 try:
-                    emit(fut.result())
+                    result = fut.result()
                 except KilledWorker:
                     run.failed.append({"part": spec["part"], "kind": "worker_died", "where": describe_range(spec),
                                        "message": f"part {spec['part']} ({describe_range(spec)}): Dask workers "
                                                   "died while extracting it; rerun with --resume"})
+                    continue
+                except Exception as exc:  # noqa: BLE001 - the remote exception, as one line naming the part
+                    raise _part_failed(spec, exc) from None
+                emit(result)
         except BaseException:
             client.cancel(futures)
             raise
     finally:
+        try:
+            client.run(quiesce_helpers, run_id)
+        except Exception:  # noqa: BLE001 - a worker already gone has no helper left to stop
+            pass
         client.close()
         if cluster is not None:
             cluster.close()

@@ -11,6 +11,8 @@ A malformed record is reported when its part is read, with its location (`file:l
 from __future__ import annotations
 
 import json
+import re
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from toolkit.errors import InputError
-from toolkit.inputs import LineFeed, csv_rows, loads_json
+from toolkit.inputs import LineFeed, csv_rows
 from toolkit.ingest import ARTICLE_FIELDS, make_article
 
 #: Columns read from Parquet input (those present); `id` and `text` are required.
@@ -61,15 +63,58 @@ def _classify(message: str) -> str:
     return "invalid_record"
 
 
-def _bad(where: str, message: str, skip_bad: bool) -> dict[str, Any]:
+def _bad(where: str, message: str, skip_bad: bool, kind: str | None = None) -> dict[str, Any]:
     """A bad record: raise (default) or return an error row (--skip-bad)."""
     if not skip_bad:
         raise InputError(message)
-    return _error_row(where, _classify(message), message)
+    return _error_row(where, kind or _classify(message), message)
+
+
+def _parse_json(line: str, where: str) -> tuple[Any, tuple[str, str] | None]:
+    """json.loads, with every way a line can fail to become a Python value as (kind, message).
+
+    Beyond malformed JSON, json.loads raises ValueError for an integer of more than 4,300 digits
+    (CPython's int_max_str_digits guard) and RecursionError for deeply nested brackets; both are
+    one bad record, not the end of a run.
+    """
+    try:
+        return json.loads(line), None
+    except json.JSONDecodeError as exc:
+        return None, ("invalid_json", f"{where}: not valid JSON ({exc.msg.removesuffix(' at')} at column {exc.colno})")
+    except RecursionError:
+        return None, ("too_deep", f"{where}: not readable JSON: nested deeper than Python's recursion "
+                                  f"limit ({sys.getrecursionlimit()} levels)")
+    except ValueError as exc:  # int_max_str_digits
+        return None, ("number_too_long", f"{where}: not readable JSON: {str(exc).split(';')[0]}")
+
+
+#: Characters no article may hold: NUL (binary data; `qst extract` refuses it too) and lone
+#: surrogates (from a "\ud800" JSON escape: not Unicode, Arrow and UTF-8 writers reject them).
+_UNSAFE = re.compile(r"[\x00\ud800-\udfff]")
+
+
+def _unsafe_text(obj: dict[str, Any], where: str) -> str | None:
+    """A message if any string in the record (nested too) holds NUL or a lone surrogate."""
+    stack: list[tuple[str, Any]] = [(k, v) for k, v in obj.items()]
+    while stack:
+        key, value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend((f"{key}.{k}", v) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((f"{key}[{i}]", v) for i, v in enumerate(value))
+        for s, what in ((value, f"field {key!r}"), (key, "a field name")):
+            m = _UNSAFE.search(s) if isinstance(s, str) else None
+            if m:
+                char = "a NUL character" if m.group() == "\x00" else f"a lone surrogate (\\u{ord(m.group()):04x})"
+                return f"{where}: {what} holds {char} at position {m.start()}"
+    return None
 
 
 def _checked_row(obj: dict[str, Any], where: str, skip_bad: bool) -> dict[str, Any]:
     """The article row of a parsed record, or its error row when the record is not an article."""
+    unsafe = _unsafe_text(obj, where)
+    if unsafe:
+        return _bad(where, unsafe, skip_bad, "invalid_text")
     try:
         return _article_row(obj, where)
     except InputError as exc:
@@ -102,10 +147,9 @@ def _rows_jsonl(spec: dict[str, Any], skip_bad: bool) -> Iterator[dict[str, Any]
                 yield _bad(where, f"{where}: not UTF-8 (byte {exc.start} of the line: "
                                   f"{raw[exc.start:exc.start + 1]!r})", skip_bad)
                 continue
-            try:
-                obj = loads_json(line, where)
-            except InputError as exc:
-                yield _bad(where, str(exc), skip_bad)
+            obj, problem = _parse_json(line, where)
+            if problem is not None:
+                yield _bad(where, problem[1], skip_bad, problem[0])
                 continue
             if not isinstance(obj, dict):
                 yield _bad(where, f"{where}: expected a JSON object, got {type(obj).__name__}", skip_bad)

@@ -26,11 +26,19 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from toolkit.corpus.io import ARTICLE_SCHEMA, read_part_table, row_to_article
+from toolkit.corpus.limits import ArticleTimeout, in_main_thread, run_in_helper, time_limit
 from toolkit.corpus.plan import DEFAULT_EXTRACT_FN, ExtractFn, describe_range
 from toolkit.errors import ToolkitError
 from toolkit.fileio import atomic_path, sha256_file, write_json
 
 PARTS_DIR = "_parts"
+#: Error kind of an article that ran over --article-timeout.
+TIMEOUT = "timeout"
+
+
+def is_extract_failure(kind: str) -> bool:
+    """An article that was read but not extracted (vs. a record that is not an article at all)."""
+    return kind == TIMEOUT or kind.startswith("extract_error")
 
 _S, _I, _F = pa.string(), pa.int64(), pa.float64()
 #: Parquet schema of quote parts: the fields of schemas/quote.schema.json, in that order.
@@ -87,12 +95,18 @@ def _quote_row(rec: dict[str, Any]) -> dict[str, Any]:
 
 
 def extract_frame(articles: pd.DataFrame, extract_fn: str | ExtractFn = DEFAULT_EXTRACT_FN,
-                  skip_bad: bool = False) -> pd.DataFrame:
+                  skip_bad: bool = False, article_timeout: float = 0, run_id: str | None = None) -> pd.DataFrame:
     """map_partitions body: every article's quotes in input order, plus error rows.
 
     An exception from the extractor on one article is that article's failure, reported with the
-    article's location; without --skip-bad it stops the run.
+    article's location; without --skip-bad it stops the run. An article that runs longer than
+    `article_timeout` seconds (0: no limit) is reported as kind "timeout" and the run goes on,
+    with or without --skip-bad (toolkit.corpus.limits says how; outside a main thread, e.g. in
+    a Dask worker thread, the part is extracted in a helper process for that; `run_id` lets the
+    run's end refuse its cancelled parts there).
     """
+    if article_timeout and not in_main_thread():
+        return run_in_helper(extract_frame, articles, extract_fn, skip_bad, article_timeout, run_id=run_id)
     fn = resolve_extract_fn(extract_fn)
     rows: list[dict[str, Any]] = []
     table = pa.Table.from_pandas(articles, schema=ARTICLE_SCHEMA, preserve_index=False)
@@ -101,7 +115,12 @@ def extract_frame(articles: pd.DataFrame, extract_fn: str | ExtractFn = DEFAULT_
             rows.append({"_error": row["_error"], "_kind": row["_kind"], "_where": row["origin"]})
             continue
         try:
-            quotes = fn(row_to_article(row))
+            with time_limit(article_timeout):
+                quotes = fn(row_to_article(row))
+        except ArticleTimeout:
+            rows.append({"_error": f"{row['origin']}: article {row['id']!r} took longer than {article_timeout:g} s "
+                                   "(--article-timeout); skipped", "_kind": TIMEOUT, "_where": row["origin"]})
+            continue
         except Exception as exc:  # noqa: BLE001 - any extractor bug is one article's failure
             message = f"{row['origin']}: extraction failed for article {row['id']!r}: {type(exc).__name__}: {exc}"
             if not skip_bad:
@@ -162,7 +181,7 @@ def write_part(quotes: pd.DataFrame, spec: dict[str, Any], out_dir: str,
         files["jsonl"] = _write_file(out / f"{name}.jsonl", _jsonl)
     errors = [{"part": spec["part"], "kind": k, "where": w, "message": m}
               for m, k, w in quotes.loc[errors_mask, ["_error", "_kind", "_where"]].itertuples(index=False)]
-    bad_records = sum(1 for e in errors if not e["kind"].startswith("extract_error"))
+    bad_records = sum(1 for e in errors if not is_extract_failure(e["kind"]))
     entry = {
         "part": spec["part"], "name": name, "files": files,
         "input": {k: v for k, v in spec.items() if k not in ("part", "header")},
@@ -180,9 +199,9 @@ def write_part(quotes: pd.DataFrame, spec: dict[str, Any], out_dir: str,
 
 
 def process_part(spec: dict[str, Any], out_dir: str, extract_fn: str | ExtractFn = DEFAULT_EXTRACT_FN,
-                 skip_bad: bool = False, jsonl: bool = False) -> dict[str, Any]:
+                 skip_bad: bool = False, jsonl: bool = False, article_timeout: float = 0) -> dict[str, Any]:
     """The local engine's unit of work (runs in a worker process): read, extract, write one part."""
     t0 = time.time()
     articles = load_part_frame(spec, skip_bad)
-    quotes = extract_frame(articles, extract_fn, skip_bad)
+    quotes = extract_frame(articles, extract_fn, skip_bad, article_timeout)
     return write_part(quotes, spec, out_dir, jsonl, started=t0)

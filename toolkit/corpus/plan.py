@@ -25,7 +25,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from toolkit.corpus import DEFAULT_EXTRACT_FN  # noqa: F401  (re-exported: the run's default)
+from toolkit.corpus import DEFAULT_ARTICLE_TIMEOUT, DEFAULT_EXTRACT_FN  # noqa: F401  (re-exported: the run's defaults)
 from toolkit.errors import InputError
 from toolkit.inputs import LineFeed, csv_header, csv_rows, require_file, require_file_or_folder
 
@@ -47,6 +47,7 @@ class CorpusRun:
     skip_bad: bool = False
     jsonl: bool = False
     extract_fn: str | ExtractFn = DEFAULT_EXTRACT_FN
+    article_timeout: float = DEFAULT_ARTICLE_TIMEOUT  # seconds per article; 0 = no limit
     on_start: Callable[[int, int], None] | None = None      # (total records, records already done)
     on_part: Callable[[dict[str, Any]], None] | None = None  # each part completed by this run
     failed: list[dict[str, Any]] = field(default_factory=list)
