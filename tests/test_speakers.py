@@ -151,7 +151,7 @@ def test_custom_registry_changes_resolution() -> None:
 
 def _scan_pronoun(d, pos: int, pronoun: str):
     """The backward scan `Discourse.antecedent_for_pronoun` replaced by an index."""
-    from toolkit.speakers import PRONOUNS
+    from toolkit.attribution.speakers import PRONOUNS
 
     want = PRONOUNS.get(pronoun)
     for mn in reversed(d.mentions):
@@ -186,14 +186,14 @@ def test_discourse_indexes_agree_with_full_scans() -> None:
     what a scan over all earlier mentions gives, and each pronoun was resolved to exactly that."""
     from toolkit import ANNOTATIONS_DIR
     from toolkit.ingest import read_articles
-    from toolkit.speakers import Discourse
+    from toolkit.attribution.speakers import Discourse
 
     extra = ("Die Sprecherin Anna Berg sagte, sie sei zufrieden. Berg fügte hinzu, er habe recht. Sie lachte. "
              "Die Nachrichtenagentur Reuters meldete das. Die Nachrichtenagentur berichtete, Kim sei in Moskau.")
     text = "\n".join([a["text"] for a in read_articles(ANNOTATIONS_DIR / "articles")] + [extra])
     import yaml
 
-    from toolkit.speakers import DEFAULT_REGISTRY
+    from toolkit.attribution.speakers import DEFAULT_REGISTRY
 
     data = yaml.safe_load(DEFAULT_REGISTRY.read_text(encoding="utf-8"))
     data["speakers"].append({"id": "anna_berg", "name": "Anna Berg", "kind": "person", "gender": "f",
