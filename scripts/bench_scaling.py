@@ -45,23 +45,26 @@ import make_corpus  # noqa: E402
 
 _CHILD = r"""
 import hashlib, importlib, json, sys, time
+from pathlib import Path
+import toolkit
 from toolkit.ingest import make_article
 
-def imp(*names):
-    for name in names:
-        try:
-            return importlib.import_module(name)
-        except ModuleNotFoundError:
-            pass
-    raise SystemExit(f"none of {names} in this tree")
-
-extract_article = imp("toolkit.attribution.extract", "toolkit.extract").extract_article
+# The module of the tree's own layout. Trying the names in turn is not enough: an editable install
+# of another checkout answers for module paths this tree does not have (toolkit.attribution.* of a
+# tree still on the flat layout would come from that checkout).
+base = Path(toolkit.__file__).resolve().parent
+name = "toolkit.attribution.extract" if (base / "attribution" / "extract.py").exists() else "toolkit.extract"
+extract_article = importlib.import_module(name).extract_article
 extract_article(make_article({"id": "warm-up", "text": "„Wir sind bereit, weiter zu verhandeln“, sagte Miller."}, "w"))
 with open(sys.argv[1], encoding="utf-8") as fh:
     article = make_article(json.load(fh), sys.argv[1])
 t0 = time.process_time()
 records = extract_article(article)
 cpu = time.process_time() - t0
+foreign = sorted(m for m, mod in list(sys.modules.items()) if m.startswith("toolkit") and getattr(mod, "__file__", None)
+                 and not Path(mod.__file__).resolve().is_relative_to(base))
+if foreign:
+    raise SystemExit(f"modules from outside {base}: {', '.join(foreign)}")
 with open("/proc/self/status") as fh:
     hwm_kb = next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:"))
 digest = hashlib.sha1(json.dumps(records, ensure_ascii=False, sort_keys=True).encode()).hexdigest()

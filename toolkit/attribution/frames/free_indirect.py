@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from toolkit.attribution.marks import QuoteMark, find_quote_marks
 from toolkit.attribution.mentions import frame_subject
-from toolkit.attribution.spans import WORD, Frame, QuoteSpan, Span, inside, overlaps, strip_final_punct
+from toolkit.attribution.spans import WORD, Frame, QuoteSpan, Span, SpanList, inside, overlaps, strip_final_punct
 from toolkit.lexicon.active import LEX
 
 _DASS_AFTER_FRAME = re.compile(r",\s+(?P<conj>dass|daß)\s")
@@ -148,11 +148,14 @@ def _sentence(text: str, k: int, sent: Span, covering: list[QuoteSpan], st: _Cha
 def free_indirect(text: str, sentences: list[Span], quotes: list[QuoteSpan], skip: list[Span]) -> list[QuoteSpan]:
     """Free indirect quotes of an article, given the quotes `detect_quotes` found in it."""
     st = _Chain()
+    # Indexed once: each sentence's quotes and boilerplate by bisection, not by a scan over all.
+    quote_spans = SpanList((q.start, q.end) for q in quotes)
+    skip = SpanList(skip)
     for k, (s, e) in enumerate(sentences):
         if overlaps((s, e), skip):
             st.prev, st.last = None, None
             continue
-        covering = [q for q in quotes if q.start < e and s < q.end]
+        covering = [quotes[i] for i in quote_spans.overlapping(s, e)]
         with_mention = [q for q in covering if q.frame.mention is not None]
         if with_mention:
             st.recent = (max(with_mention, key=_end).frame.mention, k)
