@@ -82,10 +82,10 @@ def _parse_json(line: str, where: str) -> tuple[Any, tuple[str, str] | None]:
     except json.JSONDecodeError as exc:
         return None, ("invalid_json", f"{where}: not valid JSON ({exc.msg.removesuffix(' at')} at column {exc.colno})")
     except RecursionError:
-        return None, ("too_deep", f"{where}: not readable JSON: nested deeper than Python's recursion "
+        return None, ("too_deep", f"{where}: unreadable JSON: nested deeper than Python's recursion "
                                   f"limit ({sys.getrecursionlimit()} levels)")
     except ValueError as exc:  # int_max_str_digits
-        return None, ("number_too_long", f"{where}: not readable JSON: {str(exc).split(';')[0]}")
+        return None, ("number_too_long", f"{where}: unreadable JSON: {str(exc).split(';')[0]}")
 
 
 #: Characters no article may hold: NUL (binary data; `qst extract` refuses it too) and lone
