@@ -104,8 +104,11 @@ def test_two_processes_identical(reference, corpus, tmp_path):
 @pytest.fixture(scope="module")
 def dask_cluster():
     from distributed import LocalCluster
+    # The scheduler's HTTP server binds 8787 even without a dashboard unless told otherwise: a
+    # fixed port collides with any other Dask on the machine (a second test run, a user's cluster).
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                           silence_logs=40)
+                           silence_logs=40,
+                           scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"})
     yield cluster
     cluster.close()
 

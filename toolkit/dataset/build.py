@@ -510,7 +510,7 @@ def build(quotes_path: str | Path, adjudicated_path: str | Path, out: str | Path
     stats.split_rows = {s: len(dsd[s]) for s in SPLITS}
     stats.split_note, stats.seed, stats.text_mode = note, seed, text_mode
     card = hub_card.render_card(
-        dsd, stats, rows=rows, quotes=quotes, annotations=annotations, agreement=agreement,
+        dsd, stats, rows=rows, annotations=annotations, agreement=agreement,
         guidelines_name="guidelines.md" if guidelines else None, license=license, pretty_name=pretty_name,
         repo_id=repo_id, outlet_notes=outlet_notes, annotators=annotators,
     )

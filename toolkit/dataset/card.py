@@ -364,7 +364,7 @@ def _citation_section(repo_id: str | None, pretty_name: str) -> str:
             "  note         = {Built with the quote-stance-toolkit (qst build-dataset)}\n}\n```")
 
 
-def render_card(dsd, stats, *, rows: pd.DataFrame, quotes: pd.DataFrame, annotations: pd.DataFrame | None,
+def render_card(dsd, stats, *, rows: pd.DataFrame, annotations: pd.DataFrame | None,
                 agreement: dict | None, guidelines_name: str | None, license: str, pretty_name: str,
                 repo_id: str | None, outlet_notes: dict[str, str], annotators: dict[str, Any] | None = None) -> str:
     """The full README.md: YAML header from `card_data` plus the documentation body.
