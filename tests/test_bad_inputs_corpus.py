@@ -121,6 +121,50 @@ def test_unreadable_records_are_skipped_and_reported(hostile, tmp_path, engine, 
     assert_kept(before, hostile.parent)
 
 
+@pytest.fixture(scope="module")
+def duplicated(tmp_path_factory) -> Path:
+    """12 generated articles; line 3 reuses line 1's id (same part at -k 4), line 11 line 2's (another part)."""
+    folder = tmp_path_factory.mktemp("duplicated")
+    records = [json.loads(x) for x in make_corpus(folder / "good.jsonl", 12).read_text(encoding="utf-8").splitlines()]
+    records[2]["id"], records[10]["id"] = records[0]["id"], records[1]["id"]
+    path = folder / "duplicated.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("engine", list(ENGINES))
+def test_duplicate_article_ids_are_found_across_parts(duplicated, tmp_path, engine, request):
+    """Without --skip-bad one error line (exit 2); with it a warning; every duplicate in errors.jsonl."""
+    args = list(ENGINES[engine])
+    if engine == "dask":
+        args += ["--scheduler", request.getfixturevalue("dask_scheduler")]
+    before = snapshot(duplicated.parent)
+    ids = [json.loads(x)["id"] for x in duplicated.read_text(encoding="utf-8").splitlines()]
+    want = [(f"{duplicated}:3", f"{duplicated}:1", ids[0]), (f"{duplicated}:11", f"{duplicated}:2", ids[1])]
+    for extra, code, prefix in ((["--skip-bad"], 0, "warning: 2 record(s)"), ([], 2, "error: 2 record(s)")):
+        out = tmp_path / f"out{code}"
+        proc = run_qst(duplicated, out, "-k", "4", "--extract-fn", TOY, *extra, *args)
+        assert proc.returncode == code and "Traceback" not in proc.stderr, proc.stderr
+        assert [line for line in proc.stderr.splitlines() if line.startswith(prefix)], proc.stderr
+        found = [e for e in errors(out) if e["kind"] == "duplicate_id"]
+        assert [(e["where"], e["message"]) for e in found] == [
+            (where, f"{where}: article id {aid!r} was already used at {first}; give every article a unique id "
+                    "(its quotes' article_id is ambiguous)") for where, first, aid in want]
+        summary = json.loads((out / "manifest.json").read_text())["summary"]
+        assert summary["status"] == "complete" and summary["duplicate_ids"]["records"] == 2
+    assert_kept(before, duplicated.parent)
+
+
+def test_ids_of_a_resumed_part_are_checked_again(duplicated, tmp_path):
+    """The check runs over the parts on disk, so a --resume that redoes one part still sees all ids."""
+    out = tmp_path / "out"
+    assert run_qst(duplicated, out, "-k", "4", "--extract-fn", TOY, "--skip-bad").returncode == 0
+    (out / "_parts" / "part-00002.json").unlink()
+    proc = run_qst(duplicated, out, "-k", "4", "--extract-fn", TOY, "--skip-bad", "--resume")
+    assert proc.returncode == 0, proc.stderr
+    assert [e["where"] for e in errors(out) if e["kind"] == "duplicate_id"] == [f"{duplicated}:3", f"{duplicated}:11"]
+
+
 @pytest.mark.parametrize("lineno", sorted(BAD_LINES))
 def test_unreadable_record_stops_the_run_in_one_line(hostile, tmp_path, lineno):
     src = tmp_path / "c.jsonl"

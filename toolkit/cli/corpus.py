@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from toolkit.corpus import DEFAULT_ARTICLE_TIMEOUT, DEFAULT_EXTRACT_FN
+from toolkit.errors import ToolkitError
 
 console = Console(stderr=True)
 
@@ -113,10 +114,24 @@ def extract_corpus(
     finally:
         progress.stop()
     Console().print(summary_table(summary, out))
+    _report_duplicates(summary, out, skip_bad)
     if summary["status"] != "complete":
         console.print(f"[yellow]{summary['parts']['missing']} part(s) missing[/]: see {out / 'errors.jsonl'}; "
                       "rerun the same command with --resume to redo them.")
         raise typer.Exit(1)
+
+
+def _report_duplicates(summary: dict[str, Any], out: Path, skip_bad: bool) -> None:
+    """Article ids used by two records: a warning under --skip-bad, else an error (exit 2).
+
+    The quotes are written either way (the run is complete); the ids are what needs fixing."""
+    dup = summary["duplicate_ids"]
+    if not dup["records"]:
+        return
+    message = f"{dup['records']:,} record(s) reuse an article id (first: {dup['first']}); see {out / 'errors.jsonl'}"
+    if not skip_bad:
+        raise ToolkitError(message)
+    console.print(f"[yellow]warning:[/] {message}", soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.corpus.engines import _run_inprocess, _run_pool, run_dask
+from toolkit.corpus.ids import duplicate_ids
 from toolkit.corpus.lock import LOCK_FILE, RunLock
 from toolkit.corpus.parts import PARTS_DIR, fn_name
 from toolkit.corpus.plan import CorpusRun, fingerprint, input_files, plan_parts
@@ -235,6 +236,8 @@ def _finalise(run: CorpusRun, specs: list[dict[str, Any]], config: dict[str, Any
     out = Path(run.out)
     entries = _load_entries(out, specs, verify=False)
     errors = [e for _, entry in sorted(entries.items()) for e in entry.get("errors", ())]
+    duplicates = duplicate_ids(out, entries)
+    errors += duplicates
     done_parts = set(entries)
     failed = [f for f in run.failed if f["part"] not in done_parts]
     errors += failed
@@ -251,6 +254,7 @@ def _finalise(run: CorpusRun, specs: list[dict[str, Any]], config: dict[str, Any
         "bad_records": sum(e["bad_records"] for e in entries.values()),
         "extract_failures": sum(e["extract_failures"] for e in entries.values()),
         "quotes": sum(e["quotes"] for e in entries.values()),
+        "duplicate_ids": {"records": len(duplicates), "first": duplicates[0]["message"] if duplicates else None},
         "failures_by_kind": dict(sorted(kinds.items())),
         "this_run": {"engine": run.engine, "workers": run.workers, "records": this_articles,
                      "quotes": sum(e["quotes"] for e in new), "seconds": round(seconds, 2),

@@ -25,6 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from toolkit.corpus.ids import ids_path, write_ids
 from toolkit.corpus.io import ARTICLE_SCHEMA, read_part_table, row_to_article
 from toolkit.corpus.limits import ArticleTimeout, in_main_thread, run_in_helper, time_limit
 from toolkit.corpus.plan import DEFAULT_EXTRACT_FN, ExtractFn, describe_range
@@ -34,6 +35,8 @@ from toolkit.fileio import atomic_path, sha256_file, write_json
 PARTS_DIR = "_parts"
 #: Error kind of an article that ran over --article-timeout.
 TIMEOUT = "timeout"
+#: `_kind` of the one row per readable article that carries its id to the writer (toolkit.corpus.ids).
+ARTICLE_ROW = "_article"
 
 
 def is_extract_failure(kind: str) -> bool:
@@ -114,6 +117,7 @@ def extract_frame(articles: pd.DataFrame, extract_fn: str | ExtractFn = DEFAULT_
         if row["_error"] is not None:
             rows.append({"_error": row["_error"], "_kind": row["_kind"], "_where": row["origin"]})
             continue
+        rows.append({"article_id": row["id"], "_kind": ARTICLE_ROW, "_where": row["origin"]})
         try:
             with time_limit(article_timeout):
                 quotes = fn(row_to_article(row))
@@ -163,13 +167,15 @@ def write_part(quotes: pd.DataFrame, spec: dict[str, Any], out_dir: str,
     """Write the part file(s) atomically, then its manifest entry; return the entry.
 
     The entry (`_parts/part-NNNNN.json`) is written only after every file of the part is in
-    place, so a part counts as complete only if the run got that far.
+    place, so a part counts as complete only if the run got that far. The ids of the articles
+    read go to a sidecar under `_parts/` (the run's end checks them for duplicates).
     """
     t0 = time.time()
     out = Path(out_dir)
     name = part_name(spec["part"])
     errors_mask = quotes["_error"].notna()
-    qtable = pa.Table.from_pandas(quotes[~errors_mask].drop(columns=["_error", "_kind", "_where"]),
+    id_mask = (quotes["_kind"] == ARTICLE_ROW).fillna(False).astype(bool)
+    qtable = pa.Table.from_pandas(quotes[~errors_mask & ~id_mask].drop(columns=["_error", "_kind", "_where"]),
                                   schema=QUOTE_SCHEMA, preserve_index=False).replace_schema_metadata(None)
     files = {"parquet": _write_file(out / f"{name}.parquet",
                                     lambda p: pq.write_table(qtable, p, compression="zstd"))}
@@ -179,6 +185,10 @@ def write_part(quotes: pd.DataFrame, spec: dict[str, Any], out_dir: str,
                 for rec in quote_records(qtable):
                     fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
         files["jsonl"] = _write_file(out / f"{name}.jsonl", _jsonl)
+    ids = quotes.loc[id_mask, ["article_id", "_where"]]
+    rel = ids_path(PARTS_DIR, spec["part"])
+    files["ids"] = _write_file(out / rel, lambda p: write_ids(p, ids["article_id"].tolist(), ids["_where"].tolist()))
+    files["ids"]["path"] = rel
     errors = [{"part": spec["part"], "kind": k, "where": w, "message": m}
               for m, k, w in quotes.loc[errors_mask, ["_error", "_kind", "_where"]].itertuples(index=False)]
     bad_records = sum(1 for e in errors if not is_extract_failure(e["kind"]))
