@@ -208,3 +208,30 @@ def test_identity_is_salted_and_server_scoped(monkeypatch: pytest.MonkeyPatch, t
     identity._cache.clear()
     with pytest.raises(ToolkitError, match="chmod 600"):
         lsa.anonymise("a@example.org")
+
+
+def test_import_users_list_and_server_id(tmp_path: Path) -> None:
+    """A quick export names annotators by user id: --users maps them to the e-mails a pull would
+    give; --server-id scopes them to their server; a bad users list is one error line."""
+    bundled = json.loads(BUNDLED.read_text(encoding="utf-8"))
+    for t in bundled:  # as the UI's quick JSON export writes it: completed_by is the bare id
+        for a in t["annotations"]:
+            a["completed_by"] = a["completed_by"]["id"]
+    quick = tmp_path / "quick.json"
+    quick.write_text(json.dumps(bundled), encoding="utf-8")
+    users = tmp_path / "users.json"
+    users.write_text(json.dumps([{"id": i, "email": f"annotator_{c}@example.org"} for i, c in ((2, "a"), (3, "b"))]
+                                + [{"id": 4, "email": "adjudicator@example.org"}]), encoding="utf-8")
+    env = dict(__import__("os").environ)
+    qst("import", BUNDLED, "--out", tmp_path / "full", env=env)
+    qst("import", quick, "--out", tmp_path / "mapped", "--users", users, env=env)
+    qst("import", quick, "--out", tmp_path / "server", "--server-id", "ls.example.org:8080", env=env)
+    full, mapped, server = (set(pd.read_parquet(tmp_path / f"{n}.parquet")["annotator"]) for n in ("full", "mapped", "server"))
+    assert full == mapped and len(full) == 3 and server.isdisjoint(full) and len(server) == 3
+    rec = json.loads((tmp_path / "server.reconciliation.json").read_text())
+    assert rec["source"]["server"] == "ls.example.org:8080" and rec["annotators"]["by"]["server"] == 3
+    users.write_text('[{"id": 2}]', encoding="utf-8")
+    proc = subprocess.run([*QST, "import", quick, "--out", tmp_path / "bad", "--users", users], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and "user #1 has no id and email" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "bad.parquet").exists()

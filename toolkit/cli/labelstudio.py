@@ -191,7 +191,7 @@ def import_cmd(
 
     require_file(file, "Label Studio export file")
     prefix = out if out is not None else _prefix_for(file)
-    check_not_input(lsx.annotation_table_paths(prefix), [file, quotes])  # before reading anything
+    check_not_input(lsx.annotation_table_paths(prefix), [file, quotes, users])  # before reading anything
     from toolkit.labelstudio.identity import server_id_of
 
     server = (server_id_of(server_id) if "://" in server_id else server_id.strip().lower()) if server_id else None
@@ -201,7 +201,7 @@ def import_cmd(
     df, recon = lsx.detect_and_normalise(file.read_bytes(), file, known=_known_quotes(quotes), fmt=fmt, who=who)
     recon["source"] = {"file": str(file), **({"server": server} if server else {})}
     _identity_note(recon, file)
-    paths = lsx.write_annotation_table(df, recon, prefix, inputs=(file, quotes))
+    paths = lsx.write_annotation_table(df, recon, prefix, inputs=(file, quotes, users))
     _recon_table(recon, paths)
 
 
