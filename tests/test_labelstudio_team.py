@@ -222,10 +222,13 @@ def test_import_users_list_and_server_id(tmp_path: Path) -> None:
     users = tmp_path / "users.json"
     users.write_text(json.dumps([{"id": i, "email": f"annotator_{c}@example.org"} for i, c in ((2, "a"), (3, "b"))]
                                 + [{"id": 4, "email": "adjudicator@example.org"}]), encoding="utf-8")
-    env = dict(__import__("os").environ)
-    qst("import", BUNDLED, "--out", tmp_path / "full", env=env)
-    qst("import", quick, "--out", tmp_path / "mapped", "--users", users, env=env)
-    qst("import", quick, "--out", tmp_path / "server", "--server-id", "ls.example.org:8080", env=env)
+    salt = secrets.token_hex(16)
+    env = dict(__import__("os").environ, QST_ANNOTATOR_SALT=salt)
+    said = [qst("import", BUNDLED, "--out", tmp_path / "full", env=env),
+            qst("import", quick, "--out", tmp_path / "mapped", "--users", users, env=env),
+            qst("import", quick, "--out", tmp_path / "server", "--server-id", "ls.example.org:8080", env=env)]
+    for text in [p.stdout + p.stderr for p in said] + [f.read_text(errors="replace") for f in tmp_path.iterdir()]:
+        assert salt[:8] not in text and salt[-8:] not in text  # the salt never reaches output or files
     full, mapped, server = (set(pd.read_parquet(tmp_path / f"{n}.parquet")["annotator"]) for n in ("full", "mapped", "server"))
     assert full == mapped and len(full) == 3 and server.isdisjoint(full) and len(server) == 3
     rec = json.loads((tmp_path / "server.reconciliation.json").read_text())
