@@ -234,7 +234,8 @@ def test_round_trip(ls_server: LSServer, tmp_path: Path) -> None:  # noqa: F811
     assert recon["cancelled_rows"] == 1 and recon["balanced"] is True
     assert recon["tasks_without_annotations"] == 12 - 7 - 0  # qids[6..10] (draft only counts as none)
 
-    a1, a2 = lsa.anonymise(admin.id), lsa.anonymise(second.id)
+    # pseudonyms of the e-mails the snapshot export carries (ids restart at 1 on every server)
+    a1, a2 = lsa.anonymise({"id": admin.id, "email": admin.email}), lsa.anonymise({"id": second.id, "email": second.email})
     assert set(table["annotator"]) == {a1, a2} and a1 != a2
     got = {(r.quote_id, r.annotator): r for r in table.itertuples()}
     for qid, label in admin_labels.items():
@@ -266,12 +267,19 @@ def test_round_trip(ls_server: LSServer, tmp_path: Path) -> None:  # noqa: F811
                                   table.drop(columns=["prediction_stance", "prediction_model_version",
                                                       "changed_from_prediction"]))
 
-    # 8. the quick exports JSON_MIN and CSV (submitted annotations only, by LS design)
+    # 8. the quick exports JSON_MIN and CSV (submitted annotations only, by LS design); they name
+    # annotators by user id only, so the server's users list (GET /api/users) maps them to e-mails
+    users = tmp_path / "users.json"
+    users.write_text(httpx.get(f"{ls_server.url}/api/users", headers={"Authorization": f"Token {ls_server.token}"},
+                               timeout=30).text, encoding="utf-8")
     for fmt, suffix in (("JSON_MIN", ".json"), ("CSV", ".csv")):
         raw = b"".join(ls.projects.exports.download_sync(proj.id, export_type=fmt, download_all_tasks=True))
         f = tmp_path / f"export_{fmt.lower()}{suffix}"
         f.write_bytes(raw)
-        run("import", f, "--quotes", FIX / "quotes_more.jsonl")
+        bare = run("import", f, "--quotes", FIX / "quotes_more.jsonl", "--out", tmp_path / f"bare_{fmt}")
+        assert "known only by Label Studio user id" in " ".join(bare.stderr.split())
+        assert set(pd.read_parquet(tmp_path / f"bare_{fmt}.parquet")["annotator"]).isdisjoint({a1, a2})
+        run("import", f, "--quotes", FIX / "quotes_more.jsonl", "--users", users)
         t2 = pd.read_parquet(f.with_suffix(".parquet"))
         r2 = json.loads(f.with_name(f.stem + ".reconciliation.json").read_text())
         assert r2["format"] == fmt

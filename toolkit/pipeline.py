@@ -13,6 +13,7 @@ when the last stage succeeded, so a failed run leaves the previous run's outputs
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ import pandas as pd
 
 from toolkit.errors import ToolkitError
 from toolkit.fileio import output_folder, write_json, write_jsonl, write_parquet
+
+log = logging.getLogger(__name__)
 
 #: Bundled inputs, relative to the repository root.
 ARTICLES_DIR = Path("annotations/articles")
@@ -94,15 +97,19 @@ def stage_annotations(export_dir: Path, quotes: pd.DataFrame, out: Path) -> tupl
             "folder is replaced only when every stage succeeds."
         )
     from toolkit.inputs import require_file
-    from toolkit.labelstudio.annotations import detect_and_normalise as normalise
+    from toolkit.labelstudio.annotations import Who, detect_and_normalise as normalise, pulled_from
+    from toolkit.labelstudio.merge import merge_sources
 
     known = set(quotes["quote_id"].astype(str))
-    frames, reconciliation = [], []
+    sources, reconciliation = [], []
     for path in files:
-        table, rec = normalise(require_file(path, "Label Studio export").read_bytes(), path, known=known)
-        frames.append(table)
+        who = Who(server_id=pulled_from(path))  # the server `qst pull` recorded beside the export, if any
+        table, rec = normalise(require_file(path, "Label Studio export").read_bytes(), path, known=known, who=who)
+        sources.append((str(path), table, rec))
         reconciliation.append({"file": str(path), **rec})
-    annotations = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    annotations, warnings = merge_sources(sources)
+    for line in warnings:
+        log.warning("%s", line)
     set_aside: dict[str, int] = {}
     for rec in reconciliation:
         for reason, n in (rec.get("set_aside") or {}).items():

@@ -66,6 +66,25 @@ def _recon_table(recon: dict[str, Any], paths: list[Path]) -> None:
         console.print(f"wrote {p}")
 
 
+def _print_team_settings(summary: dict[str, Any]) -> None:
+    """Say what the queue will do, and loudly what a re-push changed on an existing project."""
+    s = summary["settings"]
+    console.print(f"team: {s.get('maximum_annotations')} annotator(s) per task on "
+                  f"{s.get('overlap_cohort_percentage')} % of tasks (maximum_annotations, overlap_cohort_percentage)",
+                  highlight=False)
+    for field, (old, new) in summary["settings_changed"].items():
+        console.print(f"changed project setting {field}: {old} -> {new}", highlight=False)
+
+
+def _identity_note(recon: dict[str, Any], file: Path) -> None:
+    """Say when annotators could only be told apart within this one file (ids restart on every server)."""
+    bare = recon.get("annotators", {}).get("ls_user_ids_without_email_or_server") or []
+    if bare:
+        console.print(f"note: {file}: {len(bare)} annotator(s) known only by Label Studio user id (no e-mail): "
+                      "their ids are scoped to this file's name; pass --users (GET /api/users) or --server-id "
+                      "to identify them across exports", highlight=False)
+
+
 def export_cmd(
     quotes: Path = typer.Argument(..., help="Quotes (quotes.jsonl or quotes.parquet from `qst extract`)."),
     out: Path = typer.Option(Path("tasks.json"), "--out", "-o", help="Task JSON to write (Label Studio import format)."),
@@ -111,12 +130,14 @@ def push_cmd(
     with Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(), console=console) as bar:
         job = bar.add_task("push", total=len(tasks))
         summary = push_tasks(conn, project, tasks, config, batch_size=batch_size, model_version=model_version,
-                             progress=lambda n: bar.advance(job, n), default_target=settings["default_target"])
+                             progress=lambda n: bar.advance(job, n), default_target=settings["default_target"],
+                             settings=lsconfig.project_settings(settings))
         bar.update(job, completed=len(tasks))
     console.print(f"project {summary['project']!r} (id {summary['project_id']}, "
                   f"{'created' if summary['created'] else 'existing'}): {summary['added']} added, "
                   f"{summary['already_present']} already present, {summary['tasks_in_project']} tasks in project; "
                   f"model_version={summary['model_version']}")
+    _print_team_settings(summary)
     console.print(f"open {redact_url(summary['url'])}")
 
 
@@ -137,11 +158,15 @@ def pull_cmd(
     check_not_folder(out)
     check_not_input([out], [quotes])
     known = _known_quotes(quotes)
+    from toolkit.labelstudio.identity import server_id_of
+
     conn = Connection(url, api_key, retries=retries)
     raw, info = pull_export(conn, project)
+    server = server_id_of(conn.url)  # host:port only: no scheme, credentials or path
     df, recon = lsx.detect_and_normalise(raw, out, known=known, fmt="JSON",
-                                         model_version=info.get("model_version"))
-    recon["source"] = {"project": project, "project_id": info["project_id"], "export_id": info["export_id"]}
+                                         model_version=info.get("model_version"), who=lsx.Who(server_id=server))
+    recon["source"] = {"project": project, "project_id": info["project_id"], "export_id": info["export_id"],
+                       "server": server}
     # The raw export and the table made from it are one output set.
     paths = lsx.write_annotation_table(df, recon, _prefix_for(out), inputs=(quotes,), extra={out: raw})
     console.print(f"wrote raw export {out}")
@@ -153,6 +178,10 @@ def import_cmd(
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output prefix (default: FILE without suffix); writes PREFIX.parquet, .jsonl, .reconciliation.json."),
     fmt: Optional[str] = typer.Option(None, "--format", "-f", help="JSON, JSON_MIN or CSV (default: detect)."),
     quotes: Optional[Path] = typer.Option(None, "--quotes", help="Quotes table: annotations on quote ids not in it are set aside as unknown_quote_id."),
+    server_id: Optional[str] = typer.Option(None, "--server-id", help="The Label Studio server the export comes from (e.g. ls.example.org:8080): "
+                                            "annotators without an e-mail are told apart per server, not only per file."),
+    users: Optional[Path] = typer.Option(None, "--users", help="Users list of that server (JSON of GET /api/users): "
+                                         "maps the user ids of a JSON_MIN/CSV/UI export to e-mails, the most stable identity."),
 ) -> None:
     """Normalise a Label Studio export file to the annotation table, with a reconciliation."""
     from toolkit.labelstudio import annotations as lsx
@@ -162,10 +191,17 @@ def import_cmd(
 
     require_file(file, "Label Studio export file")
     prefix = out if out is not None else _prefix_for(file)
-    check_not_input(lsx.annotation_table_paths(prefix), [file, quotes])  # before reading anything
-    df, recon = lsx.detect_and_normalise(file.read_bytes(), file, known=_known_quotes(quotes), fmt=fmt)
-    recon["source"] = {"file": str(file)}
-    paths = lsx.write_annotation_table(df, recon, prefix, inputs=(file, quotes))
+    check_not_input(lsx.annotation_table_paths(prefix), [file, quotes, users])  # before reading anything
+    from toolkit.labelstudio.identity import server_id_of
+
+    server = (server_id_of(server_id) if "://" in server_id else server_id.strip().lower()) if server_id else None
+    if server_id is not None and not server:
+        raise InputError("--server-id: empty; give the server as host:port, as `qst pull` records it")
+    who = lsx.Who(server_id=server, emails=lsx.read_users(require_file(users, "--users list")) if users else None)
+    df, recon = lsx.detect_and_normalise(file.read_bytes(), file, known=_known_quotes(quotes), fmt=fmt, who=who)
+    recon["source"] = {"file": str(file), **({"server": server} if server else {})}
+    _identity_note(recon, file)
+    paths = lsx.write_annotation_table(df, recon, prefix, inputs=(file, quotes, users))
     _recon_table(recon, paths)
 
 

@@ -10,12 +10,11 @@ Annotation table columns and the reconciliation are fixed by docs/CONTRACTS.md.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import math
-import os
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ import pandas as pd
 
 from toolkit.errors import InputError
 from toolkit.inputs import decode_utf8, loads_json
+from toolkit.labelstudio import identity as ident
 from toolkit.labelstudio.config import REVIEWS, STANCES
 from toolkit.labelstudio.tasks import QUOTE_ID_RE, _clean
 
@@ -35,23 +35,56 @@ ANNOTATION_COLUMNS = [
 
 # --------------------------------------------------------------------------- import (export -> table)
 
-def anonymise(user: Any, salt: str | None = None) -> str | None:
-    """Stable anonymised annotator id from the Label Studio user id.
+def anonymise(user: Any, server_id: str | None = None, scope: str | None = None,
+              emails: dict[int, str] | None = None, seen: "_Identities | None" = None) -> str | None:
+    """Pseudonymous annotator id: `ann_` + HMAC-SHA256(salt, identity), see toolkit.labelstudio.identity.
 
-    `ann_` + the first 12 hex digits of sha256("<salt>:ls-user:<id>"), salt from
-    QST_ANNOTATOR_SALT (empty by default). The LS numeric user id is used, not the email,
-    because it is the one identity present in every export format (JSON, JSON_MIN, CSV).
+    The identity is the e-mail when the export (or `emails`) has it, else `server_id` + the
+    Label Studio user id, else the user id scoped to this export (`scope`): user ids restart at
+    1 on every server, so a bare id must never meet another export's bare id unmarked.
     """
-    if isinstance(user, dict):
-        user = user.get("id")
-    user = _clean(user)
-    if user is None or user == "":
+    found = ident.identity(_clean(user) if not isinstance(user, dict) else user, server_id, scope, emails)
+    if found is None:
         return None
-    if isinstance(user, float) and user.is_integer():
-        user = int(user)
-    salt = os.environ.get("QST_ANNOTATOR_SALT", "") if salt is None else salt
-    digest = hashlib.sha256(f"{salt}:ls-user:{user}".encode()).hexdigest()
-    return f"ann_{digest[:12]}"
+    name = ident.pseudonym(found[0])
+    if seen is not None:
+        seen.add(name, found[1], found[2])
+    return name
+
+
+@dataclass(frozen=True)
+class Who:
+    """How one export's annotators are identified: its server (host:port), its users list
+    (id -> e-mail) and the name that scopes ids known by neither (the export's file name)."""
+
+    server_id: str | None = None
+    emails: dict[int, str] | None = None
+    scope: str | None = None
+
+    def anonymise(self, user: Any, seen: "_Identities | None" = None) -> str | None:
+        return anonymise(user, self.server_id, self.scope, self.emails, seen)
+
+
+class _Identities:
+    """Which kind of identity each annotator of one export got, and the numeric ids behind them
+    (what a merge needs to tell whether two exports' annotators may collide)."""
+
+    def __init__(self) -> None:
+        self.kind: dict[str, str] = {}
+        self.user_ids: set[int | str] = set()
+        self.unscoped_ids: set[int | str] = set()
+
+    def add(self, name: str, kind: str, uid: int | str | None) -> None:
+        self.kind[name] = kind
+        if uid is not None:
+            self.user_ids.add(uid)
+            if kind == "file":
+                self.unscoped_ids.add(uid)
+
+    def as_dict(self) -> dict[str, Any]:
+        by = {k: sum(1 for v in self.kind.values() if v == k) for k in ident.KINDS}
+        return {"by": by, "ls_user_ids": sorted(self.user_ids, key=str),
+                "ls_user_ids_without_email_or_server": sorted(self.unscoped_ids, key=str)}
 
 
 def _first_choice(value: Any, where: str, name: str, allowed: tuple[str, ...] | None) -> str | None:
@@ -274,15 +307,17 @@ def _full_task_parts(task: Any, i: int, where: str) -> tuple[int, str, dict[str,
 
 
 def normalise_full(tasks: list[Any], known: set[str] | None = None, where: str = "export",
-                   model_version: str | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+                   model_version: str | None = None, who: Who | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Label Studio JSON export (tasks with annotations, drafts, predictions) -> table + reconciliation.
 
     Decisions (see docs/labelstudio.md): cancelled (skipped) annotations stay as rows with
     was_cancelled=True and stance as given (usually None); drafts are set aside as `draft`;
     annotations on tasks without a quote_id, or with an id not of ours, are set aside as
-    `no_quote_id` / `unknown_quote_id`; tasks with no annotation are counted.
+    `no_quote_id` / `unknown_quote_id`; tasks with no annotation are counted. `who` says how
+    annotators are identified (toolkit.labelstudio.identity).
     """
-    rec, rows = _Recon(), []
+    who = who or Who(scope=Path(where).name)
+    rec, rows, seen = _Recon(), [], _Identities()
     task_ids: list[int] = []
     ann_ids: list[int] = []
     ann_task: dict[int, int] = {}
@@ -317,25 +352,26 @@ def normalise_full(tasks: list[Any], known: set[str] | None = None, where: str =
             pred = _prediction_of(ann.get("prediction"), aloc)
             if pred == (None, None):
                 pred = fallback
-            row = _row(str(data["quote_id"]), task_id, anonymise(ann.get("completed_by")), fields, ann, pred,
-                       data.get("target"), aloc)
+            row = _row(str(data["quote_id"]), task_id, who.anonymise(ann.get("completed_by"), seen), fields, ann,
+                       pred, data.get("target"), aloc)
             rows.append(row)
             rec.rows_out += 1
             rec.cancelled_rows += row["was_cancelled"]
     _refuse_duplicates(task_ids, where, "task")
     _refuse_duplicates(ann_ids, where, "annotation", ann_task)
-    return _frame(rows), rec.as_dict("JSON")
+    return _frame(rows), {**rec.as_dict("JSON"), "annotators": seen.as_dict()}
 
 
 def normalise_min(records: list[Any], known: set[str] | None = None, where: str = "export",
-                  fmt: str = "JSON_MIN") -> tuple[pd.DataFrame, dict[str, Any]]:
+                  fmt: str = "JSON_MIN", who: Who | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """JSON_MIN / CSV export (one flat record per annotation) -> table + reconciliation.
 
     These formats hold submitted annotations only: Label Studio leaves out skipped ones,
     drafts and predictions, so prediction columns are None and tasks_in counts distinct tasks.
     A record without annotation_id is a task with no annotation (CSV with all tasks).
     """
-    rec, rows, tasks_seen = _Recon(), [], set()
+    who = who or Who(scope=Path(where).name)
+    rec, rows, tasks_seen, seen = _Recon(), [], set(), _Identities()
     bare_tasks: list[int] = []
     ann_ids: list[int] = []
     ann_task: dict[int, int] = {}
@@ -368,7 +404,7 @@ def normalise_min(records: list[Any], known: set[str] | None = None, where: str 
             rec.aside(reason, task_id)
             continue
         fields = {k: _clean(r.get(k)) for k in ("stance", "speaker_review", "speaker_choice", "speaker_free", "comment")}
-        row = _row(str(r["quote_id"]), task_id, anonymise(r.get("annotator")), fields, r, (None, None),
+        row = _row(str(r["quote_id"]), task_id, who.anonymise(r.get("annotator"), seen), fields, r, (None, None),
                    r.get("target"), loc)
         rows.append(row)
         rec.rows_out += 1
@@ -379,7 +415,7 @@ def normalise_min(records: list[Any], known: set[str] | None = None, where: str 
     if rec.annotations_in and not any(isinstance(r, dict) and "quote_id" in r for r in records):
         raise InputError(f"{where}: no record has a quote_id {'column' if fmt == 'CSV' else 'field'}, so no "
                          f"annotation can be matched to a quote; export the tasks' data fields with the {fmt} export")
-    return _frame(rows), rec.as_dict(fmt)
+    return _frame(rows), {**rec.as_dict(fmt), "annotators": seen.as_dict()}
 
 
 def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
@@ -444,9 +480,16 @@ def _usable(result: tuple[pd.DataFrame, dict[str, Any]], where: str) -> tuple[pd
 
 
 def detect_and_normalise(raw: bytes, path: str | Path, known: set[str] | None = None,
-                         fmt: str | None = None, model_version: str | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Parse a Label Studio export (JSON, JSON_MIN or CSV; detected unless `fmt` says) and normalise."""
+                         fmt: str | None = None, model_version: str | None = None,
+                         who: Who | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Parse a Label Studio export (JSON, JSON_MIN or CSV; detected unless `fmt` says) and normalise.
+
+    `who` (server id, users list) identifies the annotators; without it, ids lacking an e-mail
+    are scoped to the file's name."""
     where = str(path)
+    who = who or Who()
+    if who.scope is None:
+        who = Who(who.server_id, who.emails, Path(path).name)
     fmt = fmt.upper() if fmt else None
     if fmt is None:
         if Path(path).suffix.lower() == ".csv":
@@ -457,7 +500,7 @@ def detect_and_normalise(raw: bytes, path: str | Path, known: set[str] | None = 
             raise InputError(f"{where}: cannot tell the export format from the name; pass --format JSON|JSON_MIN|CSV")
     if fmt == "CSV":
         records = _csv_records(raw, where)
-        return _usable(normalise_min(records, known, where, fmt="CSV"), where)
+        return _usable(normalise_min(records, known, where, fmt="CSV", who=who), where)
     data = loads_json(decode_utf8(raw, where), where, first_line=1)
     if not isinstance(data, list):
         raise InputError(f"{where}: expected a JSON list of tasks, got {type(data).__name__}")
@@ -465,10 +508,38 @@ def detect_and_normalise(raw: bytes, path: str | Path, known: set[str] | None = 
         first = next((x for x in data if isinstance(x, dict)), {})
         fmt = "JSON" if ("annotations" in first or "data" in first) else "JSON_MIN"
     if fmt == "JSON":
-        return _usable(normalise_full(data, known, where, model_version=model_version), where)
+        return _usable(normalise_full(data, known, where, model_version=model_version, who=who), where)
     if fmt == "JSON_MIN":
-        return _usable(normalise_min(data, known, where, fmt="JSON_MIN"), where)
+        return _usable(normalise_min(data, known, where, fmt="JSON_MIN", who=who), where)
     raise InputError(f"{where}: unknown export format {fmt!r}; use JSON, JSON_MIN or CSV")
+
+
+def pulled_from(export: str | Path) -> str | None:
+    """The server (host:port) `qst pull` recorded in EXPORT's reconciliation file, if there is one.
+
+    Why: it lets ids of annotators without an e-mail be scoped to their server, not just the file."""
+    sibling = Path(export).with_name(Path(export).stem + ".reconciliation.json")
+    try:
+        server = json.loads(sibling.read_text(encoding="utf-8")).get("source", {}).get("server")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return server if isinstance(server, str) and server else None
+
+
+def read_users(path: str | Path) -> dict[int, str]:
+    """A Label Studio users list (GET /api/users: objects with id and email) -> {id: email}."""
+    where = str(path)
+    data = loads_json(decode_utf8(Path(path).read_bytes(), where), where, first_line=1)
+    if isinstance(data, dict) and isinstance(data.get("results"), list):
+        data = data["results"]
+    if not isinstance(data, list):
+        raise InputError(f"{where}: expected a JSON list of Label Studio users (GET /api/users)")
+    emails = {}
+    for i, user in enumerate(data):
+        if not isinstance(user, dict) or "id" not in user or not isinstance(user.get("email"), str):
+            raise InputError(f"{where}: user #{i + 1} has no id and email")
+        emails[_task_id(user["id"], f"{where}: user #{i + 1}", "user id")] = user["email"]
+    return emails
 
 
 def annotation_table_paths(prefix: str | Path) -> list[Path]:

@@ -126,19 +126,30 @@ def find_project(conn: Connection, title: str) -> Any | None:
     return min(found, key=lambda p: p.id) if found else None
 
 
-def ensure_project(conn: Connection, title: str, label_config: str) -> tuple[Any, bool]:
-    """Create the project, or update its label config if it changed. Returns (project, created)."""
+def ensure_project(conn: Connection, title: str, label_config: str,
+                   settings: dict[str, Any] | None = None) -> tuple[Any, bool, dict[str, list[Any]]]:
+    """Create the project with `settings` (config.project_settings), or bring an existing one's
+    label config and settings up to date. Returns (project, created, {field: [old, new]}).
+
+    Why on re-push too: a project made by an older qst (or edited in the UI) keeps Label
+    Studio's maximum_annotations=1, and the second annotator's queue stays empty.
+    """
+    settings = settings or {}
     project = find_project(conn, title)
     if project is None:
         project = conn.call(f"creating project {title!r}", conn.client.projects.create,
                             title=title, label_config=label_config, show_collab_predictions=True,
-                            description="Quote stance and attribution review (qst push)")
-        return project, True
+                            description="Quote stance and attribution review (qst push)", **settings)
+        return project, True, {}
     full = conn.call(f"reading project {title!r}", conn.client.projects.get, project.id)
     if (full.label_config or "").strip() != label_config.strip():
         conn.call(f"updating the label config of project {title!r}", conn.client.projects.update,
                   project.id, label_config=label_config)
-    return full, False
+    changes = {k: [getattr(full, k, None), v] for k, v in settings.items() if getattr(full, k, None) != v}
+    if changes:
+        conn.call(f"updating the team settings of project {title!r}", conn.client.projects.update,
+                  project.id, **{k: new for k, (_, new) in changes.items()})
+    return full, False, changes
 
 
 def existing_keys(conn: Connection, project_id: int, default_target: str | None = None) -> set[tuple[str, Any]]:
@@ -156,13 +167,13 @@ def existing_keys(conn: Connection, project_id: int, default_target: str | None 
 def push_tasks(conn: Connection, title: str, tasks: list[dict[str, Any]], label_config: str,
                batch_size: int = 100, model_version: str | None = None,
                progress: Callable[[int], None] | None = None, import_retries: int = 3,
-               default_target: str | None = None) -> dict[str, Any]:
-    """Create/update project `title` and import the tasks it does not hold yet.
+               default_target: str | None = None, settings: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Create/update project `title` (label config, team `settings`) and import the tasks it does not hold yet.
 
     Safe to re-run: before every batch (and every retry of a batch) the project's tasks are
     re-read and tasks already there are left out, so nothing is imported twice.
     """
-    project, created = ensure_project(conn, title, label_config)
+    project, created, changed = ensure_project(conn, title, label_config, settings)
     have = existing_keys(conn, project.id, default_target)
     already = sum(1 for t in tasks if task_key(t, default_target) in have)
     todo = [t for t in tasks if task_key(t, default_target) not in have]
@@ -200,6 +211,7 @@ def push_tasks(conn: Connection, title: str, tasks: list[dict[str, Any]], label_
     mv = mv or getattr(project, "model_version", None) or None
     return {"project_id": project.id, "project": title, "created": created, "tasks_given": len(tasks),
             "already_present": already, "added": added, "tasks_in_project": total, "model_version": mv,
+            "settings": dict(settings or {}), "settings_changed": changed,
             "url": f"{conn.shown_url}/projects/{project.id}/data"}
 
 

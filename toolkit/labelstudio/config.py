@@ -39,8 +39,42 @@ def load_settings(path: str | Path | None = None) -> dict[str, Any]:
     values = [c.get("value") for c in settings["stance_choices"]]
     if sorted(values) != sorted(STANCES):
         raise InputError(f"{path}: stance_choices must be exactly {', '.join(STANCES)}, got {values}")
+    for key, (low, high) in TEAM_RANGES.items():
+        settings[key] = _team_number(settings, key, low, high, path)
     settings["_path"] = str(path)
     return settings
+
+
+#: Team settings of schemas/labelstudio.yaml: (default, lowest, highest).
+TEAM_DEFAULTS = {"annotators_per_task": 2, "overlap_cohort_percentage": 100}
+TEAM_RANGES = {"annotators_per_task": (1, 100), "overlap_cohort_percentage": (0, 100)}
+
+
+def _team_number(settings: dict[str, Any], key: str, low: int, high: int, path: Path) -> int:
+    """A whole number in range, or the default when absent: a typo must not reach the server as 0."""
+    value = settings.get(key, TEAM_DEFAULTS[key])
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InputError(f"{path}: {key} must be a whole number from {low} to {high}, got {value!r}")
+    return value
+
+
+def project_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """The Label Studio project fields `qst push` sets on create and re-push (names as in
+    label_studio/projects/models.py, Label Studio 1.23).
+
+    * maximum_annotations: the queue offers a task until this many annotators submitted it;
+    * overlap_cohort_percentage: share of tasks that get maximum_annotations (the rest get 1);
+    * show_overlap_first: with a partial overlap, the queue serves the overlapping tasks first,
+      so agreement can be computed early;
+    * show_annotation_history: off, so the editor shows no history panel of the task.
+    The label stream itself never shows other annotators' annotations (its NextTaskSerializer
+    returns none); what Community cannot hide is in docs/labelstudio.md, "Setting up a team".
+    """
+    percent = settings.get("overlap_cohort_percentage", TEAM_DEFAULTS["overlap_cohort_percentage"])
+    return {"maximum_annotations": settings.get("annotators_per_task", TEAM_DEFAULTS["annotators_per_task"]),
+            "overlap_cohort_percentage": percent,
+            "show_overlap_first": percent < 100,
+            "show_annotation_history": False}
 
 
 def load_registry_speakers(path: str | Path | None) -> list[dict[str, str]]:
