@@ -3,6 +3,15 @@
 Sentence splitting is SoMaJo's (it knows German abbreviations and keeps "11. September"
 together); we only map its token offsets back to spans. Paragraphs are blank-line or
 line-break separated blocks, since news text arrives both ways.
+
+SoMaJo 2.5 spends most of the extractor's time; the project's instance (`_tokenizer`) carries four
+patches, each on that instance only (the installed package and any other SoMaJo stay as they are),
+each leaving every token, offset and sentence unchanged (tests/test_segment.py compares against an
+unpatched instance) and each written to be offered to SoMaJo upstream: the emoji pass only on
+tokens with an emoji character, node splits in chunks (linear in a long paragraph), the
+abbreviation regexes only on words holding a ".", and offsets by in-place scanning. SoMaJo's
+`_merge_empty_sentences` needs no patch: it is linear; profiles charge it the whole tokenizer
+because it is the generator that drives it (docs/speed.md).
 """
 
 from __future__ import annotations
@@ -30,8 +39,9 @@ def _skip_emoji_pass_without_emoji(somajo: SoMaJo) -> SoMaJo:
     """SoMaJo 2.x runs a regex search per grapheme to find emoji, about half of its time on
     news prose that holds none. A token without any emoji character cannot be split by that
     pass, so one search over the token decides whether to run it; the result is unchanged
-    (tests/test_ingest.py compares against an unpatched SoMaJo, emoji included). The patch
-    sits on this instance only and is skipped if SoMaJo's internals change shape."""
+    (tests/test_segment.py compares against an unpatched SoMaJo, emoji included). The patch
+    sits on this instance only and is skipped if SoMaJo's internals change shape. Offered upstream
+    as "skip the per-grapheme emoji search on tokens without an emoji character"."""
     tokenizer = getattr(somajo, "_tokenizer", None)
     original = getattr(tokenizer, "_split_emojis", None)
     if original is None:
@@ -61,7 +71,9 @@ def _split_long_nodes_in_chunks(somajo: SoMaJo) -> SoMaJo:
     chunk, last_in_sentence and space_after of the node only on the last, and space_after = "a space
     follows" on the others. Only for matches in strictly increasing, non-overlapping order (what
     finditer gives); anything else goes to SoMaJo's split unchanged. Per instance, like the emoji
-    shortcut; tests/test_ingest.py compares against an unpatched SoMaJo."""
+    shortcut; tests/test_segment.py compares against an unpatched SoMaJo. Offered upstream as
+    "split a node without copying its rest per match" (upstream would rather keep an offset into
+    the node's text than chunk; this wrapper is the same idea without touching SoMaJo's code)."""
     tokenizer = getattr(somajo, "_tokenizer", None)
     original = getattr(tokenizer, "_split_on_boundaries", None)
     if original is None:
