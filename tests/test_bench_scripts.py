@@ -16,7 +16,8 @@ import make_corpus  # noqa: E402
 
 
 def test_bench_speed_phases_agree_with_direct_extraction(tmp_path, capsys):
-    assert bench_speed.main(["--n", "20", "--phases", "read,somajo,extract", "--out", str(tmp_path)]) == 0
+    assert bench_speed.main(["--n", "20", "--corpora", "generated", "--phases", "read,somajo,extract",
+                             "--out", str(tmp_path)]) == 0
     res = {r["phase"]: r for r in json.loads((tmp_path / "bench_speed.json").read_text())["results"]}
     assert set(res) == {"read", "somajo", "extract"}
     assert all(r["articles"] == 20 and r["seconds"] > 0 and r["peak_rss_mb"] > 0 for r in res.values())
@@ -28,6 +29,26 @@ def test_bench_speed_phases_agree_with_direct_extraction(tmp_path, capsys):
     assert res["somajo"]["units"] > res["read"]["articles"]  # several sentences per article
     out = capsys.readouterr().out
     assert "| extract | 20 |" in out and "SoMaJo splitting is" in out
+
+
+def test_bench_speed_compares_trees_and_scores_boundaries(tmp_path, capsys):
+    """Side by side with itself on a tiny SpkAtt-format file: two rounds per tree, the same output,
+    one ratio line, and boundary figures that follow from the gold (SoMaJo ends a sentence at 59 where
+    the gold does not: ends P 2/3, R 1; one of three predicted spans exact)."""
+    text = "Dr. Müller kam. Er sagte, er komme am 11. September wieder. Ende"
+    doc = {"doc_id": "d1", "text": text, "sentences": [[0, 15], [16, 64]], "title": "t", "date": "2023-01-01"}
+    spkatt = tmp_path / "train.jsonl"
+    spkatt.write_text(json.dumps(doc, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert bench_speed.main(["--corpora", "spkatt", "--spkatt", str(spkatt), "--phases", "somajo", "--compare",
+                             str(REPO), "--repeat", "2", "--boundaries", "--out", str(tmp_path / "o")]) == 0
+    rep = json.loads((tmp_path / "o" / "bench_speed.json").read_text())
+    assert [(r["corpus"], r["phase"], r["round"]) for r in rep["results"]] == [("spkatt", "somajo", 0)] * 2 + [
+        ("spkatt", "somajo", 1)] * 2
+    assert len({r["digest"] for r in rep["results"]}) == 1 and all(r["units"] == 3 for r in rep["results"])
+    b = rep["boundaries"][0]
+    assert (b["gold"], b["predicted"], b["tp"], b["fp"], b["fn"], b["exact"]) == (2, 3, 2, 1, 0, 1)
+    out = capsys.readouterr().out
+    assert out.count("| yes |") == 2 and "best of 2" in out and "| 0.6667 | 1.0000 | 0.8000 | 0.4000 |" in out
 
 
 def test_bench_extract_one_and_two_processes_identical(tmp_path, capsys):

@@ -1,4 +1,5 @@
-"""Ingest and segmentation: normalisation, boilerplate marking, readable errors, SoMaJo offsets."""
+"""Ingest and segmentation: normalisation, boilerplate marking, readable errors (SoMaJo's patched
+tokens and offsets against an unpatched SoMaJo: tests/test_segment.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,6 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from toolkit import ANNOTATIONS_DIR
 from toolkit.errors import InputError
@@ -124,69 +123,3 @@ def test_sentences_keep_german_dates_and_abbreviations() -> None:
     assert got == ["Wladimir Putin ist am 11. September 2023 in Wladiwostok abgebildet.", "Er wird Kim treffen.",
                    "Dr. Müller kam z. B. nicht."]
     assert paragraphs(text) == [(0, text.index("\n")), (text.index("\n") + 1, len(text))]
-
-
-def _tokens(text: str, tokenizer) -> list:  # noqa: ANN001 - a SoMaJo instance
-    """Every token of every sentence of each paragraph, with all that SoMaJo sets on it."""
-    return [[(t.text, t.token_class, t.space_after, t.original_spelling, t.first_in_sentence, t.last_in_sentence,
-              t.character_offset) for t in sent]
-            for s, e in paragraphs(text) for sent in tokenizer.tokenize_text([text[s:e]])]
-
-
-def _plain_tokens(text: str, monkeypatch: pytest.MonkeyPatch) -> list:
-    """Tokens from an unpatched SoMaJo: a fresh instance, with SoMaJo's own offset pass."""
-    from somajo import alignment
-
-    from toolkit.attribution.segment import _SOMAJO_OFFSETS, _plain_somajo
-
-    with monkeypatch.context() as m:
-        m.setattr(alignment, "_determine_offsets", _SOMAJO_OFFSETS)
-        return _tokens(text, _plain_somajo())
-
-
-def test_linear_somajo_splits_long_paragraphs_exactly_like_plain_somajo(monkeypatch: pytest.MonkeyPatch) -> None:
-    """segment replaces SoMaJo's offset pass and chunks its node split (both quadratic in a
-    paragraph's length); on long paragraphs full of matches (numbers, abbreviations, quotes), with
-    runs of spaces, soft hyphens, zero-width and control characters, combining marks and emoji,
-    tokens and sentences must be an unpatched SoMaJo's."""
-    from somajo import alignment
-
-    from toolkit.attribution.segment import _token_offsets, _tokenizer
-
-    tok = _tokenizer()
-    assert alignment._determine_offsets is _token_offsets
-    assert tok._tokenizer._split_on_boundaries.__name__ == "split_on_boundaries"
-    odd = ("Er  sagte\t„Gut“ –\u00adund\u200b ging am 3. Okt. 2023 um 14.30 Uhr. Dr.  Müller\u00ad kam "
-           "z. B. nicht\u0007. Cafe\u0301 👍🏽 für 12,50 €! ")
-    texts = [
-        " ".join(f"„Satz {i} mit Nr. {i * 7} ist da.“, sagte Miller am {i % 28 + 1}. Mai." for i in range(400)),
-        odd * 60,
-        # many matches of one pass that a space does not follow (tags, emoticons): chunk ends inside words
-        " ".join(f"<b>Satz</b>{i}, sagte er:-)und {i}:-(nein." for i in range(300)),
-        " ".join(a["text"].replace("\n", " ") for a in seeds().values()),
-        odd + "\n" + odd.strip() + "\u00ad\u00ad\u200b",
-    ]
-    for text in texts:
-        assert _tokens(text, tok) == _plain_tokens(text, monkeypatch)
-
-
-_raw_chars = st.sampled_from(["a", "b", " ", "\u00ad", "\u200b", "\n", "\t"])
-
-
-@settings(max_examples=300, deadline=None)
-@given(raw=st.text(_raw_chars, max_size=14), words=st.lists(st.text(st.sampled_from(["a", "b", " "]), max_size=3),
-                                                              max_size=6))
-def test_token_offsets_match_somajo_on_any_tokens(raw: str, words: list[str]) -> None:
-    """Offsets (or SoMaJo's error) for arbitrary tokens over arbitrary text, skippable characters,
-    tokens that are not there and tokens past the end included: the same as SoMaJo's own pass."""
-    from somajo.token import Token
-
-    from toolkit.attribution.segment import _SOMAJO_OFFSETS, _token_offsets
-
-    def outcome(fn):
-        try:
-            return fn([Token(w) for w in words], raw, 0)
-        except (AssertionError, UnboundLocalError) as exc:
-            return type(exc), str(exc)
-
-    assert outcome(_token_offsets) == outcome(_SOMAJO_OFFSETS)

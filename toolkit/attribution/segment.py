@@ -3,20 +3,32 @@
 Sentence splitting is SoMaJo's (it knows German abbreviations and keeps "11. September"
 together); we only map its token offsets back to spans. Paragraphs are blank-line or
 line-break separated blocks, since news text arrives both ways.
+
+SoMaJo 2.5 spends most of the extractor's time; the project's instance (`_tokenizer`) carries four
+patches, each on that instance only (the installed package and any other SoMaJo stay as they are),
+each leaving every token, offset and sentence unchanged (tests/test_segment.py compares against an
+unpatched instance) and each written to be offered to SoMaJo upstream: the emoji pass only on
+tokens with an emoji character, node splits in chunks (linear in a long paragraph), the
+abbreviation regexes only on words holding a ".", and offsets by in-place scanning. SoMaJo's
+`_merge_empty_sentences` needs no patch: it is linear; profiles charge it the whole tokenizer
+because it is the generator that drives it (docs/speed.md).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
 import regex
-from somajo import SoMaJo, alignment
+from somajo import SoMaJo, alignment, doubly_linked_list
+from somajo import utils as somajo_utils
 from somajo.token import Token
 
 Span = tuple[int, int]
 
 _PARAGRAPH = re.compile(r"[^\n]+")
+_WHITESPACE = regex.compile(r"\s")
 
 
 # Every character SoMaJo's emoji pass could split on (the union of its two per-grapheme classes).
@@ -27,8 +39,9 @@ def _skip_emoji_pass_without_emoji(somajo: SoMaJo) -> SoMaJo:
     """SoMaJo 2.x runs a regex search per grapheme to find emoji, about half of its time on
     news prose that holds none. A token without any emoji character cannot be split by that
     pass, so one search over the token decides whether to run it; the result is unchanged
-    (tests/test_ingest.py compares against an unpatched SoMaJo, emoji included). The patch
-    sits on this instance only and is skipped if SoMaJo's internals change shape."""
+    (tests/test_segment.py compares against an unpatched SoMaJo, emoji included). The patch
+    sits on this instance only and is skipped if SoMaJo's internals change shape. Offered upstream
+    as "skip the per-grapheme emoji search on tokens without an emoji character"."""
     tokenizer = getattr(somajo, "_tokenizer", None)
     original = getattr(tokenizer, "_split_emojis", None)
     if original is None:
@@ -58,7 +71,9 @@ def _split_long_nodes_in_chunks(somajo: SoMaJo) -> SoMaJo:
     chunk, last_in_sentence and space_after of the node only on the last, and space_after = "a space
     follows" on the others. Only for matches in strictly increasing, non-overlapping order (what
     finditer gives); anything else goes to SoMaJo's split unchanged. Per instance, like the emoji
-    shortcut; tests/test_ingest.py compares against an unpatched SoMaJo."""
+    shortcut; tests/test_segment.py compares against an unpatched SoMaJo. Offered upstream as
+    "split a node without copying its rest per match" (upstream would rather keep an offset into
+    the node's text than chunk; this wrapper is the same idea without touching SoMaJo's code)."""
     tokenizer = getattr(somajo, "_tokenizer", None)
     original = getattr(tokenizer, "_split_on_boundaries", None)
     if original is None:
@@ -95,9 +110,69 @@ def _strictly_increasing(boundaries: list[tuple[int, int, str | None]], length: 
     return all(e1 <= s2 and e1 < e2 for (_s1, e1, _r1), (s2, e2, _r2) in zip(boundaries, boundaries[1:]))
 
 
-#: SoMaJo's own offset pass, kept for the slow path and for tests/test_ingest.py.
-_SOMAJO_OFFSETS = getattr(alignment, "_determine_offsets", None)
-_WHITESPACE = regex.compile(r"\s")
+# Every match of SoMaJo's abbreviation patterns holds a "." and no white space (checked on the lists
+# the patterns are built from, see `_abbreviation_sources`), so it lies inside one white-space
+# delimited word that holds a "."; this finds those words in linear time (the look-behind lets only
+# a word's first character start a match).
+_DOTTED_WORD = regex.compile(r"(?<!\S)[^\s.]*\.\S*")
+
+
+class _DottedWords:
+    r"""A compiled SoMaJo pattern whose `finditer` searches only the words that hold a ".".
+
+    Offered upstream as: "run the abbreviation regexes only on words containing a full stop".
+    SoMaJo runs its 1,205-alternative, case-insensitive abbreviation regex (and the 37-alternative
+    single-token one) over the whole text of every node, trying every alternative at every
+    character: about a quarter of SoMaJo's time on news prose. Output is identical because (1) each
+    alternative contains a "." and no white space (a match cannot start in a word without a "." or
+    span two words), (2) `pattern.finditer(text, pos, endpos)` sees the real text before `pos`, so
+    look-behinds and \b at a word's start read what they read in the whole text, and (3) the
+    look-aheads after a match, (?!\p{L}{1,3}\.) and (?!\p{L}), succeed both at a white-space
+    character and at `endpos`, the only places a word ends. Matches come in the same order, from
+    the same non-overlapping left-to-right scan (no match can be empty)."""
+
+    __slots__ = ("pattern",)
+
+    def __init__(self, pattern: regex.Pattern[str]) -> None:
+        self.pattern = pattern
+
+    def __getattr__(self, name: str):  # noqa: ANN204 - groupindex, pattern, flags, ... of the wrapped pattern
+        return getattr(self.pattern, name)
+
+    def finditer(self, text: str):  # noqa: ANN201 - an iterator of regex.Match, as Pattern.finditer
+        if "." not in text:
+            return
+        for word in _DOTTED_WORD.finditer(text):
+            yield from self.pattern.finditer(text, word.start(), word.end())
+
+
+def _abbreviation_sources(language: str) -> dict[str, str] | None:
+    """The sources SoMaJo 2.5 builds its two list-based abbreviation patterns from (attribute ->
+    regex source), or None if a list entry lacks a "." or holds white space (then `_DottedWords`
+    would not be exact)."""
+    lang = language[:2]
+    abbreviations = somajo_utils.read_abbreviation_file(f"abbreviations_{lang}.txt", to_lower=True)
+    single = somajo_utils.read_abbreviation_file(f"single_token_abbreviations_{lang}.txt")
+    if any("." not in a or _WHITESPACE.search(a) for a in abbreviations + single):
+        return None
+    return {
+        "abbreviation": r"(?<![\p{L}.])(?:(?:(?:\p{L}\.){2,})|" + "|".join(regex.escape(a) for a in abbreviations)
+                        + r")+(?!\p{L}{1,3}\.)",
+        "single_token_abbreviation": r"(?<![\w.])(?:" + "|".join(regex.escape(a) for a in single) + r")(?!\p{L})",
+    }
+
+
+def _abbreviations_on_dotted_words(somajo: SoMaJo) -> SoMaJo:
+    """Wrap this instance's abbreviation patterns in `_DottedWords`, each only if its source is the
+    one `_abbreviation_sources` vouches for (so a SoMaJo whose patterns changed shape runs as is)."""
+    tokenizer = getattr(somajo, "_tokenizer", None)
+    sources = _abbreviation_sources(getattr(tokenizer, "language", ""))
+    for name, source in (sources or {}).items():
+        pattern = getattr(tokenizer, name, None)
+        if isinstance(pattern, regex.Pattern) and pattern.pattern == source:
+            setattr(tokenizer, name, _DottedWords(pattern))
+    return somajo
+
 
 
 def _starts_at(raw: str, i: int, text: str) -> bool:
@@ -105,65 +180,100 @@ def _starts_at(raw: str, i: int, text: str) -> bool:
     return raw.startswith(text, i) if i <= len(raw) else raw[i:].startswith(text)
 
 
-def _token_offsets(tokens: list, raw: str, position: int) -> list[tuple[int, int]]:  # SoMaJo Token objects
-    """SoMaJo's `alignment._determine_offsets`, linear in the paragraph: SoMaJo tests each token
-    with raw[i:].startswith(token), copying the rest of the paragraph per token, so a paragraph of
-    n characters cost O(n²) (a 1 MB paragraph of short quotes: about a minute and 700 MB).
-
-    The common cases (token at i, or after one space) are tested in place. A token SoMaJo has to
-    search for (skipped soft hyphens or control characters, extra spaces) goes to SoMaJo's own
-    function alone, on a window of the paragraph and, if that is too short, on the whole rest;
-    should that single call read state the whole pass would have carried over from an earlier
-    token (which only garbled input reaches), SoMaJo's pass runs over the whole paragraph instead.
-    Offsets are identical in every case (tests/test_ingest.py compares against SoMaJo's)."""
-    raw = _WHITESPACE.sub(" ", raw)
+def _determine_offsets(tokens: list[Token], raw: str, position: int) -> list[tuple[int, int]]:
+    r"""SoMaJo's `alignment._determine_offsets` with two changes, offered upstream as "linear-time
+    offset alignment". SoMaJo tests each token with raw[raw_i:].startswith(text), copying the rest
+    of the paragraph per token (O(n²) in a paragraph of n characters: a 1 MB paragraph of short
+    quotes took about a minute and 700 MB), and runs regex.sub(r"\s", " ", text) on every token.
+    Here (1) the tests read raw in place (`_starts_at`: the same truth value, " " + text tested as
+    " " at raw_i and text at raw_i + 1) and (2) the substitution runs only on a token that is not
+    `str.isprintable()`: every character \s matches except " " is unprintable (tests/test_segment.py
+    checks all of Unicode), so on the others it is the identity. The search for a token that is
+    neither at raw_i nor one space on (skipped soft hyphens, control characters) is SoMaJo's loop
+    unchanged, carried-over start/end and assertion included."""
     offsets: list[tuple[int, int]] = []
     raw_i = 0
+    raw = _WHITESPACE.sub(" ", raw)
     for token in tokens:
         if token.markup:
             start, end = token.character_offset
-            start, end = start - position, end - position
+            start -= position
+            end -= position
         else:
-            text = _WHITESPACE.sub(" ", token.text if token.original_spelling is None else token.original_spelling)
+            text = token.text if token.original_spelling is None else token.original_spelling
+            if not text.isprintable():
+                text = _WHITESPACE.sub(" ", text)
             if _starts_at(raw, raw_i, text):
-                start, end = raw_i, raw_i + len(text)
-            elif _starts_at(raw, raw_i, " " + text):
-                start, end = raw_i + 1, raw_i + 1 + len(text)
+                start = raw_i
+                end = start + len(text)
+            elif _starts_at(raw, raw_i, " ") and _starts_at(raw, raw_i + 1, text):
+                start = raw_i + 1
+                end = start + len(text)
             else:
-                found = _search_token(token, raw, raw_i)
-                if found is None:
-                    return _SOMAJO_OFFSETS(tokens, raw, position)
-                start, end = found
+                raw_start = raw_i
+                for i, char in enumerate(text):
+                    for j in range(raw_start, len(raw)):
+                        if raw[j] == char:
+                            if i == 0:
+                                start = j
+                            if i == len(text) - 1:
+                                end = j + 1
+                            break
+                        assert raw[j] in alignment._skipable_characters, (
+                            f"'{raw[j]}' ({hex(ord(raw[j]))}) is not a skipable character; token: '{text}', "
+                            f"raw: '{raw[raw_i:]}'")
+                    raw_start = j + 1
         offsets.append((start, end))
         raw_i = end
     return offsets
 
 
-def _search_token(token, raw: str, raw_i: int) -> tuple[int, int] | None:  # noqa: ANN001 - SoMaJo Token
-    """SoMaJo's search for one token from raw_i, on as little of the paragraph as it reads; None if
-    the search needs state from earlier tokens (UnboundLocalError: it found nothing to read)."""
-    window = 64 + 2 * len(token.text if token.original_spelling is None else token.original_spelling)
-    for stop in (raw_i + window, len(raw)):
-        whole = stop >= len(raw)
-        try:
-            ((start, end),) = _SOMAJO_OFFSETS([token], raw[raw_i:stop], 0)
-        except AssertionError:  # raised again on the whole rest, with SoMaJo's own message
-            if whole:
-                raise
-            continue
-        except UnboundLocalError:  # the window was too short, or (whole) state from earlier tokens
-            if whole:
-                return None
-            continue
-        return start + raw_i, end + raw_i
-    return None
+def _token_offsets(token_list: list[Token], raw: str, position: int, xml_input: bool,
+                   tokens: list[Token]) -> list[tuple[int, int]]:
+    """SoMaJo's `alignment.token_offsets` for text input, with `_determine_offsets` above and no
+    NFC alignment tables when the paragraph is already NFC (the toolkit's text always is: ingest
+    normalises): SoMaJo then builds four dicts with an entry per character that map every offset to
+    itself. An offset those identity tables would not hold (SoMaJo: KeyError) goes to SoMaJo's own
+    function, which raises as before. XML input goes to SoMaJo's function unchanged."""
+    if xml_input:
+        return alignment.token_offsets(token_list, raw, position, xml_input, tokens)
+    raw_nfc = unicodedata.normalize("NFC", raw)
+    offsets = _determine_offsets(tokens, raw_nfc, position)
+    assert len(tokens) == len(offsets), f"Not as many tokens as offsets: {len(tokens)} != {len(offsets)}"
+    if raw_nfc == raw:
+        n = len(raw)
+        if all(0 <= s < n and 0 < e <= n for s, e in offsets):
+            return [(s + position, e + position) for s, e in offsets]
+        return alignment.token_offsets(token_list, raw, position, xml_input, tokens)
+    align_to_raw = alignment._align_nfc(raw_nfc, raw)
+    starts = {i: v[0] for k, v in align_to_raw.items() for i in range(k[0], k[1])}
+    ends = {i: v[1] for k, v in align_to_raw.items() for i in range(k[0], k[1])}
+    return [(starts[s] + position, ends[e - 1] + position) for s, e in offsets]
 
 
-def _linear_offsets() -> None:
-    """Install `_token_offsets` as SoMaJo's offset pass (module-wide: the results are the same,
-    only the time is not), unless SoMaJo's internals have changed shape."""
-    if _SOMAJO_OFFSETS is not None and _SOMAJO_OFFSETS.__code__.co_varnames[:3] == ("tokens", "raw", "position"):
-        alignment._determine_offsets = _token_offsets
+def _linear_offsets(somajo: SoMaJo) -> SoMaJo:
+    """Give this instance `_token_offsets` as its offset pass: `SoMaJo._tokenize` as in SoMaJo 2.5,
+    with the one call to `alignment.token_offsets` replaced (the installed module is left alone).
+    Skipped if SoMaJo's internals have changed shape."""
+    method = getattr(type(somajo), "_tokenize", None)
+    shape = (getattr(getattr(method, "__code__", None), "co_varnames", ())[:3] == ("self", "token_info", "xml_input")
+             and "token_offsets" in method.__code__.co_names
+             and alignment._determine_offsets.__code__.co_varnames[:3] == ("tokens", "raw", "position"))
+    if not shape:
+        return somajo
+
+    def tokenize(token_info: tuple[list[Token], str, int], xml_input: bool) -> list[list[Token]]:
+        token_list, raw, position = token_info
+        tokens = somajo._tokenizer._tokenize(doubly_linked_list.DLL(token_list))
+        if somajo.character_offsets:
+            for tok, offset in zip(tokens, _token_offsets(token_list, raw, position, xml_input, tokens)):
+                tok.character_offset = offset
+        if somajo.split_sentences:
+            return somajo._sentence_splitter._split_sentences(tokens)
+        return [tokens]
+
+    somajo._tokenize = tokenize
+    return somajo
 
 
 def _plain_somajo() -> SoMaJo:
@@ -172,8 +282,13 @@ def _plain_somajo() -> SoMaJo:
 
 @lru_cache(maxsize=1)
 def _tokenizer() -> SoMaJo:
-    _linear_offsets()
-    return _split_long_nodes_in_chunks(_skip_emoji_pass_without_emoji(_plain_somajo()))
+    """The project's SoMaJo: an unpatched instance with the speed patches above on it alone (each
+    leaves tokens, offsets and sentences as they were; tests/test_segment.py compares)."""
+    somajo = _plain_somajo()
+    for patch in (_skip_emoji_pass_without_emoji, _split_long_nodes_in_chunks, _abbreviations_on_dotted_words,
+                  _linear_offsets):
+        somajo = patch(somajo)
+    return somajo
 
 
 def paragraphs(text: str) -> list[Span]:

@@ -1,0 +1,173 @@
+"""The project's SoMaJo is an unpatched SoMaJo made faster, nothing else.
+
+toolkit.attribution.segment puts speed patches on its own SoMaJo instance (emoji pass only where an
+emoji is, node splits in chunks, abbreviation regexes only on words with a ".", offsets by in-place
+scanning). Every token (text, class, spacing, original spelling, sentence flags, character offsets)
+and so every sentence must be what a fresh, unpatched instance gives: on the seed articles, on 300
+SpkAtt articles (skipped when ../shared/spkatt-news is absent), on probes for the German cases the
+patches touch, on a 200 kB paragraph and on generated text.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+import regex
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from somajo import SoMaJo, alignment
+from somajo.token import Token
+
+from toolkit import ANNOTATIONS_DIR
+from toolkit.attribution import segment
+from toolkit.attribution.segment import _plain_somajo, _tokenizer, paragraphs, sentences
+from toolkit.ingest import make_article, read_articles
+
+SPKATT = Path(__file__).resolve().parents[2] / "shared" / "spkatt-news" / "train.jsonl"
+
+PROBES = [
+    "Wladimir Putin ist am 11. September 2023 in Wladiwostok abgebildet. Er wird Kim treffen.",
+    "Dr. Müller kam z. B. nicht. Prof. Dr. Meier kam z.B. doch. DR. MÜLLER schrieb u.a. an die U.S.A.",
+    "Der Verein spielt in der 3. Liga. Am 3. Oktober feiert er; am 3.10. auch. Das ist Art. 5 GG.",
+    "„Wir sind bereit“, sagte er. „Das ist – sagte sie – „falsch“ usw.“ Dann ging er. ‚Gut‘, meinte Dr. Ing. Kurz.",
+    "Er kam aus den USA bzw. aus Kanada usw. Dann ging er. Es kostet 5 Mio. Euro. Sie wohnt in der Hauptstr. 5.",
+    "Mehr auf https://www.example.de/a.b?x=1. oder www.tagesschau.de. Mail an dr.x@y.de. Ende etc.",
+    "Super 👍🏽 gemacht!Das war’s 😀😀. Nächster Satz ❤️ folgt. 🇩🇪🇺🇦 Flaggen. Ende 1️⃣.",
+    "Ab\u00adkür\u00adzung z.\u00adB. hier\u200b. Zwei  Leer\tzeichen. Steuer\u0007zeichen. (z.B. hier) [Dr. X]",
+    "Cafe\u0301 mit Dr. Mu\u0308ller: nicht NFC. Ps. Grüße. PS. Nochmals. a... Na ja &c. So i.d.R. Nr. 5.",
+    "Das Kürzel lautet Abk. Der Satz endet mit z. B. Und dann ca. So war es Bsp. Das war’s usw.",
+    "Ende usw.",
+]
+
+_PIECES = ["a", "Bb", " ", ".", "z. B.", "Dr.", "11.", "September", "„", "“", "e\u0301", "\u00ad", "\t", "👍🏽",
+           "usw.", "U.S.", "http://x.de", "3.", "Liga", "\u200b", "(", ")", "Nr.", "ps.", "str.", ",", "!"]
+
+
+@lru_cache(maxsize=1)
+def _plain() -> SoMaJo:
+    """One unpatched instance for the comparisons (building one compiles all of SoMaJo's regexes)."""
+    return _plain_somajo()
+
+
+def _tokens(text: str, tokenizer: SoMaJo) -> list:
+    """Per sentence of each paragraph: every token with all that SoMaJo sets on it."""
+    return [[(t.text, t.token_class, t.space_after, t.original_spelling, t.first_in_sentence, t.last_in_sentence,
+              t.character_offset) for t in sent]
+            for s, e in paragraphs(text) for sent in tokenizer.tokenize_text([text[s:e]])]
+
+
+def _outcome(fn, *args) -> object:  # noqa: ANN001 - any callable
+    """fn's result, or the type and message of the error SoMaJo's code raises on garbled input."""
+    try:
+        return fn(*args)
+    except (AssertionError, UnboundLocalError, KeyError) as exc:
+        return type(exc), str(exc)
+
+
+def _assert_like_plain(texts: list[str]) -> int:
+    tok, plain = _tokenizer(), _plain()
+    n = 0
+    for text in texts:
+        assert _tokens(text, tok) == _tokens(text, plain), text[:200]
+        n += 1
+    return n
+
+
+def test_patches_sit_on_the_project_instance_only() -> None:
+    tok, plain = _tokenizer(), _plain_somajo()
+    assert {"_split_emojis", "_split_on_boundaries"} <= set(vars(tok._tokenizer))
+    assert isinstance(tok._tokenizer.abbreviation, segment._DottedWords)
+    assert isinstance(tok._tokenizer.single_token_abbreviation, segment._DottedWords)
+    assert "_tokenize" in vars(tok)
+    # a fresh instance and the installed package are untouched
+    assert not {"_split_emojis", "_split_on_boundaries"} & set(vars(plain._tokenizer)) and "_tokenize" not in vars(plain)
+    assert isinstance(plain._tokenizer.abbreviation, regex.Pattern)
+    assert alignment._determine_offsets.__module__ == "somajo.alignment"
+    assert alignment.token_offsets.__module__ == "somajo.alignment"
+
+
+def test_seed_articles_tokenise_like_plain_somajo() -> None:
+    texts = [a["text"] for a in read_articles(ANNOTATIONS_DIR / "articles")]
+    assert _assert_like_plain(texts) >= 5
+
+
+def test_spkatt_articles_tokenise_like_plain_somajo() -> None:
+    if not SPKATT.exists():
+        pytest.skip(f"{SPKATT} absent")
+    with SPKATT.open(encoding="utf-8") as fh:
+        docs = [json.loads(line) for _, line in zip(range(300), fh)]
+    texts = [make_article({"id": d["doc_id"], "text": d["text"]}, "spkatt")["text"] for d in docs]
+    assert _assert_like_plain(texts) == 300
+
+
+def test_probes_tokenise_like_plain_somajo() -> None:
+    assert _assert_like_plain(PROBES) == len(PROBES)
+    for text in PROBES:
+        assert sentences(text) == sentences(text, tokenizer=_plain())
+    got = [PROBES[0][s:e] for s, e in sentences(PROBES[0])]
+    assert got == ["Wladimir Putin ist am 11. September 2023 in Wladiwostok abgebildet.", "Er wird Kim treffen."]
+    spans = sentences(PROBES[1])
+    assert PROBES[1][spans[0][0]:spans[0][1]] == "Dr. Müller kam z. B. nicht."
+    assert any(PROBES[2][s:e] == "Der Verein spielt in der 3. Liga." for s, e in sentences(PROBES[2]))
+
+
+def test_a_200_kb_paragraph_tokenises_like_plain_somajo() -> None:
+    """One paragraph of 200 kB (SoMaJo's quadratic passes at their worst), every probe in it."""
+    unit = " ".join(p.replace("\n", " ") for p in PROBES) + " "
+    text = (unit * (200_000 // len(unit) + 1))[:200_000].rstrip()
+    assert len(paragraphs(text)) == 1 and len(text) > 199_000
+    assert _assert_like_plain([text]) == 1
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=40))
+def test_generated_text_tokenises_like_plain_somajo(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    assert _outcome(_tokens, text, _tokenizer()) == _outcome(_tokens, text, _plain())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES + ["Prof.", "bzw.", "Mio.", "Hauptstr.", "Abk.", "a...", "&c.", "i.d.R."]),
+                max_size=30))
+def test_dotted_word_search_finds_what_the_pattern_finds(pieces: list[str]) -> None:
+    text = unicodedata.normalize("NFC", regex.sub(r"\s+", " ", "".join(pieces)))
+    tok = _tokenizer()._tokenizer
+    for name in ("abbreviation", "single_token_abbreviation"):
+        wrapped = getattr(tok, name)
+        assert [m.span() for m in wrapped.finditer(text)] == [m.span() for m in wrapped.pattern.finditer(text)]
+
+
+_raw_chars = st.sampled_from(["a", "b", " ", "\u00ad", "\u200b", "\n", "\t"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(raw=st.text(_raw_chars, max_size=14),
+       words=st.lists(st.text(st.sampled_from(["a", "b", " ", "\t"]), max_size=3), max_size=6))
+def test_offsets_match_somajo_on_any_tokens(raw: str, words: list[str]) -> None:
+    """Offsets (or SoMaJo's error, message included) for arbitrary tokens over arbitrary text,
+    skippable characters, tokens that are not there and tokens past the end included."""
+    ours = _outcome(segment._determine_offsets, [Token(w) for w in words], raw, 0)
+    assert ours == _outcome(alignment._determine_offsets, [Token(w) for w in words], raw, 0)
+
+
+def test_every_white_space_but_the_space_is_unprintable() -> None:
+    """What lets `_determine_offsets` skip regex.sub(r"\\s", " ", token) on printable tokens."""
+    ws = regex.compile(r"\s")
+    printable_ws = [hex(c) for c in range(sys.maxunicode + 1)
+                    if chr(c) != " " and chr(c).isprintable() and ws.match(chr(c))]
+    assert printable_ws == []
+
+
+def test_a_changed_pattern_is_left_alone() -> None:
+    """A SoMaJo whose abbreviation pattern is not the one the lists vouch for runs unpatched."""
+    plain = _plain_somajo()
+    other = regex.compile(r"(?<![\p{L}.])(?:etc\.|z)+", regex.IGNORECASE)
+    plain._tokenizer.abbreviation = other
+    segment._abbreviations_on_dotted_words(plain)
+    assert plain._tokenizer.abbreviation is other
+    assert isinstance(plain._tokenizer.single_token_abbreviation, segment._DottedWords)
