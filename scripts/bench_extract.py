@@ -39,7 +39,9 @@ from toolkit.corpus.plan import CorpusRun
 a = json.loads(sys.argv[1])
 s = run_corpus(CorpusRun(a["input"], a["out"], workers=a["workers"], engine=a["engine"], part_size=a["part_size"],
                          extract_fn=a["extract_fn"]))
-print(json.dumps({"summary": s, "driver_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"summary": s, "driver_peak_mb": me.ru_maxrss / 1024,
+                  "cpu_s": me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime}))
 """
 
 
@@ -77,17 +79,19 @@ def run_config(key: str, corpus: Path, out: Path, part_size: int, extract_fn: st
     return {"config": label, "engine": engine, "workers": workers, "articles": s["articles"],
             "quotes": s["quotes"], "seconds": s["this_run"]["seconds"], "wall_seconds": round(wall, 1),
             "articles_per_s": s["this_run"]["records_per_s"], "driver_peak_mb": round(res["driver_peak_mb"], 1),
+            # CPU of the driver and every worker it reaped: per article, the load-independent cost.
+            "cpu_ms_per_article": round(res["cpu_s"] * 1000 / max(s["articles"], 1), 2),
             "worker_peak_mb": sorted(per_worker.values()), "status": s["status"]}
 
 
 def table(results: list[dict]) -> str:
     base = next((r["articles_per_s"] for r in results if r["workers"] == 1), None)
-    rows = ["| configuration | articles | quotes | seconds | articles/s | scaling efficiency | driver peak RSS MB "
-            "| worker peak RSS MB |", "|---|---:|---:|---:|---:|---:|---:|---|"]
+    rows = ["| configuration | articles | quotes | seconds | articles/s | scaling efficiency | CPU ms/article "
+            "| driver peak RSS MB | worker peak RSS MB |", "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in results:
         eff = f"{r['articles_per_s'] / (r['workers'] * base):.0%}" if base else "-"
         rows.append(f"| {r['config']} | {r['articles']:,} | {r['quotes']:,} | {r['seconds']:.1f} | "
-                    f"{r['articles_per_s']:.1f} | {eff} | {r['driver_peak_mb']:.0f} | "
+                    f"{r['articles_per_s']:.1f} | {eff} | {r['cpu_ms_per_article']:.1f} | {r['driver_peak_mb']:.0f} | "
                     f"{', '.join(f'{m:.0f}' for m in r['worker_peak_mb'])} |")
     return "\n".join(rows)
 

@@ -44,3 +44,30 @@ def test_help_constants_match_the_library():
     assert cli_agreement.DEFAULT_RULE_TEXT == " > ".join(agreement.DEFAULT_RULE)
     assert cli_ls.RULE_NAMES == tuple(tasks.RULES)
     assert cli_stance.MODEL_NAMES == tuple(baseline.MODEL_NAMES)
+
+
+#: What `qst extract` must never import: the stance, dataset, Label Studio and corpus-engine stacks.
+#: (pandas and pyarrow it needs, for quotes.parquet; SoMaJo for sentences.)
+EXTRACT_NEVER = ("sklearn", "scipy", "datasets", "dask", "distributed", "label_studio_sdk", "matplotlib",
+                 "statsmodels", "skops", "huggingface_hub")
+
+_EXTRACT_PROBE = r"""
+import sys
+from typer.testing import CliRunner
+from toolkit.cli import app
+result = CliRunner().invoke(app, ["extract", sys.argv[1], "--out", sys.argv[2]])
+assert result.exit_code == 0, result.output
+print(" ".join(sorted(m for m in sys.modules if m.split(".")[0] in NEVER and "." not in m)) or "-")
+"""
+
+
+def test_extract_imports_no_stage_it_does_not_run(tmp_path):
+    from toolkit import ANNOTATIONS_DIR
+
+    code = f"NEVER = {EXTRACT_NEVER!r}\n" + _EXTRACT_PROBE
+    out = tmp_path / "q"
+    proc = subprocess.run([sys.executable, "-c", code, str(ANNOTATIONS_DIR / "articles"), str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "quotes.jsonl").stat().st_size > 0 and (out / "quotes.parquet").exists()
+    assert proc.stdout.split() == ["-"]

@@ -16,6 +16,7 @@ import pytest
 from toolkit.attribution.extract import extract_article
 from toolkit.errors import InputError
 from toolkit.lexicon.active import LEX, load_lexicon, patterns, using_lexicon
+from toolkit.lexicon.compile import grouped_alt
 from toolkit.lexicon.load import BUNDLED_FILES, LEXICON_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,7 +38,9 @@ def test_bundled_lists_load_once_and_name_their_file() -> None:
     assert lx is load_lexicon()  # compiled once, cached
     assert {Path(w.sources[0]).name for w in lx.lists.values()} == set(BUNDLED_FILES)
     assert lx.lists["speech_verbs"].entries[:2] == ("sagt(?:e|en)?", "gesagt")  # file order is pattern order
-    assert LEX.SPEECH_VERB.pattern.startswith(r"(?<![\wÄÖÜäöüß-])(?:sagt(?:e|en)?|gesagt|erklärt\w*|")
+    # Grouped by first letter, file order inside each group (toolkit.lexicon.compile.grouped_alt).
+    assert LEX.SPEECH_VERB.pattern.startswith(r"(?<![\wÄÖÜäöüß-])(?:(?:sagt(?:e|en)?|schrieb(?:en)?|")
+    assert "|(?:gesagt|" in LEX.SPEECH_VERB.pattern
     assert "Es" in LEX.NOT_A_SPEAKER and "polterte" not in lx.lists["clause_verbs"].entries
 
 
@@ -143,3 +146,57 @@ def test_cli_bad_lexicon_is_exit_2_and_writes_nothing(tmp_path: Path) -> None:
     lines = [x for x in proc.stderr.splitlines() if x.strip()]
     assert len(lines) == 1 and lines[0].startswith(f"error: {bad}:4: list 'clause_verbs', entry #1"), proc.stderr
     assert "Traceback" not in proc.stderr and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(("entries", "grouped"), [
+    (["sagt(?:e|en)?", "erklärt", "Sprach", "[Ee]rgänzt"], "(?:sagt(?:e|en)?|Sprach)|(?:erklärt|[Ee]rgänzt)"),
+    (["sagt", "erklärt"], "sagt|erklärt"),  # no two share a letter: nothing to group
+    (["sagt", "s?agte", "sah"], "sagt|s?agte|sah"),  # an optional first letter: joined as it is
+    (["sagt", "sah|erklärt", "sieht"], "sagt|sah|erklärt|sieht"),  # a bar at the top level: as it is
+    (["sagt", "(?:s|e)agt", "sieht"], "sagt|(?:s|e)agt|sieht"),  # a group first: as it is
+    (["sagt", r"\w+agt", "sieht"], r"sagt|\w+agt|sieht"),  # an escape first: as it is
+    (["[a-z]agt", "sagt", "sieht"], "[a-z]agt|sagt|sieht"),  # a class of many letters: as it is
+    (["[|]x", "sagt", "sieht"], "[|]x|sagt|sieht"),
+])
+def test_grouped_alternation_layout(entries: list[str], grouped: str) -> None:
+    assert grouped_alt(entries) == grouped
+
+
+def _plain(lx, name: str) -> str:
+    return "|".join(lx.lists[name].entries)
+
+
+def test_grouped_patterns_match_what_the_plain_alternations_match() -> None:
+    """Every compiled pattern against the same pattern built from the lists joined as they are:
+    the same matches, spans and groups, on the seed articles, SpkAtt texts when present, generated
+    articles and probes of case, hyphens and competing entries ("teilte mit" vs "teilte")."""
+    import toolkit.lexicon.compile as compile_mod
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import make_corpus
+
+    lx = load_lexicon()
+    grouped = compile_mod.Patterns(lx)
+    real = compile_mod._alt
+    compile_mod._alt = _plain
+    try:
+        plain = compile_mod.Patterns(lx)
+    finally:
+        compile_mod._alt = real
+    texts = [p.read_text(encoding="utf-8") for p in sorted((ROOT / "annotations" / "articles").glob("*.txt"))]
+    texts += [a["text"] for a in make_corpus.articles(60, seed=5)]
+    spkatt = ROOT.parent / "shared" / "spkatt-news" / "train.jsonl"
+    if spkatt.exists():
+        texts += [json.loads(line)["text"] for line in spkatt.open(encoding="utf-8")]
+    texts += ["Er teilte mit, sie teilte am Montag mit, dass SAGTE Sagten ge-sagt Vize-Außenminister Kim sagte.",
+              "Nach Angaben der Polizei, laut Polizeiangaben, Medienberichten nach, so der Sprecher, heißt es."]
+    compared = 0
+    for name, pat in vars(grouped).items():
+        if not hasattr(pat, "finditer"):
+            continue
+        other = getattr(plain, name)
+        assert pat.flags == other.flags, name
+        for text in texts:
+            assert [(m.span(), m.groups()) for m in pat.finditer(text)] == \
+                [(m.span(), m.groups()) for m in other.finditer(text)], (name, text[:80])
+        compared += pat.pattern != other.pattern
+    assert compared >= 10  # the long lists are grouped, so the comparison is not of a pattern with itself

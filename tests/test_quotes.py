@@ -797,3 +797,86 @@ def test_article_of_repeated_blocks_gives_each_block_its_quotes() -> None:
                     expected["segments"] = [[a + k * shift, b + k * shift] for a, b in first["segments"]]
                 assert rec == expected, (art["id"], k)
                 assert rec["text"] == whole[rec["start"]:rec["end"]]
+
+
+def _spans_to_probe(text: str) -> list[tuple[int, int]]:
+    """Sentence-like spans of every paragraph (up to . ! ? before a space) and the paragraphs
+    themselves: the gate's guarantee holds for any span, so the test need not segment with SoMaJo."""
+    import re
+
+    out = []
+    for p in re.finditer(r"[^\n]+", text):
+        out.append(p.span())
+        out += [m.span() for m in re.compile(r"\S.*?(?:[.!?](?=\s|$)|$)").finditer(text, p.start(), p.end())]
+    return out
+
+
+def _finders_fire(text: str, spans: list[tuple[int, int]]) -> list[bool]:
+    """For each span: whether any per-sentence finder of detect_quotes yields a quote on it, with
+    the paragraph's real quote marks and with none (marks only ever veto a candidate, except the
+    quoted opening of a clause, so both are tried)."""
+    from toolkit.attribution.frames.prep import demnach_quotes, prep_quotes, wonach_quotes, zufolge_quotes
+    from toolkit.attribution.frames.trailing import trailing_quotes
+    from toolkit.attribution.frames.verb import verb_quotes
+    from toolkit.attribution.marks import is_speechlike
+    from toolkit.attribution.spans import Claimed, SpanList
+
+    marks = find_quote_marks(text, 0, len(text))
+    with_marks = (SpanList((m.start, m.end) for m in marks),
+                  SpanList((m.start, m.end) for m in marks if is_speechlike(text, m)))
+    fired = []
+    for k, sent in enumerate(spans):
+        previous = spans[k - 1] if k else None
+        hit = False
+        for mark_spans, speech in (with_marks, (SpanList(()), SpanList(()))):
+            finders = (prep_quotes(text, sent, mark_spans, speech), demnach_quotes(text, sent, previous, mark_spans),
+                       wonach_quotes(text, sent, mark_spans), zufolge_quotes(text, sent, mark_spans),
+                       trailing_quotes(text, sent, speech), verb_quotes(text, sent, mark_spans, Claimed()))
+            hit = hit or any(next(iter(f), None) is not None for f in finders)
+        fired.append(hit)
+    return fired
+
+
+GATE_PROBES = [
+    "Laut Polizei wurden am Montag drei Menschen verletzt.", "Gemäß der Aussage des Ministers sei alles in Ordnung.",
+    "Dem Vernehmen nach will der Konzern tausend Stellen streichen.", "Nach Angaben der Polizei gab es keine Toten.",
+    "Demzufolge ist die Zahl der Arbeitslosen deutlich gestiegen.", "Danach bestimmen die Länder selbst über die Schulen.",
+    "Es gibt Berichte, wonach die Armee bereits abgezogen sei.", "Dem Kreml zufolge ist die Lage unter Kontrolle.",
+    "Die Lage ist ernst, so der Sprecher.", "Die Lage ist ernst,so Peskow.", "Die Lage ist ernst, das sagte er.",
+    "Die Lage ist ernst, heißt es.", "Wie der Minister am Dienstag erklärte, ist die Lage ernst.",
+    "ER SAGTE, DASS DIE LAGE ERNST SEI.", "Der Verdacht, er sei infiziert worden, bestätigte sich nicht.",
+    "Putin drohte, die Armee mit neuen Waffen auszustatten.", "Die Sonne schien, und alle gingen nach Hause.",
+    "Am Sonntag sowie am Montag blieb es ruhig.", "Die Zahlen stiegen, die Preise fielen.",
+]
+
+
+def test_sentence_gate_never_turns_away_a_sentence_a_finder_fires_on() -> None:
+    """`may_hold_speech` is a necessary condition: over the seed articles, SpkAtt texts (when
+    present), generated articles and probes, no per-sentence finder fires on a span it rejects."""
+    import json
+    import sys
+    from pathlib import Path
+
+    from toolkit.attribution.quotes import may_hold_speech
+
+    root = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(root / "scripts"))
+    import make_corpus
+
+    texts = [a["text"] for a in read_articles(ANNOTATIONS_DIR / "articles")]
+    texts += [a["text"] for a in make_corpus.articles(150, seed=7)]
+    spkatt = root.parent / "shared" / "spkatt-news" / "train.jsonl"
+    if spkatt.exists():
+        texts += [json.loads(line)["text"] for line in spkatt.open(encoding="utf-8")]
+    texts.append("\n".join(GATE_PROBES))
+    rejected = fired = 0
+    for text in texts:
+        spans = _spans_to_probe(text)
+        for span, hit in zip(spans, _finders_fire(text, spans)):
+            gate = may_hold_speech(text, span)
+            assert gate or not hit, text[span[0]:span[1]]
+            rejected += not gate
+            fired += hit
+    assert rejected > 1000 and fired > 1000  # both sides are exercised
+    gate = [may_hold_speech(p, (0, len(p))) for p in GATE_PROBES]
+    assert gate[:-2] == [True] * (len(GATE_PROBES) - 2) and gate[-2:] == [False, False]

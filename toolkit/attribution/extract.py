@@ -104,8 +104,11 @@ def extract_article(article: dict[str, Any], registry: Registry | None = None) -
                     q.frame = frame
                     q.flags = [f for f in q.flags if f != "no_speaker_frame"]
     spans = _with_free_indirect(text, paras, sents, spans, skip)
-    date = parse_date(article.get("date"))
-    discourse = Discourse(text, registry, date, [(q.start, q.end) for _, q in spans])
+    # The discourse scan (every name, role and pronoun of the article) serves only to resolve
+    # speaker mentions: an article whose quotes name none (or that has no quotes) skips it.
+    discourse = None
+    if any(q.frame.mention is not None for _, q in spans):
+        discourse = Discourse(text, registry, parse_date(article.get("date")), [(q.start, q.end) for _, q in spans])
     records: list[dict[str, Any]] = []
     previous = _Previous()
     for pi, q in spans:
@@ -164,12 +167,12 @@ class _Previous:
 
 
 def _record(article: dict[str, Any], text: str, sents: SpanList, pi: int, q: QuoteSpan,
-            discourse: Discourse, registry: Registry, previous: _Previous) -> dict[str, Any]:
+            discourse: Discourse | None, registry: Registry, previous: _Previous) -> dict[str, Any]:
     speaker = speaker_id = mention = ante = None
     m_start = m_end = a_start = a_end = None
     kind = "unknown"
     method = "none"
-    if q.frame.mention is not None:
+    if q.frame.mention is not None and discourse is not None:
         m_start, m_end = q.frame.mention
         resolved = discourse.resolve(m_start, m_end)
         mention = text[m_start:m_end]

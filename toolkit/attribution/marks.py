@@ -24,6 +24,8 @@ OPENERS: dict[str, str] = {
     "›": "‹",
 }
 ALL_MARKS = set(OPENERS) | {"”", "’", "‘"}
+#: One of ALL_MARKS: the pairing loop jumps from mark to mark instead of stepping through every character.
+_MARK = re.compile("[" + re.escape("".join(sorted(ALL_MARKS))) + "]")
 
 
 @dataclass
@@ -47,28 +49,23 @@ def find_quote_marks(text: str, start: int, end: int) -> list[QuoteMark]:
     """
     out: list[QuoteMark] = []
     stack: list[tuple[str, int]] = []
-    i = start
-    while i < end:
+    for m in _MARK.finditer(text, start, end):
+        i = m.start()
         ch = text[i]
-        if ch in ALL_MARKS:
-            prev = text[i - 1] if i > start else " "
-            nxt = text[i + 1] if i + 1 < end else " "
-            if ch in "’‘" and prev.isalnum():
-                i += 1
+        prev = text[i - 1] if i > start else " "
+        nxt = text[i + 1] if i + 1 < end else " "
+        if ch in "’‘" and prev.isalnum():
+            continue
+        if stack and ch in OPENERS[stack[-1][0]]:
+            _opener, pos = stack.pop()
+            if not stack:
+                out.append(QuoteMark(pos, i + 1))
+        elif ch in OPENERS and not (ch == "\"" and stack and stack[-1][0] == "\""):
+            if ch == "\"" and (nxt.isspace() or i + 1 >= end):
                 continue
-            if stack and ch in OPENERS[stack[-1][0]]:
-                _opener, pos = stack.pop()
-                if not stack:
-                    out.append(QuoteMark(pos, i + 1))
-            elif ch in OPENERS and not (ch == "\"" and stack and stack[-1][0] == "\""):
-                if ch == "\"" and (nxt.isspace() or i + 1 >= end):
-                    i += 1
-                    continue
-                if ch in "’‘":
-                    i += 1
-                    continue
-                stack.append((ch, i))
-        i += 1
+            if ch in "’‘":
+                continue
+            stack.append((ch, i))
     if stack:
         pos = stack[0][1]
         out.append(QuoteMark(pos, end, balanced=False))

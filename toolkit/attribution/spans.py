@@ -10,7 +10,7 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import accumulate, pairwise
+from itertools import accumulate
 
 Span = tuple[int, int]
 
@@ -107,7 +107,12 @@ class SpanList(Sequence[Span]):
         self._spans = tuple(spans)
         self.starts = [s for s, _ in self._spans]
         self.ends = [e for _, e in self._spans]
-        self.ordered = all(a <= b for a, b in pairwise(self.starts)) and all(a <= b for a, b in pairwise(self.ends))
+        self.ordered = self.starts == sorted(self.starts) and self.ends == sorted(self.ends)
+        if self.ordered:
+            # Starts and ends never decrease: the spans are their own start-sorted copy, and the
+            # running maximum of the ends is the ends (this is the common case, and cheaper).
+            self._sorted_starts, self._max_end = self.starts, self.ends
+            return
         by_start = sorted(self._spans)
         self._sorted_starts = [s for s, _ in by_start]
         self._max_end = list(accumulate((e for _, e in by_start), max))

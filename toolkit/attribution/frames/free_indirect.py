@@ -58,14 +58,16 @@ def _reported(text: str, k: int, sent: Span, content: Span, mark_spans: list[Spa
               st: _Chain) -> tuple[bool, Span | None]:
     """Whether the sentence is reported speech, and its mention."""
     s, e = sent
-    # A sentence with a reporting verb of its own has its own frame (and maybe another speaker).
-    if any(not inside(v.span(), mark_spans) for v in LEX.SPEECH_VERB.finditer(text, s, e)) or \
-            content[1] - content[0] < 15 or text[content[1]:content[1] + 1] == "?":
-        return False, None
     strong = next((m for m in LEX.KONJUNKTIV_I.finditer(text, s, e)
                    if not inside(m.span(), mark_spans) and not _first_person(text, m.span())), None)
     weak = next((m for m in LEX.KONJUNKTIV.finditer(text, s, e) if not inside(m.span(), mark_spans)
                  and m.group() not in ("wollten", "sollten")), None)
+    if strong is None and weak is None:
+        return False, None  # no Konjunktiv: not reported, whatever follows (checked first: it is cheaper)
+    # A sentence with a reporting verb of its own has its own frame (and maybe another speaker).
+    if any(not inside(v.span(), mark_spans) for v in LEX.SPEECH_VERB.finditer(text, s, e)) or \
+            content[1] - content[0] < 15 or text[content[1]:content[1] + 1] == "?":
+        return False, None
     if st.prev is not None and (strong or weak):
         return True, st.prev.frame.mention
     if strong is None and weak is not None and weak.group() in ("soll", "sollen") and \
