@@ -73,8 +73,9 @@ class AttributionModel(BaseEstimator):
     all_sentences : bool
         Propose every uncovered sentence, not only those holding a speech trigger.
     source_threshold : float
-        Probability the chosen source needs; below it the quote gets no source (a wrong source
-        costs the metric's source precision, a missing one only its recall).
+        Probability a learned source needs to replace the rules' choice (their mention, or none);
+        below it the rules' choice stays. A wrong source costs the metric's source precision,
+        a missing one only its recall.
     source_for : {"all", "frameless"}
         Which candidates the source classifier decides for: all, or only those whose rule found
         no mention (the rules' frame mention is kept where there is one).
@@ -82,7 +83,7 @@ class AttributionModel(BaseEstimator):
 
     def __init__(self, C: float = 0.5, threshold: float = 0.5, min_overlap: float = 0.1,
                  sentence_candidates: bool = True, source_for: str = "all", all_sentences: bool = False,
-                 source_threshold: float = 0.0) -> None:
+                 source_threshold: float = 0.35) -> None:
         self.source_for = source_for
         self.source_threshold = source_threshold
         self.all_sentences = all_sentences
@@ -181,19 +182,21 @@ class AttributionModel(BaseEstimator):
         if first > last:
             first, last = c.first, c.last
         pick = c.mention or src.NONE
-        if self.source_for == "all" or c.mention is None:
+        # A continuation's source is the previous quote's speaker, found by the rules' discourse
+        # link outside the local window the source options come from: it stays.
+        if c.kind != "continuation" and (self.source_for == "all" or c.mention is None):
             options = src.source_options(view, c)
             rows = [src.source_features(view, c, o) for o in options]
             best = argmax_option(self.models_["source"], rows)
             pick = options[best]
-            if self.source_threshold > 0 and self.models_["source"].positive([rows[best]])[0] < self.source_threshold:
-                pick = src.NONE
+            # A learned source that replaces the rules' needs confidence; else the quote keeps the
+            # rules' mention, or gets none where the rules had none.
+            if pick != c.mention and self.models_["source"].positive([rows[best]])[0] < self.source_threshold:
+                pick = c.mention or src.NONE
         q = c.quote or QuoteSpan(0, 0, "indirect", Frame(kind="learned"), flags=["learned_candidate"])
         q.start, q.end = view.chars(first, last)
         if pick != c.mention:
             q.frame.mention = None if pick == src.NONE else view.chars(*pick)
-            if q.frame.kind == "continuation":
-                q.frame.kind = "learned"
             q.flags = [*q.flags, "learned_source"]
         if (first, last) != (c.first, c.last) and c.quote is not None:
             q.flags = [*q.flags, "learned_boundary"]
