@@ -152,3 +152,35 @@ def test_seed_speakers_keep_their_quotes_with_a_handmade_model(handmade):
 def test_seed_speakers_keep_their_quotes_with_a_model_trained_on_spkatt():
     model = AttributionModel().fit(capture(read_gold(SPKATT), load_registry()))
     assert _seed_speakers_found(_seed_quotes(model)) == _seed_speakers_found(_seed_quotes(None))
+
+
+def test_eval_script_folds_prints_training_and_out_of_fold_figures(tmp_path):
+    from toolkit.attribution.learned.folds import make_folds
+
+    ids = [d["doc_id"] for d in read_gold(GOLD)]
+    folds = tmp_path / "folds.json"
+    folds.write_text(json.dumps({"folds": make_folds(ids, k=2, seed=1)}), encoding="utf-8")
+    out = tmp_path / "figures.json"
+    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "eval_spkatt.py"), "--data", str(GOLD), "--folds",
+                           str(folds), "--out", str(out), "--errors", str(tmp_path / "errors.jsonl")],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "rules: training figure" in proc.stdout and "learned: out of fold" in proc.stdout
+    assert "outcomes, learned: miss" in proc.stdout and "CPU ms per article" in proc.stdout
+    figures = json.loads(out.read_text(encoding="utf-8"))
+    assert figures["articles"] == 6
+    assert figures["rules"]["message_f1"] == pytest.approx(0.9635, abs=0.005)
+    assert 0.0 < figures["learned_out_of_fold"]["message_f1"] <= 1.0
+
+
+def test_folds_file_must_cover_every_document(tmp_path):
+    from toolkit.attribution.learned.folds import read_folds
+
+    path = tmp_path / "folds.json"
+    path.write_text(json.dumps({"folds": [["a"], ["b"]]}), encoding="utf-8")
+    assert read_folds(path, ["a", "b"]) == [["a"], ["b"]]
+    with pytest.raises(InputError, match="1 documents are in no fold"):
+        read_folds(path, ["a", "b", "c"])
+    path.write_text("[1, 2]", encoding="utf-8")
+    with pytest.raises(InputError, match="not a folds file"):
+        read_folds(path, ["a"])

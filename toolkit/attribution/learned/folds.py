@@ -39,7 +39,8 @@ def read_folds(path: str | Path, doc_ids: Sequence[str]) -> list[list[str]]:
     missing = [d for d in doc_ids if d not in where]
     if missing:
         raise InputError(f"{path}: {len(missing)} documents are in no fold (first: {missing[0]!r})")
-    return [[d for d in f if d in set(doc_ids)] for f in folds]
+    wanted = set(doc_ids)
+    return [[d for d in f if d in wanted] for f in folds]
 
 
 def out_of_fold(docs: Sequence[dict[str, Any]], captured: Sequence[TrainingDoc], folds: Sequence[Sequence[str]],
