@@ -39,6 +39,7 @@ from toolkit.fileio import read_jsonl, write_json, write_jsonl  # noqa: E402
 from toolkit.ingest import make_article  # noqa: E402
 
 DEFAULT_DATA = REPO.parent / "shared" / "spkatt-news" / "train.jsonl"
+DEFAULT_FOLDS = REPO / "scripts" / "spkatt_folds.json"
 TARGETS = {"message_f1": 0.75, "joint_f1": 0.65}
 REFERENCE = {"QUiTE baseline (dev, official scorer)": {"message_f1": 0.4825, "source_f1": 0.3483, "joint_f1": 0.4182}}
 console = Console(width=None if sys.stdout.isatty() else 110)
@@ -91,6 +92,58 @@ def error_sample(groups, docs_by_id: dict[str, dict[str, Any]], preds: dict[str,
     return out
 
 
+def _figures(docs: list[dict[str, Any]], preds: dict[str, list[dict[str, Any]]]) -> tuple[dict[str, float], Any]:
+    triples = []
+    for doc in docs:
+        tokens = sp.Tokens(doc["text"])
+        triples.append((doc["doc_id"], sp.gold_events(doc, tokens), sp.record_events(preds[doc["doc_id"]], tokens)))
+    return sp.evaluate(triples)
+
+
+def folds_main(args: argparse.Namespace, docs: list[dict[str, Any]], registry: Any) -> int:
+    """Rules alone (tuned on these articles: a training figure) beside the learned layer, every
+    article scored by a model trained on the other folds; per type, per outcome, time per article."""
+    from toolkit.attribution.learned.data import capture
+    from toolkit.attribution.learned.folds import out_of_fold, read_folds
+
+    folds = read_folds(args.folds, [d["doc_id"] for d in docs])
+    t = time.process_time()
+    captured = capture(docs, registry)
+    rule_s = time.process_time() - t
+    rules = {c.doc_id: c.records for c in captured}
+    learned, times = out_of_fold(docs, captured, folds, registry)
+    (rs, rg), (ls, lg) = _figures(docs, rules), _figures(docs, learned)
+    console.print(f"{len(docs)} articles in {len(folds)} folds ({args.folds.name}); "
+                  f"{int(rg['gold_type'].notna().sum())} top-level gold events")
+    t = Table(title="Honest protocol (official macro metric)", title_justify="left")
+    for col in ("figure", "rules: training figure F1 %", "learned: out of fold F1 %", "gap"):
+        t.add_column(col, justify="left" if col == "figure" else "right")
+    for name in ("message", "source", "joint"):
+        a, b = 100 * rs[f"{name}_f1"], 100 * ls[f"{name}_f1"]
+        t.add_row(name.capitalize(), f"{a:.2f}", f"{b:.2f}", f"{b - a:+.2f}")
+    console.print(t)
+    bt = Table(title="Recall by gold type (Message R %, Source R %)", title_justify="left")
+    for col in ("type", "events", "rules M", "learned M", "rules S", "learned S"):
+        bt.add_column(col, justify="left" if col == "type" else "right")
+    rb, lb = sp.by_type(rg), sp.by_type(lg)
+    for r, l in zip(rb[rb.side == "gold"].to_dict("records"), lb[lb.side == "gold"].to_dict("records")):
+        bt.add_row(r["type"], str(r["events"]), f"{100 * r['message_r']:.1f}", f"{100 * l['message_r']:.1f}",
+                   f"{100 * r['source_r']:.1f}", f"{100 * l['source_r']:.1f}")
+    console.print(bt)
+    for name, groups in (("rules", rg), ("learned", lg)):
+        kinds = Counter(sp.outcome(g) for g in groups.to_dict("records"))
+        console.print(f"outcomes, {name}: " + ", ".join(f"{k} {kinds.get(k, 0)}" for k in
+                      ("miss", "message_boundary", "wrong_source", "message_no_overlap", "false_alarm", "perfect")))
+    n = len(docs)
+    console.print(f"CPU ms per article: rules {1000 * rule_s / n:.1f}, rules + learned layer "
+                  f"{1000 * times['extract_s'] / n:.1f} (ratio {times['extract_s'] / rule_s:.2f}); "
+                  f"training {times['train_s']:.1f} s for {len(folds)} models")
+    if args.out:
+        write_json(args.out, {"articles": n, "rules": rs, "learned_out_of_fold": ls, "times": times,
+                              "rule_s": rule_s})
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help=f"SpkAtt train.jsonl (default {DEFAULT_DATA})")
@@ -100,6 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n-errors", type=int, default=300, help="Size of the error sample.")
     ap.add_argument("--out", type=Path, default=None, help="Write the figures as JSON here.")
     ap.add_argument("--check", action="store_true", help="Exit 1 when a team target is missed.")
+    ap.add_argument("--folds", nargs="?", type=Path, const=DEFAULT_FOLDS, default=None,
+                    help=f"Honest protocol: rules (a training figure) beside the learned layer out of fold, "
+                         f"folds from this file (default {DEFAULT_FOLDS}).")
     args = ap.parse_args(argv)
 
     if not args.data.exists():
@@ -115,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
 
     docs = load_docs(args.data, args.limit)
     registry = load_registry()
+    if args.folds is not None:
+        return folds_main(args, docs, registry)
     preds: dict[str, list[dict[str, Any]]] = {}
     triples = []
     overlap_rows: list[dict[str, Any]] = []

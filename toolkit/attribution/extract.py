@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 from typing import Any
 
@@ -22,6 +22,9 @@ from toolkit.attribution.quotes import QuoteSpan, detect_quotes
 from toolkit.attribution.segment import paragraphs, sentences
 from toolkit.attribution.speakers import Discourse, Registry, load_registry, parse_date
 from toolkit.attribution.spans import SpanList
+
+#: The learned layer's hook: (text, sentences, [(paragraph index, quote)], boilerplate) -> the same list.
+Refine = Callable[[str, SpanList, list[tuple[int, QuoteSpan]], list[tuple[int, int]]], list[tuple[int, QuoteSpan]]]
 
 CONFIDENCE = {"name": 0.95, "alias": 0.9, "metonymy": 0.8, "role": 0.85, "pronoun": 0.75,
               "continuation": 0.8, "mention": 0.6, "none": 0.3}
@@ -75,8 +78,13 @@ def _safe_sentences(text: str, paras: list[tuple[int, int]]) -> list[tuple[int, 
     return out
 
 
-def extract_article(article: dict[str, Any], registry: Registry | None = None) -> list[dict[str, Any]]:
-    """All quotes of one article, attributed, in text order."""
+def extract_article(article: dict[str, Any], registry: Registry | None = None,
+                    refine: Refine | None = None) -> list[dict[str, Any]]:
+    """All quotes of one article, attributed, in text order.
+
+    `refine` is the learned layer's hook (toolkit.attribution.learned): it gets the rules' quotes
+    and returns the ones to keep, possibly re-bounded or re-sourced. None gives the rules' output.
+    """
     registry = registry or load_registry()
     text: str = article["text"]
     paras = paragraphs(text)
@@ -104,6 +112,8 @@ def extract_article(article: dict[str, Any], registry: Registry | None = None) -
                     q.frame = frame
                     q.flags = [f for f in q.flags if f != "no_speaker_frame"]
     spans = _with_free_indirect(text, paras, sents, spans, skip)
+    if refine is not None:
+        spans = refine(text, sents, spans, skip)
     # The discourse scan (every name, role and pronoun of the article) serves only to resolve
     # speaker mentions: an article whose quotes name none (or that has no quotes) skips it.
     discourse = None
@@ -265,10 +275,10 @@ def message_segments(text: str, start: int, end: int, cue: tuple[int, int] | Non
 
 
 def extract_articles(articles: Iterable[dict[str, Any]], registry: Registry | None = None,
-                     speakers: set[str] | None = None) -> Iterator[dict[str, Any]]:
+                     speakers: set[str] | None = None, refine: Refine | None = None) -> Iterator[dict[str, Any]]:
     """Records for many articles; `speakers` (registry ids) filters the output."""
     registry = registry or load_registry()
     for article in articles:
-        for rec in extract_article(article, registry):
+        for rec in extract_article(article, registry, refine):
             if speakers is None or rec["speaker_id"] in speakers:
                 yield rec

@@ -30,7 +30,7 @@ app = typer.Typer(
 console = Console(stderr=True)
 
 #: Command modules, in pipeline order. A module missing here is simply not offered.
-COMMAND_MODULES = ["extract", "evaluation", "labelstudio", "agreement", "stance", "dataset", "corpus", "pipeline"]
+COMMAND_MODULES = ["extract", "attribution", "evaluation", "labelstudio", "agreement", "stance", "dataset", "corpus", "pipeline"]
 
 
 def _register() -> None:

@@ -23,6 +23,7 @@ def extract_cmd(
     lexicon: Optional[list[Path]] = typer.Option(None, "--lexicon", help="Extra word lists (YAML, docs/lexicon.md): their entries are added to the bundled lists they name (cue verbs, Konjunktiv forms, role nouns, …); repeatable."),
     speakers: Optional[list[str]] = typer.Option(None, "--speakers", "-s", help="Keep only quotes of these speakers (registry id, name or alias); repeatable."),
     skip_bad: bool = typer.Option(False, "--skip-bad", help="Report malformed articles and go on instead of stopping."),
+    attribution_model: Optional[Path] = typer.Option(None, "--attribution-model", help="A folder written by `qst train-attribution`: learned speech filter, boundaries and sources over the rules (default: the rules alone)."),
 ) -> None:
     """Find direct, indirect and mixed quotes and attribute them to speakers.
 
@@ -36,10 +37,15 @@ def extract_cmd(
     from toolkit.lexicon.active import use_lexicon
 
     extra = list(lexicon or [])
-    check_replaceable(out, [articles, registry, *extra])
+    check_replaceable(out, [articles, registry, *extra, *([attribution_model] if attribution_model else [])])
     reg = load_registry(registry)
     use_lexicon(extra)
     wanted = select_speakers(reg, speakers) if speakers else None
+    refine = None
+    if attribution_model is not None:
+        from toolkit.attribution.learned.modelfile import load_attribution_model
+
+        refine = load_attribution_model(attribution_model)
     errors: list[str] = []
     records: list[dict] = []
     n_articles = 0
@@ -48,7 +54,7 @@ def extract_cmd(
         task = progress.add_task("extract", total=None, q=0)
         for article in read_articles(articles, skip_bad=skip_bad, errors=errors):
             n_articles += 1
-            for rec in extract_article(article, reg):
+            for rec in extract_article(article, reg, refine):
                 validate_record(rec)
                 if wanted is None or rec["speaker_id"] in wanted:
                     records.append(rec)

@@ -36,10 +36,12 @@ class ModelFileError(ToolkitError):
 ALLOWED_TYPES = frozenset({
     "toolkit.stance.models.SpeakerMajorityClassifier",
     "toolkit.stance.models.PerTargetClassifier",
+    "toolkit.attribution.learned.layer.AttributionModel",
+    "toolkit.attribution.learned.base.FeatureLogit",
 })
 
 
-def save_model(model: Any, out_dir: str | Path, meta: dict[str, Any]) -> Path:
+def save_model(model: Any, out_dir: str | Path, meta: dict[str, Any], bundle_format: str = BUNDLE_FORMAT) -> Path:
     """Write model.skops (a dict bundle carrying the toolkit version) and model_meta.json.
 
     The meta file records the model file's sha256: a changed model file is refused on load.
@@ -48,7 +50,7 @@ def save_model(model: Any, out_dir: str | Path, meta: dict[str, Any]) -> Path:
 
     out_dir = Path(out_dir)
     bundle = {
-        "format": BUNDLE_FORMAT,
+        "format": bundle_format,
         "format_version": BUNDLE_FORMAT_VERSION,
         "toolkit_version": toolkit.__version__,
         "sklearn_version": sklearn.__version__,
@@ -72,7 +74,8 @@ def save_model(model: Any, out_dir: str | Path, meta: dict[str, Any]) -> Path:
     return path
 
 
-def load_model(path: str | Path, trust: tuple[str, ...] = ()) -> tuple[Any, dict[str, Any]]:
+def load_model(path: str | Path, trust: tuple[str, ...] = (),
+               bundle_format: str = BUNDLE_FORMAT) -> tuple[Any, dict[str, Any]]:
     """Load a model saved by `save_model`; return (estimator, meta).
 
     Refuses, with ModelFileError naming the file: a checksum mismatch against model_meta.json
@@ -115,8 +118,8 @@ def load_model(path: str | Path, trust: tuple[str, ...] = ()) -> tuple[Any, dict
         bundle = sio.load(path, trusted=sorted(set(untrusted)))
     except Exception as exc:  # skops raises many types for corrupt content
         raise ModelFileError(f"{path}: could not be loaded ({type(exc).__name__}: {exc})") from exc
-    if not isinstance(bundle, dict) or bundle.get("format") != BUNDLE_FORMAT:
-        raise ModelFileError(f"{path}: not a qst stance model (no '{BUNDLE_FORMAT}' bundle)")
+    if not isinstance(bundle, dict) or bundle.get("format") != bundle_format:
+        raise ModelFileError(f"{path}: not a {bundle_format} file (no '{bundle_format}' bundle)")
     if bundle.get("format_version") != BUNDLE_FORMAT_VERSION or bundle.get("toolkit_version") != toolkit.__version__:
         raise ModelFileError(f"{path}: saved by qst {bundle.get('toolkit_version')} (format "
                              f"{bundle.get('format_version')}); this is qst {toolkit.__version__} (format "

@@ -1,0 +1,91 @@
+"""The one estimator shape every decision uses: a list of feature strings in, a probability out.
+
+Why one shape: each decision (is this speech, is this where the message starts, is this the
+source) is a binary question over a few candidates, answered by a logistic regression over
+one-hot features ("w-1=sagte", "kind=dass"). It trains in seconds on the 700 SpkAtt articles;
+applying it is a sum of looked-up weights per candidate, with no sparse matrix built, so the
+learned layer costs less per article than the rules it sits on.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from scipy.sparse import csr_matrix
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
+
+Features = list[str]
+
+
+class FeatureLogit(ClassifierMixin, BaseEstimator):
+    """Logistic regression over lists of string features (each present feature has value 1).
+
+    Parameters
+    ----------
+    C : float
+        Inverse regularisation strength of the logistic regression.
+    class_weight : str or None
+        Passed to LogisticRegression ("balanced" for rare positives).
+
+    Attributes
+    ----------
+    weights_ : dict of str to float
+        The learned weight of every feature seen in training.
+    intercept_ : float
+        The bias term.
+    """
+
+    def __init__(self, C: float = 1.0, class_weight: str | None = None) -> None:
+        self.C = C
+        self.class_weight = class_weight
+
+    def fit(self, X: Sequence[Features], y: Sequence[int]) -> FeatureLogit:
+        """Learn one weight per feature string; returns self."""
+        vocab: dict[str, int] = {}
+        rows, cols = [], []
+        for i, feats in enumerate(X):
+            for f in set(feats):
+                rows.append(i)
+                cols.append(vocab.setdefault(f, len(vocab)))
+        labels = np.asarray(y, dtype=int)
+        self.classes_ = np.array([0, 1])
+        if len(set(labels.tolist())) < 2:  # one class only: a constant answer
+            self.weights_, self.intercept_ = {}, (30.0 if len(labels) and labels[0] else -30.0)
+            return self
+        matrix = csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(X), len(vocab)))
+        model = LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=3000)
+        model.fit(matrix, labels)
+        coef = model.coef_[0]
+        self.weights_ = {f: float(coef[j]) for f, j in vocab.items() if coef[j] != 0.0}
+        self.intercept_ = float(model.intercept_[0])
+        return self
+
+    def decision(self, feats: Features) -> float:
+        """The linear score (log-odds) of one candidate."""
+        w = self.weights_
+        return self.intercept_ + sum(w.get(f, 0.0) for f in set(feats))
+
+    def positive(self, X: Sequence[Features]) -> np.ndarray:
+        """Probability of the positive class for each candidate."""
+        return np.array([1.0 / (1.0 + math.exp(-max(min(self.decision(f), 30.0), -30.0))) for f in X])
+
+    def predict_proba(self, X: Sequence[Features]) -> np.ndarray:
+        """(n, 2) class probabilities, as scikit-learn classifiers give them."""
+        p = self.positive(X)
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X: Sequence[Features]) -> np.ndarray:
+        return (self.positive(X) >= 0.5).astype(int)
+
+
+def argmax_option(model: FeatureLogit, options: Sequence[Features]) -> int:
+    """Index of the option with the highest score (the first one on ties); -1 for no options."""
+    best, best_score = -1, -math.inf
+    for i, feats in enumerate(options):
+        s = model.decision(feats)
+        if s > best_score:
+            best, best_score = i, s
+    return best

@@ -1,0 +1,203 @@
+"""The learned layer: three decisions over the rules' candidates, trained on SpkAtt-style gold.
+
+`AttributionModel.fit(docs)` learns from captured rule output (toolkit.attribution.learned.data);
+`AttributionModel.refine` is the hook toolkit.attribution.extract.extract_article calls with the
+rules' quotes: it adds sentence candidates, drops what the speech classifier rejects, moves
+message boundaries and picks the source. Without a model extraction is the rules' alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+from sklearn.base import BaseEstimator
+
+from toolkit.attribution.learned import boundaries as bd
+from toolkit.attribution.learned import source as src
+from toolkit.attribution.learned.base import FeatureLogit, argmax_option
+from toolkit.attribution.learned.data import TrainingDoc
+from toolkit.attribution.learned.speech import Candidate, rule_candidates, sentence_candidates, speech_features
+from toolkit.attribution.learned.view import ArticleView, Span
+from toolkit.attribution.spans import Frame, QuoteSpan
+
+
+class Gold:
+    """A top-level gold event in tokens: message token set and edges, source span (or NONE)."""
+
+    def __init__(self, view: ArticleView, q: dict[str, Any]) -> None:
+        segs = q.get("segments") or [[q["start"], q["end"]]]
+        toks: set[int] = set()
+        for s, e in segs:
+            rng = view.token_range(s, e)
+            if rng:
+                toks.update(range(rng[0], rng[1] + 1))
+        self.tokens = toks
+        self.first, self.last = (min(toks), max(toks)) if toks else (-1, -1)
+        sseg = q.get("speaker_segments") or []
+        srng = [view.token_range(s, e) for s, e in sseg]
+        srng = [r for r in srng if r]
+        self.source: Span = (min(r[0] for r in srng), max(r[1] for r in srng)) if srng else src.NONE
+
+
+def _f1(a: set[int], b: set[int]) -> float:
+    both = len(a & b)
+    return 0.0 if not both else 2 * both / (len(a) + len(b))
+
+
+def pair_gold(cands: Sequence[Candidate], golds: Sequence[Gold]) -> dict[int, tuple[Gold, float]]:
+    """Candidate index -> (gold event, token F1), paired one-to-one as the metric pairs them."""
+    if not cands or not golds:
+        return {}
+    sets = [set(range(c.first, c.last + 1)) for c in cands]
+    scores = np.array([[_f1(g.tokens, s) for s in sets] for g in golds])
+    rows, cols = linear_sum_assignment(scores, maximize=True)
+    return {int(c): (golds[r], float(scores[r, c])) for r, c in zip(rows, cols) if scores[r, c] > 0}
+
+
+class AttributionModel(BaseEstimator):
+    """Speech filter, boundary and source classifiers on top of the rules.
+
+    Parameters
+    ----------
+    C : float
+        Inverse regularisation strength of the three logistic regressions.
+    threshold : float
+        Speech probability below which a candidate is dropped.
+    min_overlap : float
+        Token F1 with its paired gold event from which a candidate counts as speech in training.
+    sentence_candidates : bool
+        Whether uncovered sentences with a speech trigger are proposed as extra candidates.
+    all_sentences : bool
+        Propose every uncovered sentence, not only those holding a speech trigger.
+    source_threshold : float
+        Probability a learned source needs to replace the rules' choice (their mention, or none);
+        below it the rules' choice stays. A wrong source costs the metric's source precision,
+        a missing one only its recall.
+    source_for : {"all", "frameless"}
+        Which candidates the source classifier decides for: all, or only those whose rule found
+        no mention (the rules' frame mention is kept where there is one).
+    """
+
+    def __init__(self, C: float = 0.5, threshold: float = 0.5, min_overlap: float = 0.1,
+                 sentence_candidates: bool = True, source_for: str = "all", all_sentences: bool = False,
+                 source_threshold: float = 0.35) -> None:
+        self.source_for = source_for
+        self.source_threshold = source_threshold
+        self.all_sentences = all_sentences
+        self.C = C
+        self.threshold = threshold
+        self.min_overlap = min_overlap
+        self.sentence_candidates = sentence_candidates
+
+    # ------------------------------------------------------------------ candidates
+
+    def candidates(self, view: ArticleView, text: str, spans: list[tuple[int, QuoteSpan]],
+                   skip: Sequence[Span]) -> list[Candidate]:
+        """The rules' quotes plus, if enabled, the extra sentence candidates, in text order."""
+        cands = rule_candidates(view, spans)
+        if self.sentence_candidates:
+            from toolkit.attribution.segment import paragraphs
+
+            paras = paragraphs(text)
+            para_of = []
+            for a, _ in view.sentences:
+                pos = view.starts[a]
+                para_of.append(next((i for i, (ps, pe) in enumerate(paras) if ps <= pos < pe), 0))
+            skip_tokens = [r for s, e in skip if (r := view.token_range(s, e))]
+            cands += sentence_candidates(view, cands, skip_tokens, para_of, triggered=not self.all_sentences)
+        cands.sort(key=lambda c: c.first)
+        return cands
+
+    @staticmethod
+    def _speech_rows(view: ArticleView, cands: Sequence[Candidate]) -> list[list[str]]:
+        rows, prev_end = [], -10
+        for c in cands:
+            rows.append(speech_features(view, c, prev_quoted=c.first - prev_end <= 40 and prev_end >= 0))
+            if c.quote is not None:
+                prev_end = c.last
+        return rows
+
+    # ------------------------------------------------------------------ training
+
+    def _training_rows(self, doc: TrainingDoc, rows: dict[str, tuple[list, list]]) -> None:
+        """Append one document's speech, start, end and source rows (features, labels)."""
+        view = ArticleView(doc.text, doc.sentences)
+        golds = [g for q in doc.quotes if not q.get("is_nested") and (g := Gold(view, q)).tokens]
+        cands = self.candidates(view, doc.text, doc.spans, doc.skip)
+        paired = pair_gold(cands, golds)
+        for i, feats in enumerate(self._speech_rows(view, cands)):
+            ok = i in paired and paired[i][1] >= self.min_overlap
+            rows["speech"][0].append(feats)
+            rows["speech"][1].append(int(ok))
+            if not ok:
+                continue
+            c, g = cands[i], paired[i][0]
+            for name, options, feat, want in (("start", bd.start_options(view, c), bd.start_features, g.first),
+                                              ("end", bd.end_options(view, c), bd.end_features, g.last),
+                                              ("source", src.source_options(view, c), src.source_features, g.source)):
+                if want not in options:
+                    continue
+                for opt in options:
+                    rows[name][0].append(feat(view, c, opt))
+                    rows[name][1].append(int(opt == want))
+
+    def fit(self, docs: Sequence[TrainingDoc], y: Any = None) -> AttributionModel:
+        """Train the three decisions on captured rule output with gold quotes; returns self."""
+        rows: dict[str, tuple[list, list]] = {k: ([], []) for k in ("speech", "start", "end", "source")}
+        for doc in docs:
+            self._training_rows(doc, rows)
+        self.models_ = {name: FeatureLogit(C=self.C).fit(X, labels) for name, (X, labels) in rows.items()}
+        self.n_rows_ = {name: len(X) for name, (X, _) in rows.items()}
+        return self
+
+    # ------------------------------------------------------------------ applying
+
+    def __call__(self, text: str, sents: Sequence[Span], spans: list[tuple[int, QuoteSpan]],
+                 skip: Sequence[Span]) -> list[tuple[int, QuoteSpan]]:
+        """The extract_article hook (toolkit.attribution.extract.Refine): the quotes to keep."""
+        view = ArticleView(text, sents)
+        cands = self.candidates(view, text, spans, skip)
+        keep = self.models_["speech"].positive(self._speech_rows(view, cands)) >= self.threshold
+        out: list[tuple[int, QuoteSpan]] = []
+        last_end = -1
+        for c, ok in zip(cands, keep):
+            if not ok:
+                continue
+            q = self._decide(view, text, c)
+            if q.start < last_end:  # a moved boundary ran into the previous quote: the rules' span, or nothing
+                if c.quote is None or c.quote.start < last_end:
+                    continue
+            out.append((c.para, q))
+            last_end = max(last_end, q.end)
+        return out
+
+    def _decide(self, view: ArticleView, text: str, c: Candidate) -> QuoteSpan:
+        """The candidate's quote with the learned start, end and source."""
+        starts, ends = bd.start_options(view, c), bd.end_options(view, c)
+        first = starts[argmax_option(self.models_["start"], [bd.start_features(view, c, t) for t in starts])]
+        last = ends[argmax_option(self.models_["end"], [bd.end_features(view, c, t) for t in ends])]
+        if first > last:
+            first, last = c.first, c.last
+        pick = c.mention or src.NONE
+        # A continuation's source is the previous quote's speaker, found by the rules' discourse
+        # link outside the local window the source options come from: it stays.
+        if c.kind != "continuation" and (self.source_for == "all" or c.mention is None):
+            options = src.source_options(view, c)
+            rows = [src.source_features(view, c, o) for o in options]
+            best = argmax_option(self.models_["source"], rows)
+            pick = options[best]
+            # A learned source that replaces the rules' needs confidence; else the quote keeps the
+            # rules' mention, or gets none where the rules had none.
+            if pick != c.mention and self.models_["source"].positive([rows[best]])[0] < self.source_threshold:
+                pick = c.mention or src.NONE
+        q = c.quote or QuoteSpan(0, 0, "indirect", Frame(kind="learned"), flags=["learned_candidate"])
+        q.start, q.end = view.chars(first, last)
+        if pick != c.mention:
+            q.frame.mention = None if pick == src.NONE else view.chars(*pick)
+            q.flags = [*q.flags, "learned_source"]
+        if (first, last) != (c.first, c.last) and c.quote is not None:
+            q.flags = [*q.flags, "learned_boundary"]
+        return q

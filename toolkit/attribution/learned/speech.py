@@ -1,0 +1,86 @@
+"""Decision (c): is a candidate speech at all? And the extra candidates the rules do not propose.
+
+Why: the rules are precise but miss sentences (free indirect speech in the indicative, hearsay
+with `soll`, cue verbs outside the lexicon's frames). Every sentence that no rule claimed and
+that holds a cue verb, a say noun or a Konjunktiv form becomes a low-precision candidate;
+the classifier here keeps those that look like the speech the gold annotates, and drops rule
+quotes that look like false alarms.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from toolkit.attribution.learned.view import ArticleView, Span
+from toolkit.attribution.spans import QuoteSpan
+
+TRIGGERS = frozenset({"cue", "konj", "say"})
+
+
+@dataclass
+class Candidate:
+    """A message candidate in tokens: the rule's quote (None for an extra sentence candidate)."""
+
+    first: int
+    last: int
+    para: int
+    quote: QuoteSpan | None
+    kind: str
+    cue: Span | None = None
+    mention: Span | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _bucket(n: int) -> str:
+    return str(n) if n < 4 else "4-7" if n < 8 else "8-15" if n < 16 else "16-31" if n < 32 else "32+"
+
+
+def rule_candidates(view: ArticleView, spans: list[tuple[int, QuoteSpan]]) -> list[Candidate]:
+    """The rules' quotes as token candidates (quotes covering no token are left out)."""
+    out = []
+    for pi, q in spans:
+        rng = view.token_range(q.start, q.end)
+        if rng is None:
+            continue
+        cue = view.token_range(*q.frame.cue) if q.frame.cue else None
+        mention = view.token_range(*q.frame.mention) if q.frame.mention else None
+        out.append(Candidate(rng[0], rng[1], pi, q, q.frame.kind, cue, mention, [q.type, *q.flags]))
+    return out
+
+
+def sentence_candidates(view: ArticleView, taken: list[Candidate], skip_tokens: list[Span],
+                        paragraph_of: list[int], triggered: bool = True) -> list[Candidate]:
+    """Sentences no rule quote or boilerplate touches (and, if `triggered`, that hold a speech trigger)."""
+    busy = [(c.first, c.last) for c in taken] + skip_tokens
+    out = []
+    for si, (a, b) in enumerate(view.sentences):
+        if any(s <= b and a <= e for s, e in busy):
+            continue
+        if triggered and not TRIGGERS.intersection(view.classes[a:b + 1]):
+            continue
+        last = b
+        while last > a and view.classes[last] == "punct":
+            last -= 1
+        out.append(Candidate(a, last, paragraph_of[si], None, "sentence"))
+    return out
+
+
+def speech_features(view: ArticleView, c: Candidate, prev_quoted: bool) -> list[str]:
+    """Local features of one candidate: which rule fired, its words and edges, triggers."""
+    si = view.sentence_of(c.first)
+    sa, sb = view.sentences[si] if view.sentences else (c.first, c.last)
+    inner = view.classes[c.first:c.last + 1]
+    feats = [f"kind={c.kind}", f"len={_bucket(c.last - c.first + 1)}", f"w0={view.word(c.first)}",
+             f"c0={view.cls(c.first)}", f"w-1={view.word(c.first - 1)}", f"c-1={view.cls(c.first - 1)}",
+             f"wl={view.word(c.last)}", f"w+1={view.word(c.last + 1)}", f"c+1={view.cls(c.last + 1)}",
+             f"sstart={c.first == sa}", f"send={c.last >= sb - 1}", f"prevq={prev_quoted}",
+             f"sent={_bucket(si)}", f"mention={view.cls(c.mention[0]) if c.mention else 'none'}",
+             f"cue={view.word(c.cue[0]) if c.cue else 'none'}", f"hascue={c.cue is not None}"]
+    feats += [f"note={n}" for n in c.notes]
+    feats += [f"kind={c.kind}&{k}" for k in ("konj", "cue", "quote", "say") if k in inner]
+    feats += [f"in={k}" for k in set(inner) if k in TRIGGERS or k in ("quote", "pron")]
+    if c.quote is None:
+        feats += [f"sw={w}" for w in view.lower[sa:sb + 1] if len(w) > 3][:40]
+        feats += [f"trig={view.lower[t]}" for t in range(sa, sb + 1) if view.classes[t] in TRIGGERS]
+        feats.append(f"ntrig={min(sum(1 for k in inner if k in TRIGGERS), 3)}")
+    return feats

@@ -1,0 +1,98 @@
+"""One article as the learned layer sees it: regex tokens, sentences in tokens, word classes.
+
+Why tokens: the SpkAtt metric counts tokens (toolkit.attribution.spkatt.Tokens), so every
+decision (where a message starts, which mention is the source) is made over the same tokens
+the score is computed on; character offsets are derived from them at the end.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
+from functools import lru_cache
+
+from toolkit.attribution.spkatt import Tokens
+
+Span = tuple[int, int]
+
+PRONOUNS = frozenset({"er", "sie", "ich", "wir", "ihr", "man", "es", "dieser", "diese", "jener"})
+DETERMINERS = frozenset({"der", "die", "das", "des", "dem", "den", "ein", "eine", "einer", "eines", "einem",
+                         "einen", "sein", "seine", "ihre", "ihr", "seiner", "ihrer", "dessen", "deren"})
+QUOTE_CHARS = frozenset("„“”\"«»‚‘’'")
+_CUE_LISTS = ("speech_verbs", "clause_verbs", "anaphoric_verbs", "statement_verbs", "zu_verbs", "naming_verbs")
+
+
+@lru_cache(maxsize=1)
+def _classes() -> dict[str, re.Pattern[str]]:
+    """Full-word patterns of the bundled lexicon lists the features look up (compiled once)."""
+    from toolkit.lexicon.active import load_lexicon
+
+    lx = load_lexicon()
+    cue = "|".join(lx.alt(name) for name in _CUE_LISTS)
+    return {
+        "cue": re.compile(rf"(?:{cue})", re.IGNORECASE),
+        "konj": re.compile(rf"(?:{lx.alt('konjunktiv_i')}|{lx.alt('konjunktiv_ii')})"),
+        "role": re.compile(rf"(?:{lx.alt('role_nouns')})"),
+        "say": re.compile(rf"[\wÄÖÜäöüß-]*(?:{lx.alt('say_nouns')}|{lx.alt('speech_nouns')})"),
+    }
+
+
+@lru_cache(maxsize=200_000)
+def word_class(word: str) -> str:
+    """A coarse class of one token: cue verb, Konjunktiv form, role noun, say noun, pronoun,
+    determiner, capitalised, punctuation, quote mark, number or lower-case word."""
+    low = word.lower()
+    if word in QUOTE_CHARS:
+        return "quote"
+    if not word[:1].isalnum():
+        return "punct"
+    if low in PRONOUNS:
+        return "pron"
+    if low in DETERMINERS:
+        return "det"
+    for name, pattern in _classes().items():
+        if pattern.fullmatch(word):
+            return name
+    if word[:1].isdigit():
+        return "num"
+    return "cap" if word[:1].isupper() else "low"
+
+
+class ArticleView:
+    """Tokens of the article text with their word classes and the sentence each belongs to."""
+
+    def __init__(self, text: str, sentences: Sequence[Span]) -> None:
+        self.text = text
+        tokens = Tokens(text)
+        self.starts, self.ends = tokens.starts, tokens.ends
+        self.words = [text[s:e] for s, e in zip(self.starts, self.ends)]
+        self.lower = [w.lower() for w in self.words]
+        self.classes = [word_class(w) for w in self.words]
+        self.sentences: list[Span] = []  # token ranges [first, last]
+        for s, e in sentences:
+            a, b = bisect_left(self.ends, s + 1), bisect_right(self.starts, e - 1) - 1
+            if a <= b:
+                self.sentences.append((a, b))
+        self._sent_first = [a for a, _ in self.sentences]
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def token_range(self, start: int, end: int) -> Span | None:
+        """[first, last] tokens sharing a character with [start, end), or None."""
+        a, b = bisect_right(self.ends, start), bisect_left(self.starts, end) - 1
+        return (a, b) if a <= b else None
+
+    def sentence_of(self, t: int) -> int:
+        """Index of the sentence holding token t (the previous one for a token between sentences)."""
+        return max(bisect_right(self._sent_first, t) - 1, 0)
+
+    def word(self, t: int) -> str:
+        return self.lower[t] if 0 <= t < len(self.lower) else "<none>"
+
+    def cls(self, t: int) -> str:
+        return self.classes[t] if 0 <= t < len(self.classes) else "<none>"
+
+    def chars(self, first: int, last: int) -> Span:
+        return self.starts[first], self.ends[last]
