@@ -36,6 +36,10 @@ class ModelFileError(ToolkitError):
 ALLOWED_TYPES = frozenset({
     "toolkit.stance.models.SpeakerMajorityClassifier",
     "toolkit.stance.models.PerTargetClassifier",
+    "toolkit.stance.models.FoldCachedSearchCV",
+    "toolkit.stance.features.SeenColumns",
+    "toolkit.stance.features.MetaFeatures",
+    "toolkit.stance.features.TweetPreprocessor",
 })
 
 
