@@ -265,8 +265,10 @@ def hashed_features(binary: bool, tokens: str = "tweet", pre: TweetPreprocessor 
                     word_ngrams: tuple[int, int] = (1, 3), char_ngrams: tuple[int, int] = (2, 5),
                     char_analyzer: str = "char", meta: bool = False, use_target: bool = False) -> ColumnTransformer:
     """The stateless first step of the hashed models: text n-grams (+ target words, metadata) by column."""
-    parts: list[tuple[str, Any, Any]] = [
-        ("text", hashed_ngrams(binary, word_ngrams, char_ngrams, char_analyzer, tokens, pre), "text")]
+    ngrams: Any = hashed_ngrams(binary, word_ngrams, char_ngrams, char_analyzer, tokens, pre)
+    if meta:  # text block l2-normalised (sublinear tf, no idf: stateless) so metadata indicators are not drowned
+        ngrams = Pipeline([("ngrams", ngrams), ("tf", TfidfTransformer(use_idf=False, sublinear_tf=True))])
+    parts: list[tuple[str, Any, Any]] = [("text", ngrams, "text")]
     if use_target:
         parts.append(("target", HashingVectorizer(token_pattern=TOKEN_PATTERN, binary=True, norm=None,
                                                   alternate_sign=False, n_features=2 ** 18), "target"))

@@ -40,6 +40,10 @@ ALLOWED_TYPES = frozenset({
     "toolkit.stance.features.SeenColumns",
     "toolkit.stance.features.MetaFeatures",
     "toolkit.stance.features.TweetPreprocessor",
+    # scikit-learn's own, inside CalibratedClassifierCV (linear-calibrated, ensemble), which skops
+    # does not list by default because they are private classes
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
 })
 
 

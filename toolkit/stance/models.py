@@ -38,7 +38,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from toolkit.errors import InputError
 from toolkit.stance.features import (SeenColumns, TweetPreprocessor, build_features, features_of,
-                                     hashed_features, tfidf_steps)
+                                     hashed_features)
 
 #: Built-in model names (see `build_model`).
 MODEL_NAMES = ("majority", "speaker-majority", "tfidf-logreg", "tfidf-svm", "svm-ngrams", "linear-calibrated",
@@ -388,11 +388,8 @@ class FoldCachedSearchCV(_TableInput, ClassifierMixin, MetaEstimatorMixin, BaseE
         """Score every grid point over the folds, then refit the best on all rows; return self."""
         if not isinstance(self.estimator, Pipeline):
             raise ValueError("FoldCachedSearchCV needs a Pipeline (feature steps, then the classifier)")
-        X_in = X if isinstance(X, pd.DataFrame) else validate_data(self, X, dtype=None)
-        if isinstance(X, pd.DataFrame):
-            validate_data(self, X, dtype=None)
-        y = np.asarray(y)
-        check_classification_targets(y)
+        X_arr, y = _fit_input(self, X, y)
+        X_in = X if isinstance(X, pd.DataFrame) else X_arr  # a DataFrame stays one (columns by name)
         steps, k = self.estimator.steps, self.shared_steps
         shared = [(n, clone(s)) for n, s in steps[:k]]
         H = X_in
@@ -552,9 +549,9 @@ def _svm_ngrams(p: ModelParams, target_input: bool, class_weight: str | None, se
 
 
 def _tfidf_meta(p: ModelParams, target_input: bool) -> list[tuple[str, Any]]:
-    """Hashed word 1-3 + char 2-5 TF-IDF with the metadata features (speaker, cue, type, negation)."""
+    """Hashed word 1-3 + char 2-5 sublinear tf (l2 per row) beside the unscaled metadata indicators."""
     return [("features", hashed_features(False, p.tokens, p.preprocessor(), meta=True, use_target=target_input)),
-            *tfidf_steps()]
+            ("select", SeenColumns())]
 
 
 def _calibrated_svm(C: float, class_weight: str | None, seed: int) -> CalibratedClassifierCV:
