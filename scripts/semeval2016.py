@@ -12,6 +12,13 @@ The data's terms forbid redistribution: bring your own copy and never commit it 
         --test testdata-taskA-all-annotations.txt --out data/semeval/
     qst train data/semeval/train.parquet --test data/semeval/test.parquet \
         --per-target --model svm-ngrams --out reports/semeval2016
+
+Or all of it in one command: convert, train every toolkit model per target on the official
+split, and print F_avg with 95% bootstrap intervals beside the published figures (`--ablation`
+adds one svm-ngrams run per fidelity option flipped, to see which difference costs what):
+
+    python scripts/semeval2016.py evaluate --train trainingdata.txt \
+        --test testdata-taskA-all-annotations.txt --out reports/semeval2016 --ablation
 """
 
 from __future__ import annotations
@@ -164,6 +171,55 @@ def convert(train: str, test: str | None, test_gold: str | None, out: str, encod
     return summary
 
 
+#: Published F_avg (x100) on the official test set, SemEval-2016 Task 6 subtask A (Mohammad et al. 2016).
+PUBLISHED = {"majority": 65.22, "svm-ngrams": 68.98, "best team (MITRE)": 67.82}
+#: The toolkit models `evaluate` trains (all per target, on the official split).
+EVAL_MODELS = ("svm-ngrams", "linear-calibrated", "ensemble")
+#: svm-ngrams with one fidelity option flipped from its default (docs/baseline.md), for --ablation.
+ABLATIONS = {
+    "word tokens ([#@]?\\w+, no punctuation)": ("tokens=word",),
+    "case kept": ("lowercase=false",),
+    "#SemST kept": ("drop_tag=",),
+    "hashtags as words": ("hashtags=word",),
+    "tf counts instead of presence": ("weights=tf",),
+    "decade C grid 0.001..10": ("c_grid=0.001,0.01,0.1,1,10",),
+    "C tuned on macro-F1": ("tune=macro_f1",),
+    "libsvm linear kernel (one-vs-one)": ("svm=libsvm",),
+}
+
+
+def _f_avg_row(name: str, m: dict, published: float | None) -> str:
+    v, (lo, hi) = m["f_avg"]["value"] * 100, m["f_avg"]["ci95"]
+    pub = f"{published:.2f}" if published is not None else "–"
+    diff = f"{v - published:+.2f}" if published is not None else "–"
+    return f"| {name} | {v:.2f} [{lo * 100:.2f}, {hi * 100:.2f}] | {pub} | {diff} |"
+
+
+def evaluate(args: argparse.Namespace) -> str:
+    """Convert, train the toolkit models per target on the official split, and tabulate F_avg."""
+    from toolkit.stance.train import TrainOptions, run_training
+
+    out = Path(args.out)
+    data = out / "data"
+    convert(args.train, args.test, args.test_gold, str(data), args.encoding)
+    opts = TrainOptions(models=tuple(args.models.split(",")), per_target=True, n_boot=args.bootstrap,
+                        model_params=tuple(args.model_param), learning_curve=False)
+    result = run_training(data / "train.parquet", out / "run", opts=opts, test_path=data / "test.parquet")
+    rows = ["| model | F_avg ×100 [95% CI] | published | ours − published |", "|---|---:|---:|---:|"]
+    for name, m in result["models"].items():
+        rows.append(_f_avg_row(name, m, PUBLISHED.get(name)))
+    rows.append(f"| best team (MITRE) | – | {PUBLISHED['best team (MITRE)']:.2f} | – |")
+    if args.ablation:
+        rows += ["", "| svm-ngrams variant | F_avg ×100 [95% CI] | default | variant − default |", "|---|---:|---:|---:|"]
+        base = result["models"]["svm-ngrams"]["f_avg"]["value"] * 100 if "svm-ngrams" in result["models"] else None
+        for i, (label, params) in enumerate(ABLATIONS.items()):
+            o = TrainOptions(models=("svm-ngrams",), per_target=True, n_boot=args.bootstrap, learning_curve=False,
+                             model_params=tuple(args.model_param) + params)
+            r = run_training(data / "train.parquet", out / f"ablation-{i}", opts=o, test_path=data / "test.parquet")
+            rows.append(_f_avg_row(label, r["models"]["svm-ngrams"], base))
+    return "\n".join(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -173,8 +229,22 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--test-gold", help="gold labels for --test, same format, joined by ID")
     c.add_argument("--out", required=True, help="output folder (keep it out of git)")
     c.add_argument("--encoding", default="auto", help="auto (UTF-8, else Windows-1252), or a codec name")
+    e = sub.add_parser("evaluate", help="convert, train per target on the official split, print F_avg beside "
+                                        "the published figures")
+    e.add_argument("--train", required=True, help="trainingdata.txt (or trainingdata-all-annotations.txt)")
+    e.add_argument("--test", required=True, help="testdata-taskA-all-annotations.txt (or unlabelled + --test-gold)")
+    e.add_argument("--test-gold", help="gold labels for --test, same format, joined by ID")
+    e.add_argument("--out", required=True, help="output folder: data/, run/ (and ablation-N/); keep it out of git")
+    e.add_argument("--encoding", default="auto", help="auto (UTF-8, else Windows-1252), or a codec name")
+    e.add_argument("--models", default=",".join(EVAL_MODELS), help="comma list of qst train models")
+    e.add_argument("--model-param", action="append", default=[], help="KEY=VALUE passed to qst train (repeatable)")
+    e.add_argument("--bootstrap", type=int, default=1000, help="bootstrap replicates for the intervals")
+    e.add_argument("--ablation", action="store_true", help="also svm-ngrams with each fidelity option flipped")
     args = parser.parse_args(argv)
     try:
+        if args.cmd == "evaluate":
+            print(evaluate(args))
+            return 0
         summary = convert(args.train, args.test, args.test_gold, args.out, args.encoding)
     except ToolkitError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -12,8 +12,8 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from toolkit.stance import models
 from toolkit.stance.data import Columns, prepare
-from toolkit.stance.features import build_features
-from toolkit.stance.models import PerTargetClassifier, SpeakerMajorityClassifier
+from toolkit.stance.features import SeenColumns, build_features
+from toolkit.stance.models import FoldCachedSearchCV, PerTargetClassifier, SpeakerMajorityClassifier
 from toolkit.stance.splits import plan_splits
 from toolkit.stance.train import cross_predict, learning_curve_points
 
@@ -23,7 +23,10 @@ from test_baseline import synth
 # The checks feed numeric arrays, so the columns are named by position there; in the toolkit they
 # are DataFrame column names. Every check applies: none is listed as an expected failure.
 @parametrize_with_checks([SpeakerMajorityClassifier(speaker_column=0),
-                          PerTargetClassifier(LogisticRegression(), target_column=0)])
+                          PerTargetClassifier(LogisticRegression(), target_column=0),
+                          SeenColumns(),
+                          FoldCachedSearchCV(Pipeline([("clf", LogisticRegression())]), {"C": [0.1, 1.0]},
+                                             cv=3, shared_steps=0)])
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 

@@ -14,7 +14,8 @@ from toolkit.cli.options import SEED_MAX, fraction
 console = Console(stderr=True)
 #: Shown in --help without importing scikit-learn; a test checks it equals the stance package's
 #: MODEL_NAMES.
-MODEL_NAMES = ("majority", "speaker-majority", "tfidf-logreg", "tfidf-svm", "svm-ngrams")
+MODEL_NAMES = ("majority", "speaker-majority", "tfidf-logreg", "tfidf-svm", "svm-ngrams", "linear-calibrated",
+               "ensemble")
 
 
 def train(
@@ -38,6 +39,12 @@ def train(
     cv_below: int = typer.Option(2000, "--cv-below", min=0, help="Cross-validate below this many quotes, else hold out."),
     n_boot: int = typer.Option(1000, "--bootstrap", min=1, help="Bootstrap replicates for the 95% intervals."),
     learning_curve: bool = typer.Option(True, "--learning-curve/--no-learning-curve"),
+    model_param: list[str] = typer.Option([], "--model-param", help="KEY=VALUE for svm-ngrams / linear-calibrated / "
+                                          "ensemble (repeatable): tokens=tweet|word, lowercase=true|false, "
+                                          "hashtags=keep|word, drop_tag=#SemST (empty keeps it), "
+                                          "weights=binary|tf, c_grid=0.01,0.1,1, tune=favg|macro_f1|accuracy, "
+                                          "svm=liblinear|libsvm. See docs/baseline.md."),
+    jobs: int = typer.Option(-1, "--jobs", help="Threads for the C searches' folds (-1: all cores, 1: none)."),
     text_col: str = typer.Option("text", "--text-col"),
     label_col: str = typer.Option("label", "--label-col"),
     target_col: str = typer.Option("target", "--target-col"),
@@ -46,16 +53,20 @@ def train(
     id_col: str = typer.Option("quote_id", "--id-col"),
     context_col: str = typer.Option("context", "--context-col"),
     date_col: str = typer.Option("article_date", "--date-col"),
+    cue_col: str = typer.Option("cue", "--cue-col", help="Cue verb column (metadata feature), if any."),
+    quote_type_col: str = typer.Option("quote_type", "--quote-type-col", help="Quote type column, if any."),
 ) -> None:
     """Train baseline stance classifiers, evaluate them on leak-free splits, write reports and a model."""
     from toolkit.stance import api as baseline
 
     cols = baseline.Columns(text=text_col, label=label_col, target=target_col, speaker=speaker_col,
-                            group=group_col, id=id_col, context=context_col, date=date_col)
+                            group=group_col, id=id_col, context=context_col, date=date_col, cue=cue_col,
+                            quote_type=quote_type_col)
     opts = baseline.TrainOptions(models=tuple(model), estimator=estimator, save=save, group_by=group_by,
                                  per_target=per_target, use_target=use_target, class_weight=class_weight,
                                  seed=seed, n_splits=folds, test_size=test_size, cv_below=cv_below,
-                                 n_boot=n_boot, learning_curve=learning_curve)
+                                 n_boot=n_boot, learning_curve=learning_curve, model_params=tuple(model_param),
+                                 n_jobs=None if jobs == 1 else jobs)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as bar:
         def progress(label: str, total: int):

@@ -29,7 +29,7 @@ EXCLUDED_LABELS = {"unclear"}
 
 @dataclass
 class Columns:
-    """Names of the user's columns; the model itself always sees `text`, `target`, `speaker`."""
+    """Names of the user's columns; the model sees `text`, `target`, `speaker`, `cue`, `quote_type`."""
 
     text: str = "text"
     label: str = "label"
@@ -39,6 +39,8 @@ class Columns:
     id: str = "quote_id"
     context: str = "context"
     date: str = "article_date"
+    cue: str = "cue"
+    quote_type: str = "quote_type"
 
     @classmethod
     def from_saved(cls, saved: dict[str, Any] | None, **overrides: str | None) -> "Columns":
@@ -194,6 +196,8 @@ def prepare(df: pd.DataFrame, cols: Columns, where: str, labels: tuple[str, ...]
         else:
             out[canon] = "" if canon == "target" else "(unknown)"
     out["context"] = df[cols.context].astype("string") if cols.context in df.columns else ""
+    for canon, name in (("cue", cols.cue), ("quote_type", cols.quote_type)):  # metadata features, when known
+        out[canon] = df[name].astype("string").fillna("") if name and name in df.columns else ""
     if require_labels:
         raw = df[cols.label]
         lab = raw.map(lambda v: v.strip().lower() if isinstance(v, str) else v)

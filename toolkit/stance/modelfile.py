@@ -38,6 +38,14 @@ ALLOWED_TYPES = frozenset({
     "toolkit.stance.models.PerTargetClassifier",
     "toolkit.attribution.learned.layer.AttributionModel",
     "toolkit.attribution.learned.base.FeatureLogit",
+    "toolkit.stance.models.FoldCachedSearchCV",
+    "toolkit.stance.features.SeenColumns",
+    "toolkit.stance.features.MetaFeatures",
+    "toolkit.stance.features.TweetPreprocessor",
+    # scikit-learn's own, inside CalibratedClassifierCV (linear-calibrated, ensemble), which skops
+    # does not list by default because they are private classes
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
 })
 
 

@@ -28,8 +28,8 @@ from toolkit.stance.data import (LABELS, Columns, Prepared, check_trainable, dat
                                  prepare)
 from toolkit.stance.features import features_of
 from toolkit.stance.modelfile import save_model
-from toolkit.stance.models import (DEFAULT_MODELS, REFERENCE_MODELS, build_model, class_scores, describe_model,
-                                   fit_model)
+from toolkit.stance.models import (DEFAULT_MODELS, REFERENCE_MODELS, ModelParams, build_model, class_scores,
+                                   describe_model, fit_model)
 from toolkit.stance.splits import SplitPlan, given_split, plan_splits
 
 Progress = Callable[[str, int], Callable[[], None]]
@@ -53,6 +53,8 @@ class TrainOptions:
     n_boot: int = 1000
     learning_curve: bool = True
     labels: tuple[str, ...] = LABELS
+    model_params: tuple[str, ...] = ()
+    n_jobs: int | None = -1
 
 
 # --------------------------------------------------------------------------------------------
@@ -61,12 +63,19 @@ class TrainOptions:
 
 
 def cross_predict(model: Any, frame: pd.DataFrame, plan: SplitPlan,
-                  test: pd.DataFrame | None = None, progress: Callable[[], None] | None = None) -> pd.DataFrame:
-    """Out-of-fold predictions: one row per evaluated item with gold, predicted, score and fold."""
+                  test: pd.DataFrame | None = None, progress: Callable[[], None] | None = None,
+                  keep: list[Any] | None = None) -> pd.DataFrame:
+    """Out-of-fold predictions: one row per evaluated item with gold, predicted, score and fold.
+
+    `keep`, when given, receives each fold's fitted model (a given test file's single fold is
+    trained on exactly the training table, so that fit is the final model too).
+    """
     both = frame if test is None else pd.concat([frame, test], ignore_index=True)
     parts = []
     for fold, (tr, te) in enumerate(plan.folds):
         fitted = fit_model(model, both.iloc[tr])
+        if keep is not None:
+            keep.append(fitted)
         X = features_of(both.iloc[te])
         pred = np.asarray(fitted.predict(X), dtype=object)
         classes, scores = class_scores(fitted, X)
@@ -197,11 +206,13 @@ def _model_names(opts: TrainOptions, estimator: Any, data: _Data, cols: Columns)
 def _model_factory(opts: TrainOptions, data: _Data, estimator: Any) -> Callable[[str], Any]:
     """name -> a fresh unfitted model with this run's options (target input, class weight, seed)."""
     use_target = opts.use_target and data.prep.has_target
+    params = ModelParams.parse(opts.model_params)
 
     def make(name: str) -> Any:
         return build_model(name, use_target=use_target, class_weight=opts.class_weight, seed=opts.seed,
                            per_target=opts.per_target and name != "speaker-majority",
-                           estimator=estimator if name.startswith("custom:") else None)
+                           estimator=estimator if name.startswith("custom:") else None, params=params,
+                           n_jobs=opts.n_jobs)
     return make
 
 
@@ -221,16 +232,24 @@ def _plan(data: _Data, group_by: str | None, opts: TrainOptions) -> SplitPlan:
 
 
 def _evaluate(names: list[str], make: Callable[[str], Any], data: _Data, plan: SplitPlan, labels: list[str],
-              clusters: str | None, opts: TrainOptions, progress: Progress | None
-              ) -> tuple[dict[str, dict[str, Any]], dict[str, pd.DataFrame]]:
-    """Out-of-fold predictions and their metrics (bootstrap intervals) for every model."""
+              clusters: str | None, opts: TrainOptions, progress: Progress | None, saved: str | None = None
+              ) -> tuple[dict[str, dict[str, Any]], dict[str, pd.DataFrame], Any]:
+    """Out-of-fold predictions and their metrics (bootstrap intervals) for every model.
+
+    Also returns the saved model's evaluation fit when it can be the final model (a given test
+    file: its one fold trains on the whole training table), so it is not searched twice.
+    """
     results: dict[str, dict[str, Any]] = {}
     predictions: dict[str, pd.DataFrame] = {}
+    reusable = None
     for name in names:
         tick = progress(f"evaluating {name}", len(plan.folds)) if progress else None
-        predictions[name] = cross_predict(make(name), data.train, plan, test=data.test, progress=tick)
+        keep: list[Any] | None = [] if name == saved and plan.kind == "given" else None
+        predictions[name] = cross_predict(make(name), data.train, plan, test=data.test, progress=tick, keep=keep)
         results[name] = reports.evaluate(predictions[name], labels, clusters, n_boot=opts.n_boot, seed=opts.seed)
-    return results, predictions
+        if keep:
+            reusable = keep[0]
+    return results, predictions, reusable
 
 
 def _counts(frame: pd.DataFrame | None, labels: list[str]) -> dict[str, int]:
@@ -312,7 +331,7 @@ def _learning_curve(result: dict[str, Any], figures: dict[str, bytes], model: An
                     fitted_folds: pd.DataFrame, opts: TrainOptions) -> None:
     """Add the learning curve (and its plot), or the reason it was skipped."""
     saved, n = result["saved_model"], len(data.train)
-    tuned = saved == "svm-ngrams"
+    tuned = saved in ("svm-ngrams", "linear-calibrated", "ensemble")
     if opts.learning_curve and n >= 60 and data.test is None and not tuned:
         points = learning_curve_points(model, data.train, plan, opts.seed, fitted_folds=fitted_folds)
         result["learning_curve"] = points
@@ -326,10 +345,13 @@ def _learning_curve(result: dict[str, Any], figures: dict[str, bytes], model: An
                                         "disabled")
 
 
-def _final_fit(result: dict[str, Any], model: Any, data: _Data) -> Any:
-    """The saved model: fitted on all training quotes, after (and apart from) the evaluation."""
+def _final_fit(result: dict[str, Any], model: Any, data: _Data, fitted: Any = None) -> Any:
+    """The saved model: fitted on all training quotes, after (and apart from) the evaluation.
+
+    `fitted`: the evaluation's fit on exactly these training quotes (given test file), kept as is.
+    """
     n = len(data.train)
-    final = fit_model(model, data.train)
+    final = fitted if fitted is not None else fit_model(model, data.train)
     result["final_fit"] = (f"fitted on the {n} training quotes only (test file kept out)" if data.test is not None
                            else f"refitted on all {n} labelled quotes after evaluation")
     result["data"]["n_final"] = n
@@ -434,14 +456,14 @@ def run_training(data_path: str | Path, out_dir: str | Path, cols: Columns | Non
     make = _model_factory(opts, data, estimator)
     plan = _plan(data, group_by, opts)
     clusters = "group" if data.prep.has_group else None
-    results, predictions = _evaluate(names, make, data, plan, labels, clusters, opts, progress)
+    results, predictions, reusable = _evaluate(names, make, data, plan, labels, clusters, opts, progress, saved)
     evaluated = predictions[saved]
     uncertain = _uncertain(evaluated, labels, clusters, len(data.train))
     result = _summary(out_dir, data, cols, opts, labels, plan, names, saved, results, uncertain, data_label)
     _comparisons(result, evaluated, data.prep)
     figures = _figures(result)
     _learning_curve(result, figures, make(saved), data, plan, evaluated, opts)
-    final = _final_fit(result, make(saved), data)
+    final = _final_fit(result, make(saved), data, reusable)
     errors = _errors(result, evaluated, cols)
     _write_run(out_dir, data, result, errors, figures, final, opts)
     return reports._strip_private(result)
