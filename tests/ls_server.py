@@ -113,6 +113,10 @@ def stop(server: LSServer) -> None:
 def ls_server(request: pytest.FixtureRequest) -> LSServer:
     """The session's Label Studio server (started on first use)."""
     global _SERVER
+    if _SERVER is None and os.environ.get("QST_LS_TEST_URL"):  # a running server, e.g. while developing
+        data_dir = Path(os.environ.get("QST_LS_TEST_DATA_DIR", tempfile.gettempdir()))
+        return LSServer(url=os.environ["QST_LS_TEST_URL"], port=int(os.environ["QST_LS_TEST_URL"].rsplit(":", 1)[1]),
+                        token=os.environ["QST_LS_TEST_TOKEN"], username="", password="", data_dir=data_dir)
     if _SERVER is None:
         _SERVER = _start()
         server = _SERVER
