@@ -169,8 +169,9 @@ def pull_cmd(
                   transient=True) as bar:
         job = bar.add_task("export snapshot", total=None)
         raw, info = pull_export(conn, project, wait=wait, progress=lambda stage: bar.update(job, description=stage))
-    df, recon = lsx.detect_and_normalise(raw, out, known=known, fmt="JSON",
-                                         model_version=info.get("model_version"))
+    from toolkit.labelstudio.exportfile import normalise_export
+
+    df, recon = normalise_export(raw, out, known=known, fmt="JSON", model_version=info.get("model_version"))
     recon["source"] = {"project": project, "project_id": info["project_id"], "export_id": info["export_id"]}
     # The raw export and the table made from it are one output set.
     paths = lsx.write_annotation_table(df, recon, _prefix_for(out), inputs=(quotes,), extra={out: raw})
@@ -193,7 +194,9 @@ def import_cmd(
     require_file(file, "Label Studio export file")
     prefix = out if out is not None else _prefix_for(file)
     check_not_input(lsx.annotation_table_paths(prefix), [file, quotes])  # before reading anything
-    df, recon = lsx.detect_and_normalise(file.read_bytes(), file, known=_known_quotes(quotes), fmt=fmt)
+    from toolkit.labelstudio.exportfile import normalise_export
+
+    df, recon = normalise_export(file, file, known=_known_quotes(quotes), fmt=fmt)
     recon["source"] = {"file": str(file)}
     paths = lsx.write_annotation_table(df, recon, prefix, inputs=(file, quotes))
     _recon_table(recon, paths)
