@@ -66,26 +66,40 @@ def _script_env(data_dir: Path, token: str, username: str, password: str) -> dic
     return env
 
 
-def _start() -> LSServer:
+class LSStartError(RuntimeError):
+    """Label Studio is not installed or did not start (the message says why)."""
+
+
+def start_server(timeout: float = 400) -> LSServer:
+    """Start a fresh server (free port, temporary data dir, random token); no pytest needed.
+
+    Used by the test fixture and by scripts/bench_labelstudio.py; the caller must `stop()` it.
+    """
     if not (VENV / "bin" / "label-studio").exists():
-        if os.environ.get("QST_SKIP_LABELSTUDIO") == "1":
-            pytest.skip("Label Studio not installed and QST_SKIP_LABELSTUDIO=1")
-        pytest.fail(f"Label Studio is not installed in {VENV}: run `bash scripts/labelstudio.sh install` "
-                    "(or set QST_SKIP_LABELSTUDIO=1 to skip these tests)", pytrace=False)
+        raise LSStartError(f"Label Studio is not installed in {VENV}: run `bash scripts/labelstudio.sh install`")
     data_dir = Path(tempfile.mkdtemp(prefix="qst-ls-"))
     token = secrets.token_hex(20)
     username, password = "admin@example.com", secrets.token_urlsafe(12)
     port = free_port()
     env = _script_env(data_dir, token, username, password)
     proc = subprocess.run(["bash", str(SCRIPT), "start", str(port)], env=env, capture_output=True, text=True,
-                          timeout=400)
+                          timeout=timeout)
     if proc.returncode != 0:
         log = (data_dir / "server.log")
         tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
-        pytest.fail(f"labelstudio.sh start failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}\n{tail}",
-                    pytrace=False)
+        raise LSStartError(f"labelstudio.sh start failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}\n{tail}")
     return LSServer(url=f"http://127.0.0.1:{port}", port=port, token=token, username=username,
                     password=password, data_dir=data_dir)
+
+
+def _start() -> LSServer:
+    if not (VENV / "bin" / "label-studio").exists() and os.environ.get("QST_SKIP_LABELSTUDIO") == "1":
+        pytest.skip("Label Studio not installed and QST_SKIP_LABELSTUDIO=1")
+    try:
+        return start_server()
+    except LSStartError as exc:
+        hint = "" if (VENV / "bin" / "label-studio").exists() else " (or set QST_SKIP_LABELSTUDIO=1 to skip these tests)"
+        pytest.fail(f"{exc}{hint}", pytrace=False)
 
 
 def stop(server: LSServer) -> None:
@@ -99,6 +113,10 @@ def stop(server: LSServer) -> None:
 def ls_server(request: pytest.FixtureRequest) -> LSServer:
     """The session's Label Studio server (started on first use)."""
     global _SERVER
+    if _SERVER is None and os.environ.get("QST_LS_TEST_URL"):  # a running server, e.g. while developing
+        data_dir = Path(os.environ.get("QST_LS_TEST_DATA_DIR", tempfile.gettempdir()))
+        return LSServer(url=os.environ["QST_LS_TEST_URL"], port=int(os.environ["QST_LS_TEST_URL"].rsplit(":", 1)[1]),
+                        token=os.environ["QST_LS_TEST_TOKEN"], username="", password="", data_dir=data_dir)
     if _SERVER is None:
         _SERVER = _start()
         server = _SERVER

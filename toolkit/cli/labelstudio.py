@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from toolkit.errors import InputError
@@ -113,30 +113,55 @@ def push_cmd(
     target: Optional[list[str]] = typer.Option(None, "--target", "-t", help="Stance target(s) when SOURCE is quotes."),
     rule: Optional[str] = typer.Option(None, "--rule", help="Pre-annotate quotes by a rule (when SOURCE is quotes)."),
     model_version: Optional[str] = typer.Option(None, "--model-version", help="Set the project's model_version (default: the predictions' most common)."),
-    batch_size: int = typer.Option(100, "--batch-size", min=1, help="Tasks per import request."),
+    batch_size: int = typer.Option(1000, "--batch-size", min=1, help="Tasks per import request (large batches cost the server less per task)."),
+    dedupe: bool = typer.Option(False, "--dedupe", help="Delete extra copies of a task (same quote_id and target) that have no annotation, skip or draft; annotated copies are never deleted."),
     retries: int = RETRIES_OPT,
 ) -> None:
-    """Create/update the project (label config) and import tasks it lacks: re-running adds no duplicates."""
+    """Create/update the project (label config) and import tasks it lacks: re-running adds no duplicates.
+
+    A push holds a lease in the project (see docs/labelstudio.md): a second push into the same
+    project while one runs is refused. Afterwards the tasks are counted and copies of one quote
+    reported (and removed with --dedupe).
+    """
     from toolkit.labelstudio import config as lsconfig
     from toolkit.labelstudio import tasks as lstasks
 
     from toolkit.labelstudio.client import Connection, push_tasks
-    from toolkit.redact import redact_url
 
     settings = lsconfig.load_settings()
     tasks = lstasks.read_tasks_or_quotes(source, targets=target, rule=rule, settings=settings)
     config = lsconfig.render_label_config(settings)
     conn = Connection(url, api_key, retries=retries)
-    with Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(), console=console) as bar:
+    with Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console) as bar:
         job = bar.add_task("push", total=len(tasks))
         summary = push_tasks(conn, project, tasks, config, batch_size=batch_size, model_version=model_version,
                              progress=lambda n: bar.advance(job, n), default_target=settings["default_target"],
-                             settings=lsconfig.project_settings(settings))
+                             settings=lsconfig.project_settings(settings), remove_duplicates=dedupe)
         bar.update(job, completed=len(tasks))
+    _push_summary(summary, dedupe)
+
+
+def _push_summary(summary: dict[str, Any], dedupe: bool) -> None:
+    """Print what the push did; the task count is of tasks, not of distinct quotes, so copies show."""
+    from toolkit.redact import redact_url
+
     console.print(f"project {summary['project']!r} (id {summary['project_id']}, "
                   f"{'created' if summary['created'] else 'existing'}): {summary['added']} added, "
-                  f"{summary['already_present']} already present, {summary['tasks_in_project']} tasks in project; "
-                  f"model_version={summary['model_version']}")
+                  f"{summary['already_present']} already present, {summary['tasks_in_project']} tasks in project "
+                  f"({summary['distinct_keys']} distinct quote/target keys); model_version={summary['model_version']}",
+                  highlight=False)
+    if summary["duplicate_copies"]:
+        msg = (f"duplicates: {summary['duplicate_keys']} quote/target key(s) held by more than one task, "
+               f"{summary['duplicate_copies']} extra task(s)")
+        if dedupe:
+            msg += (f"; deleted {summary['duplicates_deleted']} unannotated extra task(s), kept "
+                    f"{summary['duplicates_kept_with_annotations']} extra annotated one(s)")
+        else:
+            msg += "; run `qst push ... --dedupe` to delete the extra copies nobody has annotated"
+        console.print(msg, highlight=False)
+    else:
+        console.print("duplicates: none", highlight=False)
     _print_team_settings(summary)
     console.print(f"open {redact_url(summary['url'])}")
 
@@ -148,6 +173,7 @@ def pull_cmd(
     url: Optional[str] = URL_OPT,
     api_key: Optional[str] = KEY_OPT,
     retries: int = RETRIES_OPT,
+    wait: float = typer.Option(900.0, "--wait", min=1, help="Seconds to wait for Label Studio to build and send the export snapshot (about 140 s at 100k tasks)."),
 ) -> None:
     """Snapshot-export a project (full predictions, annotator details) and normalise it to the annotation table."""
     from toolkit.labelstudio import annotations as lsx
@@ -161,10 +187,15 @@ def pull_cmd(
     from toolkit.labelstudio.identity import server_id_of
 
     conn = Connection(url, api_key, retries=retries)
-    raw, info = pull_export(conn, project)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
+                  transient=True) as bar:
+        job = bar.add_task("export snapshot", total=None)
+        raw, info = pull_export(conn, project, wait=wait, progress=lambda stage: bar.update(job, description=stage))
+    from toolkit.labelstudio.exportfile import normalise_export
+
     server = server_id_of(conn.url)  # host:port only: no scheme, credentials or path
-    df, recon = lsx.detect_and_normalise(raw, out, known=known, fmt="JSON",
-                                         model_version=info.get("model_version"), who=lsx.Who(server_id=server))
+    df, recon = normalise_export(raw, out, known=known, fmt="JSON", model_version=info.get("model_version"),
+                                 who=lsx.Who(server_id=server))
     recon["source"] = {"project": project, "project_id": info["project_id"], "export_id": info["export_id"],
                        "server": server}
     # The raw export and the table made from it are one output set.
@@ -198,7 +229,9 @@ def import_cmd(
     if server_id is not None and not server:
         raise InputError("--server-id: empty; give the server as host:port, as `qst pull` records it")
     who = lsx.Who(server_id=server, emails=lsx.read_users(require_file(users, "--users list")) if users else None)
-    df, recon = lsx.detect_and_normalise(file.read_bytes(), file, known=_known_quotes(quotes), fmt=fmt, who=who)
+    from toolkit.labelstudio.exportfile import normalise_export
+
+    df, recon = normalise_export(file, file, known=_known_quotes(quotes), fmt=fmt, who=who)
     recon["source"] = {"file": str(file), **({"server": server} if server else {})}
     _identity_note(recon, file)
     paths = lsx.write_annotation_table(df, recon, prefix, inputs=(file, quotes, users))

@@ -13,7 +13,10 @@ import csv
 import io
 import json
 import math
+import os
+import sys
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -317,7 +320,7 @@ def normalise_full(tasks: list[Any], known: set[str] | None = None, where: str =
     annotators are identified (toolkit.labelstudio.identity).
     """
     who = who or Who(scope=Path(where).name)
-    rec, rows, seen = _Recon(), [], _Identities()
+    rec, rows, seen = _Recon(), _Rows(), _Identities()
     task_ids: list[int] = []
     ann_ids: list[int] = []
     ann_task: dict[int, int] = {}
@@ -371,7 +374,7 @@ def normalise_min(records: list[Any], known: set[str] | None = None, where: str 
     A record without annotation_id is a task with no annotation (CSV with all tasks).
     """
     who = who or Who(scope=Path(where).name)
-    rec, rows, tasks_seen, seen = _Recon(), [], set(), _Identities()
+    rec, rows, tasks_seen, seen = _Recon(), _Rows(), set(), _Identities()
     bare_tasks: list[int] = []
     ann_ids: list[int] = []
     ann_task: dict[int, int] = {}
@@ -418,8 +421,34 @@ def normalise_min(records: list[Any], known: set[str] | None = None, where: str 
     return _frame(rows), {**rec.as_dict(fmt), "annotators": seen.as_dict()}
 
 
-def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    df = pd.DataFrame(rows, columns=ANNOTATION_COLUMNS)
+#: Columns whose few distinct strings are shared (sys.intern) instead of stored once per row.
+_REPEATED = ("annotator", "stance", "speaker_review", "prediction_stance", "prediction_model_version", "target")
+
+
+class _Rows:
+    """Table rows kept as one list per column, repeated strings shared.
+
+    Why: a dict per row costs about twice its values; at 100k annotations the rows were the
+    largest thing `qst import` held besides the export itself (now streamed).
+    """
+
+    def __init__(self) -> None:
+        self.columns: dict[str, list[Any]] = {c: [] for c in ANNOTATION_COLUMNS}
+
+    def append(self, row: dict[str, Any]) -> None:
+        for col, values in self.columns.items():
+            value = row[col]
+            values.append(sys.intern(value) if col in _REPEATED and type(value) is str else value)
+
+    def __len__(self) -> int:
+        return len(self.columns["quote_id"])
+
+
+def _frame(rows: _Rows | list[dict[str, Any]]) -> pd.DataFrame:
+    if isinstance(rows, _Rows):
+        df = pd.DataFrame(rows.columns, columns=ANNOTATION_COLUMNS)
+    else:
+        df = pd.DataFrame(rows, columns=ANNOTATION_COLUMNS)
     for col in ("was_cancelled", "is_ground_truth"):
         df[col] = df[col].astype(bool)
     df["lead_time"] = df["lead_time"].astype("float64")
@@ -548,6 +577,13 @@ def annotation_table_paths(prefix: str | Path) -> list[Path]:
     return [prefix.with_name(prefix.name + ext) for ext in (".parquet", ".jsonl", ".reconciliation.json")]
 
 
+def _json_records(df: pd.DataFrame, chunk: int = 10_000) -> Iterator[dict[str, Any]]:
+    """pandas' JSON form of each row, a chunk at a time: the whole table as one JSON string plus its
+    parsed records cost several times the table (at 100k rows, more than the rest of `qst import`)."""
+    for start in range(0, len(df), chunk):
+        yield from json.loads(df.iloc[start:start + chunk].to_json(orient="records", force_ascii=False))
+
+
 def write_annotation_table(df: pd.DataFrame, recon: dict[str, Any], prefix: str | Path,
                            inputs: tuple[str | Path | None, ...] = (),
                            extra: dict[Path, bytes] | None = None) -> list[Path]:
@@ -562,8 +598,7 @@ def write_annotation_table(df: pd.DataFrame, recon: dict[str, Any], prefix: str 
     extra = extra or {}
     with output_files([*paths, *extra], inputs=inputs) as staged:
         write_parquet(staged[0], df)
-        records = json.loads(df.to_json(orient="records", force_ascii=False))
-        write_jsonl(staged[1], records)
+        write_jsonl(staged[1], _json_records(df))
         write_json(staged[2], recon)
         for tmp, data in zip(staged[3:], extra.values()):
             tmp.write_bytes(data)
