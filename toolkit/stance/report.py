@@ -494,7 +494,6 @@ def _details_md(result: dict[str, Any], slot: Any) -> list[str]:
 #: The report's CSS: nothing may be wider than the page (wide tables scroll inside themselves, long
 #: words and paths wrap), so the page never scrolls sideways.
 REPORT_CSS = (
-    "html,body{overflow-x:hidden}"
     "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;"
     "overflow-wrap:anywhere}"
     "table{border-collapse:collapse;margin:.5em 0;font-size:.9em;display:block;max-width:100%;overflow-x:auto}"

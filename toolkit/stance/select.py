@@ -214,7 +214,7 @@ def select(scores: np.ndarray | None, n: int, strategy: str = "uncertainty", gro
     [1, 3]
     >>> select(s, 2, "uncertainty", groups=["a", "a", "b", "a"], max_per_group=1).indices.tolist()
     [1, 2]
-    >>> select(None, 2, "random", seed=1).indices.tolist() == select(None, 2, "random", seed=1).indices.tolist()
+    >>> select(s, 2, "random", seed=1).indices.tolist() == select(s, 2, "random", seed=1).indices.tolist()
     True
     """
     if strategy not in STRATEGIES:
