@@ -43,8 +43,10 @@ def test_html_order_title_banner_summary_then_figures(report):
     h1, summary, table, img = (page.index(s) for s in ("<h1>", "<h2>Summary</h2>", "<table>", "<img"))
     assert h1 < summary < table < img
     # each figure follows the section it explains
-    for heading, figure in (("<h2>Summary</h2>", 'alt="per-class F1'), ("<h2>Data</h2>", 'alt="label distribution"'),
-                            ("<h2>Saved model", 'alt="confusion matrix'), ("<h2>Learning curve", 'alt="learning curve"')):
+    for heading, figure in (("<h2>Summary</h2>", 'alt="per-class F1'),
+                            ("<h2>Data</h2>", 'alt="label distribution"'),
+                            ("<h2>Saved model", 'alt="confusion matrix'),
+                            ("<h2>Learning curve", 'alt="learning curve"')):
         assert page.index(heading) < page.index(figure), heading
     assert page.index('alt="label distribution"') < page.index("<h2>Split design</h2>")
     assert page.count("data:image/png;base64,") == 4

@@ -178,10 +178,13 @@ def test_select_bad_input_is_one_line(model_and_pool):
 
 @pytest.mark.labelstudio
 def test_selected_batch_pushes_with_predictions_and_strategy(model_and_pool, ls_server: LSServer):  # noqa: F811
+    from toolkit.stance.predict import run_select
+
     d, _ = model_and_pool
-    tasks = json.loads((d / "next_diverse.json").read_text())
+    run_select(d / "run", d / "pool.jsonl", d / "ls_batch.json", 24, strategy="diverse", seed=5)
+    tasks = json.loads((d / "ls_batch.json").read_text())
     project = "Select check"
-    proc = _qst("push", d / "next_diverse.json", "--project", project, env=ls_server.env())
+    proc = _qst("push", d / "ls_batch.json", "--project", project, env=ls_server.env())
     assert proc.returncode == 0, proc.stderr
     assert "24 added" in proc.stderr.replace("\n", " ")
     ls = ls_server.client()

@@ -1,4 +1,4 @@
-"""`qst train` and `qst predict`: thin CLI over toolkit.stance.train and .predict (logic and checks live there)."""
+"""`qst train`, `qst predict`, `qst select`: thin CLI over toolkit.stance (logic and checks live there)."""
 
 from __future__ import annotations
 
