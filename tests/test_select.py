@@ -200,12 +200,20 @@ def test_selected_batch_pushes_with_predictions_and_strategy(model_and_pool, ls_
         assert preds[0].model_version == t["predictions"][0]["model_version"]
         assert preds[0].score == pytest.approx(t["predictions"][0]["score"])
         assert remote.meta["qst_select"] == t["meta"]["qst_select"]  # which strategy chose it, on the server
-    _check_preselected_in_browser(ls_server, proj.id, on_server[tasks[0]["data"]["quote_id"]].id,
-                                  tasks[0]["predictions"][0]["result"][0]["value"]["choices"][0])
 
 
-def _check_preselected_in_browser(server: LSServer, project_id: int, task_id: int, label: str) -> None:
-    """An annotator opening the task sees the model's label already selected."""
+@pytest.mark.labelstudio
+@pytest.mark.browser
+def test_pushed_prediction_is_preselected_in_the_browser(model_and_pool, ls_server: LSServer):  # noqa: F811
+    """An annotator opening a selected task sees the model's label already selected."""
+    d, _ = model_and_pool
+    tasks = json.loads((d / "ls_batch.json").read_text())
+    ls = ls_server.client()
+    proj = next(p for p in ls.projects.list(title="Select check") if p.title == "Select check")
+    first = tasks[0]
+    remote = next(t for t in ls.tasks.list(project=proj.id) if t.data["quote_id"] == first["data"]["quote_id"])
+    label = first["predictions"][0]["result"][0]["value"]["choices"][0]
+    server, project_id, task_id = ls_server, proj.id, remote.id
     if not CHROMIUM.exists():
         pytest.fail("Debian chromium missing: run `bash scripts/install-browser.sh`", pytrace=False)
     from playwright.sync_api import expect, sync_playwright
@@ -221,9 +229,9 @@ def _check_preselected_in_browser(server: LSServer, project_id: int, task_id: in
         page.click("button[type=submit], input[type=submit]")
         page.wait_for_url(lambda u: "/user/login" not in u)
         page.goto(f"{server.url}/projects/{project_id}/data?task={task_id}")
-        expect(page.get_by_role("radio", name=re.compile(f"^{label}")).first).to_be_checked()
-        others = [c for c in ("favor", "against", "neutral") if c != label]
-        for other in others:
+        expect(page.get_by_text(first["data"]["text"][:30], exact=False).first).to_be_visible(timeout=120_000)
+        expect(page.get_by_role("radio", name=re.compile(f"^{label}")).first).to_be_checked(timeout=60_000)
+        for other in (c for c in ("favor", "against", "neutral") if c != label):
             expect(page.get_by_role("radio", name=re.compile(f"^{other}")).first).not_to_be_checked()
         browser.close()
 
