@@ -1,4 +1,4 @@
-"""`qst train` and `qst predict`: thin CLI over toolkit.stance.train and .predict (logic and checks live there)."""
+"""`qst train`, `qst predict`, `qst select`: thin CLI over toolkit.stance (logic and checks live there)."""
 
 from __future__ import annotations
 
@@ -110,6 +110,37 @@ def predict(
                   f"{summary['model_version']} -> {out}" + (f", {table}" if table else ""), highlight=False)
 
 
+STRATEGIES = ("uncertainty", "margin", "diverse", "random")  # = toolkit.stance.select.STRATEGIES (tested)
+
+
+def select(
+    model: Path = typer.Option(..., "--model", help="A run folder from `qst train` or its model.skops."),
+    quotes: Path = typer.Option(..., "--quotes", help="The unlabelled pool: quotes table or Label Studio tasks JSON."),
+    out: Path = typer.Option(..., "--out", help="Label Studio tasks with predictions, best first (JSON list)."),
+    n: int = typer.Option(200, "--n", min=1, help="How many quotes to select."),
+    strategy: str = typer.Option("uncertainty", "--strategy", help=f"{' | '.join(STRATEGIES)}."),
+    seed: int = typer.Option(0, "--seed", min=0, max=SEED_MAX, help="Tie-breaking and the random strategy."),
+    max_per_article: Optional[int] = typer.Option(None, "--max-per-article", min=1,
+                                                  help="Diversity guard (default: a fifth of --n)."),
+    exclude: list[Path] = typer.Option([], "--exclude", help="Table/tasks whose quote ids to leave out (repeatable)."),
+    target: Optional[str] = typer.Option(None, "--target", help="Target for quotes without one "
+                                         "(default: the Label Studio default target)."),
+    model_version: Optional[str] = typer.Option(None, "--model-version", help="Label Studio model_version."),
+    trust: list[str] = typer.Option([], "--trust", help="Extra type to trust in the model file (your own class)."),
+) -> None:
+    """Pick the quotes worth labelling next (active learning); write pre-annotated tasks for `qst push`."""
+    from toolkit.stance import api as baseline
+
+    s = baseline.run_select(model, quotes, out, n, strategy=strategy, seed=seed, max_per_article=max_per_article,
+                            exclude=tuple(exclude), target=target, model_version=model_version, trust=tuple(trust))
+    over = f", {s['over_cap']} over the per-article cap (too few articles)" if s["over_cap"] else ""
+    cap = f"max {s['max_per_article']} per article" if s["max_per_article"] else "no per-article cap"
+    console.print(f"{s['selected']} of {s['pool']} quotes selected by {s['strategy']} "
+                  f"({cap}{over}; {s['excluded']} excluded), predicted "
+                  f"{s['label_counts']}, model_version {s['model_version']} -> {out}", highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     app.command(name="train")(train)
     app.command(name="predict")(predict)
+    app.command(name="select")(select)

@@ -144,3 +144,116 @@ def run_predict(model_path: str | Path, quotes_path: str | Path, out: str | Path
         if table is not None:
             _write_table(preds, Path(table), staged[1])
     return {"n": len(preds), "model_version": version, "label_counts": dict(Counter(preds["label"]))}
+
+
+def _pool(quotes: pd.DataFrame, cols: Columns, exclude: tuple[str | Path, ...], target: str | None,
+          where: str) -> tuple[pd.DataFrame, int]:
+    """The unlabelled pool: quotes minus those in the `exclude` tables (already labelled or pushed).
+
+    A pool without a target column gets `target` (default: the Label Studio default target), the
+    target the pushed task will carry, so the model scores the quote against the same target.
+    """
+    pool = quotes
+    if cols.target not in pool.columns:
+        from toolkit.labelstudio.config import load_settings
+
+        pool = pool.assign(**{cols.target: target or load_settings()["default_target"]})
+    skipped = 0
+    for path in exclude:
+        done = read_quotes(path)
+        key = cols.id if cols.id in done.columns else "quote_id"
+        if key not in done.columns:
+            raise InputError(f"{path}: no quote id column ({cols.id!r}) to exclude by")
+        drop = pool[cols.id].astype(str).isin(set(done[key].astype(str)))
+        skipped += int(drop.sum())
+        pool = pool[~drop]
+    if len(pool) == 0:
+        raise InputError(f"{where}: no quotes left to select from" + (f" after excluding {skipped}" if skipped else ""))
+    return pool.reset_index(drop=True), skipped
+
+
+def _selection_inputs(pool: pd.DataFrame, preds: pd.DataFrame, cols: Columns, strategy: str
+                      ) -> tuple[np.ndarray | None, np.ndarray | None, Any]:
+    """(class scores, article of each quote, text vectors for `diverse`) of the pool."""
+    from toolkit.stance.features import text_features
+
+    score_cols = [c for c in preds.columns if c.startswith("score_")]
+    scores = preds[score_cols].to_numpy(dtype=float) if score_cols else None
+    if scores is None and strategy != "random":
+        raise InputError(f"--strategy {strategy}: the model gives no class scores; use --strategy random")
+    groups = pool[cols.group].astype(str).to_numpy() if cols.group in pool.columns else None
+    vectors = text_features().fit_transform(pool[cols.text].astype(str)) if strategy == "diverse" else None
+    return scores, groups, vectors
+
+
+def run_select(model_path: str | Path, quotes_path: str | Path, out: str | Path, n: int,
+               strategy: str = "uncertainty", seed: int = 0, max_per_article: int | None = None,
+               exclude: tuple[str | Path, ...] = (), target: str | None = None, model_version: str | None = None,
+               trust: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Pick the `n` quotes worth labelling next; write them as pre-annotated Label Studio tasks.
+
+    Each task carries the model's prediction (so `qst push` starts it pre-annotated) and, in
+    `meta.qst_select`, the strategy that chose it, its rank, priority and the seed, so a later
+    analysis can tell actively chosen labels from random ones. Deterministic for a given seed.
+
+    Parameters
+    ----------
+    model_path : str or Path
+        A run folder from `qst train` or its model.skops.
+    quotes_path : str or Path
+        The unlabelled pool: a quote table (`qst extract` output) or Label Studio tasks JSON.
+    out : str or Path
+        The tasks JSON to write (best first).
+    n : int
+        Batch size.
+    strategy : {"uncertainty", "margin", "diverse", "random"}
+        See `toolkit.stance.select`.
+    seed : int
+        Tie-breaking and the random strategy.
+    max_per_article : int, optional
+        Diversity guard (default: a fifth of the batch).
+    exclude : tuple of paths
+        Tables or task JSONs whose quote ids are left out of the pool (labelled or already pushed).
+    target : str, optional
+        Target for pool quotes without one (default: the Label Studio default target).
+    model_version, trust
+        As in `run_predict`.
+
+    Returns
+    -------
+    dict
+        ``pool``, ``excluded``, ``selected``, ``strategy``, ``max_per_article``, ``over_cap``,
+        ``per_article``, ``label_counts``, ``mean_priority`` and ``model_version``.
+
+    Examples
+    --------
+    >>> run_select("reports/run1", "quotes.jsonl", "next.json", n=200)["selected"]  # doctest: +SKIP
+    200
+    """
+    from toolkit.stance.select import STRATEGIES, select
+
+    if strategy not in STRATEGIES:
+        raise InputError(f"--strategy {strategy!r}: choose {', '.join(STRATEGIES)}")
+    model, meta = load_model(model_path, trust=trust)
+    cols = Columns.from_saved(meta.get("columns"))
+    pool, skipped = _pool(read_quotes(quotes_path), cols, tuple(exclude), target, str(quotes_path))
+    preds = predict_frame(model, pool, cols, str(quotes_path))
+    scores, groups, vectors = _selection_inputs(pool, preds, cols, strategy)
+    sel = select(scores, n, strategy, groups=groups, vectors=vectors, seed=seed, max_per_group=max_per_article)
+    version = model_version or f"qst-{meta.get('model_name', 'model')}-{str(meta.get('data_sha256', ''))[:8]}"
+    renamed = pool.rename(columns={cols.text: "text", cols.id: "quote_id", cols.speaker: "speaker",
+                                   cols.target: "target", cols.group: "article_id", cols.context: "context"})
+    if "quote_type" not in renamed.columns and "type" in renamed.columns:  # `qst extract` names it `type`
+        renamed["quote_type"] = renamed["type"]
+    chosen = renamed.iloc[sel.indices].reset_index(drop=True)
+    tasks = labelstudio_predictions(chosen, preds.iloc[sel.indices].reset_index(drop=True), version)
+    for rank, (task, prio) in enumerate(zip(tasks, sel.priority), start=1):
+        task["meta"] = {"qst_select": {"strategy": strategy, "rank": rank, "priority": round(float(prio), 6),
+                                       "seed": seed, "pool": len(pool), "model_version": version}}
+    with output_files([Path(out)], inputs=(model_path, quotes_path, *exclude)) as staged:
+        write_json(staged[0], tasks)
+    labels = [t["predictions"][0]["result"][0]["value"]["choices"][0] for t in tasks]
+    return {"pool": len(pool), "excluded": skipped, "selected": len(tasks), "strategy": strategy,
+            "max_per_article": sel.max_per_group, "over_cap": sel.over_cap, "per_article": sel.groups,
+            "label_counts": dict(Counter(labels)), "model_version": version,
+            "mean_priority": round(float(np.mean(sel.priority)), 4) if len(tasks) else None}

@@ -125,6 +125,37 @@ def breakdown(preds: pd.DataFrame, by: str, labels: list[str], top: int = 20) ->
     return rows
 
 
+#: A target with fewer test items than this is flagged in the per-target table.
+SMALL_TARGET = 20
+
+
+def per_target_breakdown(preds: pd.DataFrame, labels: list[str], clusters: str | None, n_boot: int = 1000,
+                         seed: int = 0, small: int = SMALL_TARGET) -> list[dict[str, Any]]:
+    """F_avg and macro-F1 per target with 95% bootstrap intervals, support per class, small targets flagged.
+
+    Why intervals per target: SemEval-style reports quote one F_avg per target, yet a target with
+    a dozen test tweets has an interval wider than any difference between systems. Each target's
+    interval resamples its own articles (or quotes), with the run's seed; `small` flags targets
+    with fewer test items than that (default 20).
+    """
+    rows = []
+    for value, part in sorted(preds.groupby("target"), key=lambda kv: (-len(kv[1]), str(kv[0]))):
+        gold = part["gold"].to_numpy(dtype=object)
+        pred = part["pred"].to_numpy(dtype=object)
+        point = scores_from_cm(confusion(gold, pred, labels), labels)
+        cl = part[clusters].to_numpy(dtype=object) if clusters else None
+        boot = bootstrap(gold, pred, labels, cl, n_boot=n_boot, seed=seed)
+        row: dict[str, Any] = {"target": str(value), "n": int(len(part)),
+                               "accuracy": round(float(point["accuracy"]), 4),
+                               "macro_f1": round(float(point["macro_f1"]), 4), "macro_f1_ci95": _ci(boot["macro_f1"])}
+        if "f_avg" in point:
+            row.update(f_avg=round(float(point["f_avg"]), 4), f_avg_ci95=_ci(boot["f_avg"]))
+        row["support"] = {c: int((gold == c).sum()) for c in labels}
+        row["small"] = bool(len(part) < small)
+        rows.append(row)
+    return rows
+
+
 def evaluate(preds: pd.DataFrame, labels: list[str], clusters: str | None, n_boot: int = 1000,
              seed: int = 0) -> dict[str, Any]:
     """All metrics of one model's predictions, with 95% bootstrap intervals."""
@@ -269,6 +300,37 @@ def plot_learning_curve(points: list[dict[str, Any]], model: str) -> bytes:
     return _png(fig)
 
 
+def plot_selection_curves(curves: list[dict[str, Any]], saving: dict[str, Any] | None = None) -> bytes:
+    """Active-learning curves: mean macro-F1 vs labels spent per strategy, 95% band, target line.
+
+    `curves` rows hold strategy, labels, mean, lo, hi (scripts/simulate_selection.py); `saving`
+    adds the target macro-F1 as a dashed line and the labels each strategy needs to reach it.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    for strategy in dict.fromkeys(r["strategy"] for r in curves):
+        rows = sorted((r for r in curves if r["strategy"] == strategy), key=lambda r: r["labels"])
+        x = [r["labels"] for r in rows]
+        line, = ax.plot(x, [r["mean"] for r in rows], marker=".", label=strategy)
+        ax.fill_between(x, [r["lo"] for r in rows], [r["hi"] for r in rows], alpha=0.2, color=line.get_color())
+    if saving and saving.get("target_macro_f1") is not None:
+        ax.axhline(saving["target_macro_f1"], ls="--", color="grey", lw=1,
+                   label=f"target {saving['target_macro_f1']:.3f}")
+        for key, value in saving.items():
+            if key.startswith("labels_") and value is not None:
+                ax.axvline(value, ls=":", color="grey", lw=1)
+    ax.set_xlabel("labels spent")
+    ax.set_ylabel("macro-F1 on held-out articles")
+    ax.set_title("Active learning vs random sampling (mean, 95% interval)", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    return _png(fig)
+
+
 # --------------------------------------------------------------------------------------------
 # Report files
 # --------------------------------------------------------------------------------------------
@@ -299,37 +361,23 @@ def model_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def render_markdown(result: dict[str, Any], warning: bool = True) -> str:
-    """report.md: the same content as report.html without images.
+def report_title(result: dict[str, Any]) -> str:
+    """What the report is about: the saved model and the data it was trained on (not the folder name)."""
+    data = Path(str(result["data"]["path"])).name or str(result["data"]["path"])
+    return f"Stance baseline report: {result['saved_model']} on {data} ({result['data']['n_train']} quotes)"
 
-    `warning=False` leaves out the "numbers are uncertain" quote: report.html shows it once, as
-    its banner above the figures.
-    """
-    labels = result["labels"]
-    saved = result["saved_model"]
-    out = [f"# Stance baseline report: {result['run']}\n"]
-    if result["uncertain"] and warning:
-        out.append("> **WARNING — NUMBERS ARE UNCERTAIN.** " + "; ".join(result["uncertain"]) +
-                   ". Treat every score below as a rough indication, read the confidence intervals, and do not "
-                   "compare models on differences inside them.\n")
-    for w in result["warnings"]:
-        out.append(f"- warning: {w}")
-    out.append("\n## Data\n")
-    out.append(f"- training table: `{result['data']['path']}` (sha256 `{result['data']['sha256']}`)")
-    if result["data"].get("test_path"):
-        out.append(f"- test table: `{result['data']['test_path']}` (sha256 `{result['data']['test_sha256']}`)")
-    out.append(f"- labelled quotes used: {result['data']['n_train']} train" +
-               (f", {result['data']['n_test']} test" if result['data'].get('n_test') else ""))
-    out.append(f"- columns: {json.dumps(result['columns'])}")
-    out.append(f"- label distribution: {json.dumps(result['label_distribution'])}\n")
-    out.append("## Split design\n")
-    out.append(result["split"]["description"] + ".")
-    for n in result["split"]["notes"]:
-        out.append(f"- note: {n}")
-    out.append("\n## Results\n")
-    out.append(_md_table(model_rows(result)))
-    out.append(f"95% intervals: {result['bootstrap']}. F_avg = mean F1 of favor and against over pooled "
-               f"predictions (SemEval-2016 Task 6).\n")
+
+def _warning_md(result: dict[str, Any]) -> str:
+    return ("> **WARNING — NUMBERS ARE UNCERTAIN.** " + "; ".join(result["uncertain"]) +
+            ". Treat every score below as a rough indication, read the confidence intervals, and do not "
+            "compare models on differences inside them.\n")
+
+
+def _summary_md(result: dict[str, Any], slot: Any) -> list[str]:
+    """The summary: every model's scores with intervals, the paired comparisons, per-class F1."""
+    out = ["## Summary\n", _md_table(model_rows(result)),
+           f"95% intervals: {result['bootstrap']}. F_avg = mean F1 of favor and against over pooled "
+           f"predictions (SemEval-2016 Task 6). Evaluation: {result['split']['description']}.\n"]
     if result.get("text_vs_speaker"):
         t = result["text_vs_speaker"]
         out.append("### Does the text add anything beyond speaker identity?\n")
@@ -339,20 +387,97 @@ def render_markdown(result: dict[str, Any], warning: bool = True) -> str:
         t = result["vs_majority"]
         out.append(f"{t['text_model']} minus majority class, macro-F1: {t['difference']:+.3f} "
                    f"(95% CI {t['ci95'][0]:+.3f} to {t['ci95'][1]:+.3f}).\n")
+    return out + slot("per-class")
+
+
+def _per_target_md(result: dict[str, Any]) -> list[str]:
+    """Per-target F_avg / macro-F1 with intervals and support, the pooled figure, small targets flagged."""
+    rows = result.get("per_target") or []
+    if not rows:
+        return []
+    saved, m = result["saved_model"], result["models"][result["saved_model"]]
+    labels = result["labels"]
+
+    def ci(row: dict[str, Any], key: str) -> str:
+        if key not in row:
+            return "–"
+        lo, hi = row.get(f"{key}_ci95") or (row[key], row[key])
+        return f"{row[key]:.3f} [{lo:.3f}, {hi:.3f}]"
+
+    table = [{"target": r["target"], "test items": r["n"],
+              "support " + "/".join(labels): "/".join(str((r.get("support") or {}).get(c, "?")) for c in labels),
+              "F_avg [95% CI]": ci(r, "f_avg"), "macro-F1 [95% CI]": ci(r, "macro_f1"),
+              "flag": f"< {SMALL_TARGET} test items" if r.get("small") else ""} for r in rows]
+    table.append({"target": "pooled (all targets)", "test items": m["n"],
+                  "support " + "/".join(labels): "/".join(str(m["per_class"][c]["support"]) for c in labels),
+                  "F_avg [95% CI]": _fmt(m.get("f_avg")), "macro-F1 [95% CI]": _fmt(m.get("macro_f1")), "flag": ""})
+    out = [f"## Per target ({saved})\n", _md_table(table)]
+    small = [r["target"] for r in rows if r.get("small")]
+    if small:
+        out.append(f"Flagged: {', '.join(small)} — fewer than {SMALL_TARGET} test items; their scores are "
+                   f"anecdotal, read the pooled figure.\n")
+    return out
+
+
+def render_markdown(result: dict[str, Any], warning: bool = True, slots: bool = False) -> str:
+    """report.md: title, warning, summary table, then the details, top-down.
+
+    `warning=False` leaves out the "numbers are uncertain" quote (report.html shows it as its
+    banner under the title). `slots=True` marks where report.html puts each figure, beside the
+    table it explains (``[[figure:NAME]]`` lines; report.md has no images).
+    """
+    labels = result["labels"]
+    saved = result["saved_model"]
+
+    def slot(name: str) -> list[str]:
+        return [f"[[figure:{name}]]\n"] if slots else []
+
+    out = [f"# {report_title(result)}\n"]
+    if result["uncertain"] and warning:
+        out.append(_warning_md(result))
+    out += _summary_md(result, slot)
+    for w in result["warnings"]:
+        out.append(f"- warning: {w}")
+    out += _per_target_md(result)
+    out.append("\n## Data\n")
+    out.append(f"- training table: `{result['data']['path']}` (sha256 `{result['data']['sha256']}`)")
+    if result["data"].get("test_path"):
+        out.append(f"- test table: `{result['data']['test_path']}` (sha256 `{result['data']['test_sha256']}`)")
+    out.append(f"- labelled quotes used: {result['data']['n_train']} train" +
+               (f", {result['data']['n_test']} test" if result['data'].get('n_test') else ""))
+    out.append(f"- columns: {json.dumps(result['columns'])}")
+    out.append(f"- label distribution: {json.dumps(result['label_distribution'])}\n")
+    out += slot("label distribution")
+    out.append("## Split design\n")
+    out.append(result["split"]["description"] + ".")
+    for n in result["split"]["notes"]:
+        out.append(f"- note: {n}")
     m = result["models"][saved]
-    out.append(f"## Saved model `{saved}`: per class\n")
+    out.append(f"\n## Saved model `{saved}`: per class\n")
     out.append(_md_table([{"class": c, **{k: v for k, v in m["per_class"][c].items()}} for c in labels]))
     out.append("Confusion matrix (rows gold, columns predicted):\n")
     cm = m["confusion_matrix"]["rows_gold_cols_pred"]
     out.append(_md_table([{"gold \\ pred": c, **{p: cm[i][j] for j, p in enumerate(labels)}}
                           for i, c in enumerate(labels)]))
+    out += slot("confusion matrix")
     if m["per_fold"]:
         out.append("Per fold: " + ", ".join(f"fold {f['fold']} (n={f['n']}) {f['macro_f1']:.3f}"
                                           for f in m["per_fold"]) + "\n")
-    for key, title in (("per_target", "Per target"), ("per_speaker", "Per speaker (20 largest)")):
-        if result.get(key):
-            out.append(f"## {title} ({saved})\n")
-            out.append(_md_table(result[key]))
+    out += _details_md(result, slot)
+    return "\n".join(out)
+
+
+def _details_md(result: dict[str, Any], slot: Any) -> list[str]:
+    """Learning curve, per speaker, tuned parameters, errors and the model configuration."""
+    saved, out = result["saved_model"], []
+    if result.get("learning_curve"):
+        out.append(f"## Learning curve ({saved})\n")
+        out.append(_md_table([{"training quotes": round(p["n_train"]), "macro-F1": round(p["macro_f1"], 3),
+                               "sd over folds": round(p["macro_f1_sd"], 3)} for p in result["learning_curve"]]))
+        out += slot("learning curve")
+    if result.get("per_speaker"):
+        out.append(f"## Per speaker (20 largest) ({saved})\n")
+        out.append(_md_table(result["per_speaker"]))
     if result.get("best_params"):
         out.append("## Tuned hyper-parameters\n")
         out.append("```json\n" + json.dumps(result["best_params"], indent=2) + "\n```\n")
@@ -360,31 +485,54 @@ def render_markdown(result: dict[str, Any], warning: bool = True) -> str:
     out.append(_md_table(result["errors_preview"][:20]))
     out.append("## Model configuration\n")
     out.append("```\n" + result["model_config"]["repr"] + "\n```\n")
-    out.append(f"Files: metrics.json, report.html, errors.csv, config.json, model.skops, model_card.md. "
-               f"qst {result['toolkit_version']}, scikit-learn {result['sklearn_version']}, seed {result['seed']}.\n")
-    return "\n".join(out)
+    out.append(f"Run folder `{result['run']}`. Files: metrics.json, report.html, errors.csv, config.json, model.skops, "
+               f"model_card.md. qst {result['toolkit_version']}, scikit-learn {result['sklearn_version']}, "
+               f"seed {result['seed']}.\n")
+    return out
+
+
+#: The report's CSS: nothing may be wider than the page (wide tables scroll inside themselves, long
+#: words and paths wrap), so the page never scrolls sideways.
+REPORT_CSS = (
+    "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;"
+    "overflow-wrap:anywhere}"
+    "table{border-collapse:collapse;margin:.5em 0;font-size:.9em;display:block;max-width:100%;overflow-x:auto}"
+    "td,th{border:1px solid #ccc;padding:3px 6px;vertical-align:top;overflow-wrap:anywhere}th{background:#f3f3f3}"
+    ".warn{background:#fff3cd;border:1px solid #e0b000;padding:.8em;margin:1em 0}"
+    "figure{margin:.5em 0 1.5em;max-width:100%}img{max-width:100%;height:auto}figcaption{font-size:.85em;color:#555}"
+    "pre{background:#f6f6f6;padding:.6em;white-space:pre-wrap;overflow-wrap:anywhere;max-width:100%}"
+    "blockquote{background:#fff3cd;margin:0;padding:.5em 1em}")
+
+#: Which figure goes into which slot of the report (figure names start with the slot's name).
+FIGURE_SLOTS = ("per-class", "label distribution", "confusion matrix", "learning curve")
+
+
+def _figure_html(name: str, png: bytes) -> str:
+    e = html.escape
+    return (f'<figure><img alt="{e(name)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+            f"<figcaption>{e(name)}</figcaption></figure>")
 
 
 def render_html(result: dict[str, Any], figures: dict[str, bytes]) -> str:
-    """report.html: one self-contained file, figures inline as base64 PNG."""
-    md = render_markdown(result, warning=False)
+    """report.html: one self-contained file read top-down, figures inline as base64 PNG.
+
+    Title first, then the "numbers are uncertain" banner, the summary table, and each figure
+    directly after the table it explains; a figure without a slot goes at the end.
+    """
     e = html.escape
-    imgs = "".join(
-        f'<figure><img alt="{e(name)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
-        f"<figcaption>{e(name)}</figcaption></figure>" for name, png in figures.items())
-    banner = ""
+    body = _markdown_to_html(render_markdown(result, warning=False, slots=True))
+    left = dict(figures)
+    for slot in FIGURE_SLOTS:
+        names = [n for n in left if n.startswith(slot)]
+        body = body.replace(f"<p>[[figure:{slot}]]</p>", "".join(_figure_html(n, left.pop(n)) for n in names))
+    body += "".join(_figure_html(n, png) for n, png in left.items())
     if result["uncertain"]:
         banner = ('<div class="warn"><b>Numbers are uncertain:</b> ' + e("; ".join(result["uncertain"])) +
                   ". Read the confidence intervals.</div>")
-    body = _markdown_to_html(md)
-    css = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"
-           "table{border-collapse:collapse;margin:.5em 0;font-size:.9em}td,th{border:1px solid #ccc;padding:3px 6px;"
-           "vertical-align:top}th{background:#f3f3f3}.warn{background:#fff3cd;border:1px solid #e0b000;padding:.8em;"
-           "margin:1em 0}figure{display:inline-block;margin:.5em}pre{background:#f6f6f6;padding:.6em;"
-           "white-space:pre-wrap}blockquote{background:#fff3cd;margin:0;padding:.5em 1em}")
-    return (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{e(result['run'])}</title>"
-            f"<style>{css}</style></head><body>{banner}<section class=\"figures\">{imgs}</section>{body}"
-            f"</body></html>\n")
+        head, sep, rest = body.partition("</h1>")
+        body = head + sep + banner + rest
+    return (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{e(report_title(result))}"
+            f"</title><style>{REPORT_CSS}</style></head><body>{body}</body></html>\n")
 
 
 def _markdown_to_html(md: str) -> str:

@@ -310,7 +310,8 @@ def _comparisons(result: dict[str, Any], evaluated: pd.DataFrame, prep: Prepared
     if saved != "majority":
         result["vs_majority"] = {"text_model": saved, **reports.paired_difference(results[saved], results["majority"])}
     if prep.has_target:
-        result["per_target"] = reports.breakdown(evaluated, "target", labels)
+        result["per_target"] = reports.per_target_breakdown(evaluated, labels, "group" if prep.has_group else None,
+                                                            n_boot=result["options"]["n_boot"], seed=result["seed"])
     if prep.has_speaker:
         result["per_speaker"] = reports.breakdown(evaluated, "speaker", labels)
 
