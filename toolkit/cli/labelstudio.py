@@ -28,6 +28,8 @@ URL_OPT = typer.Option(None, "--url", help="Label Studio URL [env LABEL_STUDIO_U
 KEY_OPT = typer.Option(None, "--api-key", help="API key: legacy token or personal access token "
                        "[env LABEL_STUDIO_API_KEY; prefer the env var: options show up in shell history].",
                        show_default=False)
+ARTICLES_OPT = typer.Option(None, "--articles", help="The articles the quotes were extracted from (as for `qst extract`): "
+                            "the context then holds the sentence before and after the quote's own.")
 RETRIES_OPT = typer.Option(4, "--retries", min=0, help="Retries with exponential backoff (1s, 2s, 4s, ...) on 5xx or a down server.")
 
 
@@ -44,6 +46,18 @@ def _known_quotes(quotes: Optional[Path]) -> set[str] | None:
     return set(df["quote_id"].astype(str))
 
 
+def _conflict_warning(rows: list[dict[str, Any]]) -> None:
+    """One warning line: corrections that fill both the registry choice and a different free text."""
+    if not rows:
+        return
+    shown = "; ".join(f"task {r['task_id']} ({r['annotator']}): choice {r['speaker_choice']!r}, "
+                      f"free text {r['speaker_free']!r}" for r in rows[:5])
+    more = f"; and {len(rows) - 5} more" if len(rows) > 5 else ""
+    console.print(f"warning: {len(rows)} speaker correction(s) fill both the registry choice and a different "
+                  f"free text; speaker_corrected keeps the free text, speaker_conflict the choice: {shown}{more}",
+                  highlight=False, soft_wrap=True)
+
+
 def _recon_table(recon: dict[str, Any], paths: list[Path]) -> None:
     table = Table(title="Reconciliation", title_justify="left")
     table.add_column("count")
@@ -58,12 +72,20 @@ def _recon_table(recon: dict[str, Any], paths: list[Path]) -> None:
         table.add_row(f"set aside: {reason} (tasks {shown})", str(n))
     table.add_row("tasks without any annotation", str(recon["tasks_without_annotations"]))
     table.add_row("balanced (in = out + set aside)", "yes" if recon["balanced"] else "NO")
+    table.add_row("corrections naming two speakers (speaker_conflict)", str(recon.get("speaker_conflicts", 0)))
     console.print(table)
+    _conflict_warning(recon.get("speaker_conflict_rows") or [])
     if not recon["rows_out"]:  # refuse_unusable let it through: nobody has annotated yet
         console.print(f"no annotation yet: none of the {recon['tasks_in']} task(s) has been annotated; "
                       "the table is empty", highlight=False)
     for p in paths:
         console.print(f"wrote {p}")
+
+
+def _context_note(index: Any) -> None:
+    if index is None:
+        console.print("note: without --articles the context is the quote's own sentence(s); pass --articles "
+                      "(the extraction's input) for the sentence before and after", highlight=False)
 
 
 def export_cmd(
@@ -73,17 +95,21 @@ def export_cmd(
     predictions: Optional[Path] = typer.Option(None, "--predictions", help="Pre-annotations: table with quote_id, stance|label, [score], [model_version]."),
     rule: Optional[str] = typer.Option(None, "--rule", help=f"Pre-annotate by a rule instead: {', '.join(RULE_NAMES)}."),
     model_version: Optional[str] = typer.Option(None, "--model-version", help="model_version for --predictions rows that have none (default: file stem)."),
+    articles: Optional[Path] = ARTICLES_OPT,
 ) -> None:
-    """Write Label Studio tasks, one per quote (data.quote_id is the stable key), optionally with predictions."""
+    """Write Label Studio tasks, one per quote (data.quote_id is the stable key), optionally with a stance suggestion."""
     from toolkit.labelstudio import tasks as lstasks
 
     if predictions and rule:
         raise InputError("give either --predictions or --rule, not both")
     preds = lstasks.load_predictions(predictions, model_version) if predictions else None
-    tasks = lstasks.quotes_to_tasks(read_table(quotes), targets=target, predictions=preds, rule=rule, where=str(quotes))
+    index = lstasks.read_article_index(articles) if articles else None
+    tasks = lstasks.quotes_to_tasks(read_table(quotes), targets=target, predictions=preds, rule=rule, where=str(quotes),
+                                    articles=index)
     write_json(out, tasks)
-    n_pred = sum(1 for t in tasks if t.get("predictions"))
-    console.print(f"wrote {len(tasks)} tasks ({n_pred} with predictions) to {out}")
+    n_pred = sum(1 for t in tasks if t["data"].get("suggestion_stance"))
+    console.print(f"wrote {len(tasks)} tasks ({n_pred} with a stance suggestion) to {out}")
+    _context_note(index)
 
 
 def push_cmd(
@@ -96,6 +122,7 @@ def push_cmd(
     model_version: Optional[str] = typer.Option(None, "--model-version", help="Set the project's model_version (default: the predictions' most common)."),
     batch_size: int = typer.Option(100, "--batch-size", min=1, help="Tasks per import request."),
     retries: int = RETRIES_OPT,
+    articles: Optional[Path] = ARTICLES_OPT,
 ) -> None:
     """Create/update the project (label config) and import tasks it lacks: re-running adds no duplicates."""
     from toolkit.labelstudio import config as lsconfig
@@ -105,7 +132,8 @@ def push_cmd(
     from toolkit.redact import redact_url
 
     settings = lsconfig.load_settings()
-    tasks = lstasks.read_tasks_or_quotes(source, targets=target, rule=rule, settings=settings)
+    index = lstasks.read_article_index(articles) if articles else None
+    tasks = lstasks.read_tasks_or_quotes(source, targets=target, rule=rule, settings=settings, articles=index)
     config = lsconfig.render_label_config(settings)
     conn = Connection(url, api_key, retries=retries)
     with Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(), console=console) as bar:
@@ -118,6 +146,8 @@ def push_cmd(
                   f"{summary['already_present']} already present, {summary['tasks_in_project']} tasks in project; "
                   f"model_version={summary['model_version']}")
     console.print(f"open {redact_url(summary['url'])}")
+    if source.suffix.lower() != ".json":  # a task file keeps the context it was exported with
+        _context_note(index)
 
 
 def pull_cmd(
