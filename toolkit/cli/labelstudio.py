@@ -199,6 +199,59 @@ def import_cmd(
     _recon_table(recon, paths)
 
 
+def _status_table(status: dict[str, Any], alpha: Any, project: str) -> Table:
+    table = Table(title=f"{project}: {status['tasks']} tasks, {status['annotators_per_task']} annotator(s) per task, "
+                        f"{status['tasks_complete']} complete, {status['tasks_double_annotated']} double-annotated; "
+                        f"alpha so far {alpha}", title_justify="left")
+    for col in ("annotator", "done", "skipped", "remaining in queue", "median time (s)", "double-annotated",
+                "agreement so far"):
+        table.add_column(col, justify="left" if col == "annotator" else "right")
+    for r in status["annotators"]:
+        table.add_row(r["annotator"], str(r["done"]), str(r["skipped"]), str(r["remaining"]),
+                      "–" if r["median_lead_time"] is None else f"{r['median_lead_time']:.1f}",
+                      str(r["double_annotated"]), "–" if r["agreement"] is None else f"{r['agreement']:.0%}")
+    return table
+
+
+def _alpha_so_far(df: Any) -> dict[str, Any]:
+    """Krippendorff's alpha over the tasks already double-annotated (None with the reason otherwise)."""
+    from toolkit import agreement as ag
+
+    try:
+        stats = ag.compute_agreement(df, "stance", source="project")
+    except InputError as exc:  # e.g. several targets in one project: per-annotator figures still stand
+        return {"value": None, "reason": str(exc)}
+    return stats["krippendorff_alpha"]
+
+
+def status_cmd(
+    project: str = typer.Option(..., "--project", "-p", help="Project title."),
+    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON instead of a table."),
+    url: Optional[str] = URL_OPT,
+    api_key: Optional[str] = KEY_OPT,
+    retries: int = RETRIES_OPT,
+) -> None:
+    """Progress per annotator: tasks done, skipped, left in their queue, median time, agreement so far."""
+    from toolkit.labelstudio import annotations as lsx
+    from toolkit.labelstudio.status import project_status
+
+    from toolkit.labelstudio.client import Connection, pull_export
+
+    conn = Connection(url, api_key, retries=retries)
+    raw, info = pull_export(conn, project)
+    full = conn.call(f"reading project {project!r}", conn.client.projects.get, info["project_id"])
+    df, _recon = lsx.detect_and_normalise(raw, f"project {project!r}", fmt="JSON", model_version=info.get("model_version"))
+    task_ids = [int(t["id"]) for t in json.loads(raw)]
+    status = project_status(df, task_ids, getattr(full, "maximum_annotations", 1) or 1)
+    status["krippendorff_alpha"] = _alpha_so_far(df)
+    status["project"], status["project_id"] = project, info["project_id"]
+    if as_json:
+        typer.echo(json.dumps(status, ensure_ascii=False, indent=2, default=str))
+        return
+    alpha = status["krippendorff_alpha"].get("value")
+    Console().print(_status_table(status, "–" if alpha is None else f"{alpha:.3f}", project))
+
+
 def config_cmd(
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the XML here instead of stdout."),
     speakers: Optional[Path] = typer.Option(None, "--speakers", help="Speaker registry YAML (default: schemas/speakers.yaml)."),
@@ -221,3 +274,4 @@ def register(app: typer.Typer) -> None:
     app.command(name="pull")(pull_cmd)
     app.command(name="import")(import_cmd)
     app.command(name="ls-config")(config_cmd)
+    app.command(name="status")(status_cmd)
