@@ -1,8 +1,10 @@
 """A person's view: Debian's chromium (headless, via playwright) on the real Label Studio server.
 
-Logs in, opens a task, checks that quote, speaker, context, target and the stance choices
-render (and that HTML in article text is shown as text, not markup), labels with a hotkey,
-submits, and reads the label back through the API. A screenshot goes to /tmp for a look.
+Logs in, opens a task, checks that speaker, context (with the quote highlighted in it by the
+read-only pre-annotated region, and the sentence before and after), suggestion, target and the
+stance choices render (and that HTML in article text is shown as text, not markup), labels a
+pre-annotated task with hotkeys alone (the suggested stance's own key, then Ctrl+Enter), and
+reads the annotation back through the API. The screenshot goes to the test's tmp dir.
 """
 
 from __future__ import annotations
@@ -23,29 +25,30 @@ from toolkit.labelstudio import tasks as lst  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 FIX = ROOT / "tests" / "fixtures" / "labelstudio"
 CHROMIUM = Path("/usr/bin/chromium")
-SHOT = Path("/tmp/qst_labelstudio_task.png")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
 
 
 @pytest.mark.labelstudio
 @pytest.mark.browser
-def test_label_a_task_in_the_browser(ls_server: LSServer) -> None:  # noqa: F811
+def test_label_a_task_in_the_browser(ls_server: LSServer, tmp_path: Path) -> None:  # noqa: F811
     if not CHROMIUM.exists():
         pytest.fail("Debian chromium missing: run `bash scripts/install-browser.sh`", pytrace=False)
     from playwright.sync_api import expect, sync_playwright
 
     project = "Browser check"
     env = ls_server.env()
+    shot = tmp_path / "labelstudio_task.png"
     proc = subprocess.run([sys.executable, "-m", "toolkit.cli", "push", FIX / "quotes.jsonl", "--project", project,
-                           "--rule", "lexicon"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+                           "--rule", "lexicon", "--articles", ROOT / "annotations" / "articles"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     ls = ls_server.client()
     proj = next(p for p in ls.projects.list(title=project) if p.title == project)
     # a task whose article text carries markup: it must show as literal text
     quote = json.loads((FIX / "quotes.jsonl").read_text(encoding="utf-8").splitlines()[1])
     quote.update(quote_id="q_00000000000000ff", text='Er sagte <b id="inj">fett</b> und <i>kursiv</i>.',
-                 context='Kontext mit <script>window.__pwned=1</script> Markup.')
+                 context='Kontext mit <script>window.__pwned=1</script> Markup. Er sagte <b id="inj">fett</b> und <i>kursiv</i>.')
     ls.projects.import_tasks(proj.id, request=lst.quotes_to_tasks(__import__("pandas").DataFrame([quote])))
     tasks = {t.data["quote_id"]: t for t in ls.tasks.list(project=proj.id, fields="all")}
     first = json.loads((FIX / "quotes.jsonl").read_text(encoding="utf-8").splitlines()[1])
@@ -69,26 +72,48 @@ def test_label_a_task_in_the_browser(ls_server: LSServer) -> None:  # noqa: F811
         assert page.evaluate("window.__pwned") is None
 
         page.goto(f"{ls_server.url}/projects/{proj.id}/data?task={task.id}")
-        expect(page.get_by_text(first["text"][:40], exact=False).first).to_be_visible()
         expect(page.get_by_text(first["speaker"], exact=False).first).to_be_visible()
         expect(page.get_by_text("militärische Zusammenarbeit zwischen Russland und Nordkorea").first).to_be_visible()
-        # each choice shows with its hotkey, e.g. "favor[1]"; the rule's pre-annotation is pre-selected
-        for label, key in (("favor", "1"), ("against", "2"), ("neutral", "3"), ("unclear", "4"),
-                           ("confirmed", "c"), ("corrected", "k"), ("not_a_quote", "n")):
+        # the quote is highlighted inside its context: one region, exactly the quote, marked, read-only
+        region = page.locator(".htx-highlight")
+        expect(region.first).to_be_visible()
+        assert region.count() >= 1
+        shown = " ".join(region.evaluate_all("els => els.map(e => e.textContent)")).split()
+        assert " ".join(shown) == " ".join(first["text"].split())
+        color = region.first.evaluate("e => getComputedStyle(e).backgroundColor")
+        assert color not in ("", "rgba(0, 0, 0, 0)", "transparent"), color
+        # ... in a context that holds the sentence before and after the quote's own
+        context = task.data["context"]
+        assert len(context) > len(first["context"]) and first["context"] in context
+        before = context[:context.index(first["context"])].strip()
+        expect(page.get_by_text(before[-40:], exact=False).first).to_be_visible()
+        # and it is not repeated in a box of its own: the quote text is visible once, in the context
+        assert page.get_by_text(first["text"][:40], exact=False).filter(visible=True).count() <= 1
+        # the rule's suggestion is shown, not pre-selected
+        suggested = task.data["suggestion_stance"]
+        expect(page.get_by_text(task.data["suggestion"]).first).to_be_visible()
+        # each choice shows with its hotkey, e.g. "favor[1]"
+        keys = {"favor": "1", "against": "2", "neutral": "3", "unclear": "4"}
+        for label, key in (*keys.items(), ("confirmed", "c"), ("corrected", "k"), ("not_a_quote", "n")):
             expect(page.get_by_text(re.compile(rf"^{label}\s*\[?{key}\]?$")).first).to_be_visible()
+        radio = page.get_by_role("radio", name=re.compile(f"^{suggested}"))
+        expect(radio.first).not_to_be_checked()
         page.wait_for_timeout(500)
-        page.get_by_text("Kontext (context)").first.click()  # focus the labeling area, not an input
-        page.keyboard.press("2")  # hotkey: against
+        page.get_by_text("Sprecher (speaker)").first.click()  # focus the labeling area, not an input
+        page.keyboard.press(keys[suggested])  # the suggested label's own hotkey selects it (it used to un-select)
         page.keyboard.press("c")  # hotkey: speaker confirmed
-        expect(page.get_by_role("radio", name=re.compile("^against")).first).to_be_checked()
+        expect(radio.first).to_be_checked()
         expect(page.get_by_role("radio", name=re.compile("^confirmed")).first).to_be_checked()
-        page.screenshot(path=str(SHOT), full_page=True)
-        page.get_by_role("button", name="Submit").click()
-        page.wait_for_timeout(1500)
+        page.screenshot(path=str(shot), full_page=True)
+        page.keyboard.press("Control+Enter")  # submit by hotkey too: no mouse
+        page.wait_for_timeout(2000)
         browser.close()
 
     anns = list(ls.annotations.list(id=task.id))
-    assert len(anns) == 1
-    fields = {r["from_name"]: r["value"]["choices"] for r in anns[0].result}
-    assert fields == {"stance": ["against"], "speaker_review": ["confirmed"]}
-    assert SHOT.stat().st_size > 10_000
+    assert len(anns) == 1 and not anns[0].was_cancelled
+    fields = {r["from_name"]: r["value"].get("choices") for r in anns[0].result}
+    assert fields == {"stance": [suggested], "speaker_review": ["confirmed"], "quote_span": None}
+    (span,) = [r for r in anns[0].result if r["from_name"] == "quote_span"]
+    assert span["value"]["labels"] == ["Zitat"]
+    assert context[span["value"]["start"]:span["value"]["end"]] == first["text"]
+    assert shot.stat().st_size > 10_000
