@@ -233,7 +233,8 @@ def test_round_trip(ls_server: LSServer, tmp_path: Path) -> None:  # noqa: F811
     assert set(ids) == {q["quote_id"] for q in quotes("quotes_more.jsonl")}
 
     # 4. a task that is not ours (no quote_id) in the same project
-    foreign = {"text": "Fremder Text", "context": "Fremder Kontext", "speaker_display": "niemand", "target": TARGET}
+    foreign = {"text": "Fremder Text", "context": "Fremder Kontext", "speaker_display": "niemand", "target": TARGET,
+               "suggestion": lst.NO_SUGGESTION}  # every $field of the config must be in the data
     ls.projects.import_tasks(proj.id, request=[{"data": foreign}])
     tasks = {t.data.get("quote_id"): t for t in ls.tasks.list(project=proj.id, fields="all")}
     assert len(tasks) == 12
@@ -373,6 +374,52 @@ def test_personal_access_token(ls_server: LSServer, tmp_path: Path) -> None:  # 
     bad = qst("pull", "--project", "PAT project", "--out", tmp_path / "b.json",
               env=dict(env, LABEL_STUDIO_API_KEY="0" * 40), check=False)
     assert bad.returncode == 2 and "rejected the API key" in bad.stderr and "0" * 40 not in bad.stderr
+
+
+@pytest.mark.labelstudio
+def test_pushed_stance_predictions_become_suggestions(ls_server: LSServer, tmp_path: Path) -> None:  # noqa: F811
+    """The public path for `qst predict` / `qst select` output: a task file whose tasks carry a stance
+    prediction (and meta) is pushed; on the server each task shows the stance as its suggestion
+    (data.suggestion_*, not pre-selected), keeps its meta, carries only the highlight prediction,
+    and the import reads the suggestion back as prediction_*."""
+    from toolkit.stance.predict import labelstudio_predictions
+
+    env, project = ls_server.env(), "Stance from a model"
+    qs = pd.DataFrame(quotes()[:3])
+    preds = pd.DataFrame({"quote_id": qs["quote_id"], "label": ["favor", "against", "neutral"], "score": [0.9, 0.55, 0.7]})
+    written = labelstudio_predictions(qs, preds, "tfidf-v1")
+    for rank, t in enumerate(written, start=1):
+        t["meta"] = {"qst_select": {"strategy": "uncertainty", "rank": rank}}
+    f = tmp_path / "selected.json"
+    f.write_text(json.dumps(written, ensure_ascii=False), encoding="utf-8")
+    said = lambda proc: " ".join((proc.stdout + proc.stderr).split())  # noqa: E731
+    assert "3 added, 0 already present" in said(qst("push", f, "--project", project, env=env))
+    again = said(qst("push", f, "--project", project, env=env))
+    assert "0 added, 3 already present, 3 tasks in project" in again
+    bad = qst("push", f, "--project", project, "--model-version", "tfidf-v1", env=env, check=False)
+    assert bad.returncode == 2 and "qst-quote-in-context-v1" in bad.stderr and "Traceback" not in bad.stderr
+
+    ls = ls_server.client()
+    proj = next(p for p in ls.projects.list(title=project) if p.title == project)
+    assert ls.projects.get(proj.id).model_version == lst.CONTEXT_MODEL_VERSION
+    on_server = {t.data["quote_id"]: t for t in ls.tasks.list(project=proj.id, fields="all")}
+    assert len(on_server) == 3
+    for t, (label, score) in zip(written, zip(preds["label"], preds["score"])):
+        remote = on_server[t["data"]["quote_id"]]
+        d = remote.data
+        assert (d["suggestion_stance"], d["suggestion_model_version"]) == (label, "tfidf-v1")
+        assert d["suggestion_score"] == pytest.approx(score)
+        assert d["suggestion"].startswith(label) and "tfidf-v1" in d["suggestion"]
+        assert remote.meta["qst_select"] == t["meta"]["qst_select"]
+        (pred,) = ls.predictions.list(task=remote.id)
+        assert pred.model_version == lst.CONTEXT_MODEL_VERSION and [r["from_name"] for r in pred.result] == ["quote_span"]
+    first = on_server[written[0]["data"]["quote_id"]]
+    ls.annotations.create(id=first.id, result=stance_result("against"), lead_time=3.0)
+    out = tmp_path / "pulled.json"
+    qst("pull", "--project", project, "--out", out, env=env)
+    (row,) = pd.read_parquet(tmp_path / "pulled.parquet").to_dict("records")
+    assert (row["stance"], row["prediction_stance"], row["prediction_model_version"], row["changed_from_prediction"]) == (
+        "against", "favor", "tfidf-v1", True)
 
 
 def test_down_server_retries_then_clear_error(tmp_path: Path) -> None:

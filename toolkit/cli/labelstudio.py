@@ -119,18 +119,27 @@ def push_cmd(
     api_key: Optional[str] = KEY_OPT,
     target: Optional[list[str]] = typer.Option(None, "--target", "-t", help="Stance target(s) when SOURCE is quotes."),
     rule: Optional[str] = typer.Option(None, "--rule", help="Pre-annotate quotes by a rule (when SOURCE is quotes)."),
-    model_version: Optional[str] = typer.Option(None, "--model-version", help="Set the project's model_version (default: the predictions' most common)."),
+    model_version: Optional[str] = typer.Option(None, "--model-version", help="The project's model_version: only "
+                                                "qst-quote-in-context-v1 (the highlight's, also the default) is accepted."),
     batch_size: int = typer.Option(100, "--batch-size", min=1, help="Tasks per import request."),
     retries: int = RETRIES_OPT,
     articles: Optional[Path] = ARTICLES_OPT,
 ) -> None:
-    """Create/update the project (label config) and import tasks it lacks: re-running adds no duplicates."""
+    """Create/update the project (label config) and import tasks it lacks: re-running adds no duplicates.
+
+    Stance predictions in a task file (`qst predict`, `qst select`) are shown as a suggestion
+    (data.suggestion_*), not pre-selected; the one prediction pushed is the quote's highlight.
+    """
     from toolkit.labelstudio import config as lsconfig
     from toolkit.labelstudio import tasks as lstasks
 
     from toolkit.labelstudio.client import Connection, push_tasks
     from toolkit.redact import redact_url
 
+    if model_version not in (None, lstasks.CONTEXT_MODEL_VERSION):
+        raise InputError(f"--model-version {model_version!r}: Label Studio shows only the predictions of the project's "
+                         f"model_version, and the one prediction qst pushes is the quote highlight "
+                         f"({lstasks.CONTEXT_MODEL_VERSION}); a stance model's version travels in data.suggestion_model_version")
     settings = lsconfig.load_settings()
     index = lstasks.read_article_index(articles) if articles else None
     tasks = lstasks.read_tasks_or_quotes(source, targets=target, rule=rule, settings=settings, articles=index)
