@@ -128,3 +128,29 @@ def ls_server(request: pytest.FixtureRequest) -> LSServer:
 
         request.config.add_cleanup(_cleanup)
     return _SERVER
+
+
+def annotator_account(server: LSServer, email: str, password: str | None = None):
+    """A real annotator: signs up through the server's own sign-up page (as an invited person
+    would, with the organisation's invite token), then reads their own API token; returns an SDK
+    client acting as that user. Nothing is mocked: the user, session and token are the server's."""
+    import re
+
+    import httpx
+    from label_studio_sdk import LabelStudio
+
+    admin = httpx.Client(base_url=server.url, headers={"Authorization": f"Token {server.token}"}, timeout=60)
+    invite = admin.get("/api/invite").json()["invite_url"]  # /user/signup/?token=...
+    admin.close()
+    password = password or secrets.token_urlsafe(12)
+    with httpx.Client(base_url=server.url, timeout=60, follow_redirects=True) as web:
+        page = web.get(invite)
+        csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+        data = {"email": email, "password": password,
+                "csrfmiddlewaretoken": csrf.group(1) if csrf else web.cookies.get("csrftoken", "")}
+        r = web.post(invite, data=data, headers={"Referer": f"{server.url}{invite}"})
+        assert r.status_code == 200, r.text[:500]
+        token = web.get("/api/current-user/token").json()["token"]
+    client = LabelStudio(base_url=server.url, api_key=token)
+    client.qst_token = token  # for plain HTTP calls as this user (e.g. GET /api/projects/{id}/next)
+    return client

@@ -32,6 +32,25 @@ def test_tasks_stage_makes_one_task_per_quote(tmp_path):
     assert json.loads((tmp_path / "labelstudio" / "tasks.json").read_text()) == tasks
 
 
+def test_run_tasks_carry_the_sentence_before_and_after(tmp_path):
+    """`qst run` passes the articles to task building: the context is wider than the quote's own
+    sentence(s), is a slice of the article, and the highlight offsets point at the quote."""
+    from toolkit.ingest import read_articles
+
+    articles_dir = ROOT / "annotations" / "articles"
+    quotes, _ = pipeline.stage_extract(articles_dir, tmp_path)
+    tasks, _ = pipeline.stage_tasks(quotes, tmp_path, articles_dir)
+    narrow, _ = pipeline.stage_tasks(quotes, tmp_path / "narrow")
+    texts = {a["id"]: a["text"] for a in read_articles(articles_dir)}
+    wider = 0
+    for task, plain, q in zip(tasks, narrow, quotes.to_dict("records")):
+        d = task["data"]
+        assert d["context"][d["quote_start"]:d["quote_end"]] == q["text"]
+        assert d["context"] in texts[q["article_id"]] and plain["data"]["context"] in d["context"]
+        wider += len(d["context"]) > len(plain["data"]["context"])
+    assert wider == len(tasks) == len(quotes) > 0  # every seed quote has a sentence beside its own
+
+
 def test_missing_labelstudio_export_stops_with_instructions(tmp_path):
     (tmp_path / "export").mkdir()
     with pytest.raises(ToolkitError, match=r"export/: no Label Studio export \(\*\.json\) found.*Export -> JSON"):

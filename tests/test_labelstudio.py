@@ -26,6 +26,8 @@ from ls_server import LSServer, free_port, ls_server  # noqa: E402,F401
 
 from toolkit.labelstudio import annotations as lsa, config as lsc, tasks as lst  # noqa: E402
 from toolkit.errors import InputError  # noqa: E402
+from toolkit.attribution.extract import article_sentences  # noqa: E402
+from toolkit.ingest import read_articles  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 FIX = ROOT / "tests" / "fixtures" / "labelstudio"
@@ -55,7 +57,17 @@ def test_label_config_renders_escaped_plain_text(tmp_path: Path) -> None:
     tags = {el.tag for el in root.iter()}
     assert "HyperText" not in tags and "Text" in tags
     text_values = {el.get("name"): el.get("value") for el in root.iter("Text")}
-    assert text_values == {"target": "$target", "speaker": "$speaker_display", "context": "$context", "quote": "$text"}
+    # in this order: Label Studio's data manager lists the config's fields first, so a lead scans
+    # by quote and speaker, and the target (the same on every row) comes last
+    assert list(text_values.items()) == [("quote", "$text"), ("speaker", "$speaker_display"), ("context", "$context"),
+                                         ("suggestion", "$suggestion"), ("target", "$target")]
+    # the quote is highlighted inside the context by a read-only region of the hidden quote_span Labels
+    (labels,) = root.iter("Labels")
+    assert (labels.get("name"), labels.get("toName"), [x.get("value") for x in labels]) == ("quote_span", "context", ["Zitat"])
+    from label_studio_sdk.label_interface import LabelInterface
+    li = LabelInterface(xml)
+    (task,) = lst.quotes_to_tasks(pd.DataFrame(quotes()[:1]), rule="lexicon")
+    assert li.validate_prediction(task["predictions"][0], return_errors=True) == []
     choices = {el.get("name"): el for el in root.iter("Choices")}
     stance = [(c.get("value"), c.get("hotkey")) for c in choices["stance"]]
     assert stance == [("favor", "1"), ("against", "2"), ("neutral", "3"), ("unclear", "4")]
@@ -76,13 +88,40 @@ def test_export_cli_tasks_predictions_and_schema(tmp_path: Path) -> None:
     assert [t["data"]["quote_id"] for t in tasks] == [q["quote_id"] for q in qs]
     lst.validate_tasks(tasks)
     for t, q in zip(tasks, qs):
-        assert t["data"]["text"] == q["text"] and t["data"]["context"] == q["context"]
-        assert t["data"]["target"] == TARGET and t["data"]["quote_type"] == q["type"]
+        d = t["data"]
+        assert d["text"] == q["text"] and d["context"] == q["context"]  # no --articles: the quote's own sentence(s)
+        assert d["context"][d["quote_start"]:d["quote_end"]] == q["text"]
+        assert d["target"] == TARGET and d["quote_type"] == q["type"]
+        assert list(d)[:2] == ["text", "speaker_display"]
+        # the one prediction is the read-only highlight; the rule's stance is a suggestion, not pre-selected
         (pred,) = t["predictions"]
-        assert pred["model_version"] == "rule-lexicon-v1" and pred["result"][0]["from_name"] == "stance"
+        (region,) = pred["result"]
+        assert pred["model_version"] == lst.CONTEXT_MODEL_VERSION and region["readonly"] is True
+        assert (region["from_name"], region["to_name"], region["type"]) == ("quote_span", "context", "labels")
+        assert (region["value"]["start"], region["value"]["end"]) == (d["quote_start"], d["quote_end"])
+        assert d["suggestion_model_version"] == "rule-lexicon-v1" and d["suggestion"].startswith(d["suggestion_stance"])
     # "Kiew die Verwendung ... nicht kontrolliert" has no cue -> neutral; "instabilisieren" -> against
-    by_id = {t["data"]["quote_id"]: t["predictions"][0]["result"][0]["value"]["choices"][0] for t in tasks}
+    by_id = {t["data"]["quote_id"]: t["data"]["suggestion_stance"] for t in tasks}
     assert by_id["q_ced34c8611201353"] == "against"
+    assert "without --articles the context is the quote's own sentence(s)" in " ".join(
+        qst("export", FIX / "quotes.jsonl", "--out", tmp_path / "t0.json").stderr.split())
+
+    # with the articles: the sentence before and after, from the extraction's own sentence spans
+    out_a = tmp_path / "tasks_a.json"
+    qst("export", FIX / "quotes.jsonl", "--out", out_a, "--articles", ROOT / "annotations" / "articles")
+    articles = {a["id"]: a["text"] for a in read_articles(ROOT / "annotations" / "articles")}
+    for t, q in zip(json.loads(out_a.read_text(encoding="utf-8")), qs):
+        d = t["data"]
+        assert d["context"][d["quote_start"]:d["quote_end"]] == q["text"]
+        text_ = articles[q["article_id"]]
+        ws = q["start"] - d["quote_start"]
+        assert text_[ws:ws + len(d["context"])] == d["context"]
+        own = q["context"]
+        assert own in d["context"] and len(d["context"]) > len(own)
+        sents = article_sentences(text_)
+        k = [s for s, _ in sents].index(q["context_start"])
+        if k > 0:
+            assert d["context"].startswith(text_[sents[k - 1][0]:sents[k - 1][1]])
 
     preds = tmp_path / "preds.csv"
     pd.DataFrame({"quote_id": [qs[0]["quote_id"], qs[1]["quote_id"]], "label": ["favor", "neutral"],
@@ -90,9 +129,10 @@ def test_export_cli_tasks_predictions_and_schema(tmp_path: Path) -> None:
     out2 = tmp_path / "tasks2.json"
     qst("export", FIX / "quotes.jsonl", "--out", out2, "--predictions", preds, "--target", "Sanktionen gegen Russland")
     tasks2 = json.loads(out2.read_text(encoding="utf-8"))
-    assert sum(1 for t in tasks2 if t.get("predictions")) == 2
-    assert tasks2[0]["predictions"][0] == {"model_version": "preds", "score": 0.8, "result": [
-        {"from_name": "stance", "to_name": "quote", "type": "choices", "value": {"choices": ["favor"]}}]}
+    assert sum(1 for t in tasks2 if t["data"]["suggestion_stance"]) == 2
+    assert {k: tasks2[0]["data"][k] for k in ("suggestion_stance", "suggestion_model_version", "suggestion_score")} == {
+        "suggestion_stance": "favor", "suggestion_model_version": "preds", "suggestion_score": 0.8}
+    assert tasks2[2]["data"]["suggestion"] == lst.NO_SUGGESTION and tasks2[2]["predictions"][0]["score"] is None
     assert {t["data"]["target"] for t in tasks2} == {"Sanktionen gegen Russland"}
 
 
@@ -106,7 +146,10 @@ def test_bare_tasks_from_other_stages_are_completed(tmp_path: Path) -> None:
     f.write_text(json.dumps(bare, ensure_ascii=False), encoding="utf-8")
     (task,) = lst.read_tasks_or_quotes(f)
     assert task["data"]["speaker_display"] == "(Sprecher unbekannt) – im Text: „er“"
-    assert task["data"]["target"] == TARGET and task["predictions"] == bare[0]["predictions"]
+    assert task["data"]["target"] == TARGET
+    assert (task["data"]["suggestion_stance"], task["data"]["suggestion_model_version"]) == ("favor", "tfidf-v1")
+    assert task["predictions"][0]["result"][0]["from_name"] == "quote_span"
+    assert lst.complete_task(json.loads(json.dumps(task)), TARGET) == task  # idempotent
     bare[0]["data"]["quote_id"] = "nope"
     f.write_text(json.dumps(bare), encoding="utf-8")
     with pytest.raises(InputError, match=r"task #1.*nope"):
@@ -169,7 +212,7 @@ def test_round_trip(ls_server: LSServer, tmp_path: Path) -> None:  # noqa: F811
     run("push", FIX / "quotes.jsonl", "--project", project, "--rule", "lexicon")
     proj = next(p for p in ls.projects.list(title=project) if p.title == project)
     full = ls.projects.get(proj.id)
-    assert full.model_version == "rule-lexicon-v1"  # else LS hides the predictions
+    assert full.model_version == lst.CONTEXT_MODEL_VERSION  # else LS hides the highlight
     assert "<Text name=\"quote\" value=\"$text\"/>" in full.label_config
     tasks = list(ls.tasks.list(project=proj.id, fields="all"))
     assert len(tasks) == 8 and all(len(t.predictions) == 1 for t in tasks)
@@ -190,7 +233,8 @@ def test_round_trip(ls_server: LSServer, tmp_path: Path) -> None:  # noqa: F811
     assert set(ids) == {q["quote_id"] for q in quotes("quotes_more.jsonl")}
 
     # 4. a task that is not ours (no quote_id) in the same project
-    foreign = {"text": "Fremder Text", "context": "Fremder Kontext", "speaker_display": "niemand", "target": TARGET}
+    foreign = {"text": "Fremder Text", "context": "Fremder Kontext", "speaker_display": "niemand", "target": TARGET,
+               "suggestion": lst.NO_SUGGESTION}  # every $field of the config must be in the data
     ls.projects.import_tasks(proj.id, request=[{"data": foreign}])
     tasks = {t.data.get("quote_id"): t for t in ls.tasks.list(project=proj.id, fields="all")}
     assert len(tasks) == 12
@@ -204,6 +248,9 @@ def test_round_trip(ls_server: LSServer, tmp_path: Path) -> None:  # noqa: F811
     second_labels = {qids[0]: "against", qids[1]: "neutral", qids[2]: "neutral", qids[3]: "against"}
     extra = {qids[1]: [choice("speaker_review", "corrected"), choice("speaker_choice", "Dmitri Peskov")],
              qids[2]: [choice("speaker_review", "corrected"), text("speaker_free", "Kim Jong Un")],
+             # both the registry choice and a different free text: flagged, not silently the free text
+             qids[5]: [choice("speaker_review", "corrected"), choice("speaker_choice", "Dmitri Peskov"),
+                       text("speaker_free", "Sergej Lawrow")],
              qids[3]: [choice("speaker_review", "not_a_quote"), text("comment", "Das ist eine Überschrift.")],
              qids[0]: [choice("speaker_review", "confirmed")]}
     for qid, label in admin_labels.items():
@@ -249,8 +296,17 @@ def test_round_trip(ls_server: LSServer, tmp_path: Path) -> None:  # noqa: F811
     assert got[(qids[2], a1)].speaker_corrected == "Kim Jong Un"
     assert got[(qids[3], a1)].speaker_review == "not_a_quote" and got[(qids[3], a1)].comment == "Das ist eine Überschrift."
     assert got[(qids[0], a1)].speaker_review == "confirmed" and pd.isna(got[(qids[0], a2)].speaker_review)
+    conflict = got[(qids[5], a1)]
+    assert (conflict.speaker_corrected, conflict.speaker_conflict) == ("Sergej Lawrow", "Dmitri Peskov")
+    assert table["speaker_conflict"].notna().sum() == 1
+    assert recon["speaker_conflicts"] == 1 and recon["speaker_conflict_rows"] == [
+        {"task_id": tasks[qids[5]].id, "quote_id": qids[5], "annotator": a1, "speaker_choice": "Dmitri Peskov",
+         "speaker_free": "Sergej Lawrow"}]
+    pulled = " ".join(outputs[-1].split())
+    assert f"warning: 1 speaker correction(s) fill both the registry choice and a different free text" in pulled
+    assert f"task {tasks[qids[5]].id} ({a1}): choice 'Dmitri Peskov', free text 'Sergej Lawrow'" in pulled
     # predictions joined back: model version and whether the annotator changed the pre-annotation
-    rule = {t["data"]["quote_id"]: t["predictions"][0]["result"][0]["value"]["choices"][0] for t in more}
+    rule = {t["data"]["quote_id"]: t["data"]["suggestion_stance"] for t in more}
     for (qid, ann), row in got.items():
         assert row.prediction_model_version == "rule-lexicon-v1" and row.prediction_stance == rule[qid]
         if not pd.isna(row.stance):
@@ -287,7 +343,8 @@ def test_round_trip(ls_server: LSServer, tmp_path: Path) -> None:  # noqa: F811
         assert r2["set_aside"] == {"no_quote_id": 1} and r2["balanced"]
         sub = table[~table["was_cancelled"]]
         def key(df: pd.DataFrame) -> dict:
-            cols = ["stance", "speaker_review", "speaker_corrected", "comment"]
+            cols = ["stance", "speaker_review", "speaker_corrected", "comment", "speaker_conflict",
+                    "prediction_stance", "prediction_model_version"]  # the suggestion rides in the task data
             return {(r["quote_id"], r["annotator"]): tuple(None if pd.isna(r[c]) else r[c] for c in cols)
                     for r in df.to_dict("records")}
         want, have = key(sub), key(t2)
@@ -325,6 +382,52 @@ def test_personal_access_token(ls_server: LSServer, tmp_path: Path) -> None:  # 
     bad = qst("pull", "--project", "PAT project", "--out", tmp_path / "b.json",
               env=dict(env, LABEL_STUDIO_API_KEY="0" * 40), check=False)
     assert bad.returncode == 2 and "rejected the API key" in bad.stderr and "0" * 40 not in bad.stderr
+
+
+@pytest.mark.labelstudio
+def test_pushed_stance_predictions_become_suggestions(ls_server: LSServer, tmp_path: Path) -> None:  # noqa: F811
+    """The public path for `qst predict` / `qst select` output: a task file whose tasks carry a stance
+    prediction (and meta) is pushed; on the server each task shows the stance as its suggestion
+    (data.suggestion_*, not pre-selected), keeps its meta, carries only the highlight prediction,
+    and the import reads the suggestion back as prediction_*."""
+    from toolkit.stance.predict import labelstudio_predictions
+
+    env, project = ls_server.env(), "Stance from a model"
+    qs = pd.DataFrame(quotes()[:3])
+    preds = pd.DataFrame({"quote_id": qs["quote_id"], "label": ["favor", "against", "neutral"], "score": [0.9, 0.55, 0.7]})
+    written = labelstudio_predictions(qs, preds, "tfidf-v1")
+    for rank, t in enumerate(written, start=1):
+        t["meta"] = {"qst_select": {"strategy": "uncertainty", "rank": rank}}
+    f = tmp_path / "selected.json"
+    f.write_text(json.dumps(written, ensure_ascii=False), encoding="utf-8")
+    said = lambda proc: " ".join((proc.stdout + proc.stderr).split())  # noqa: E731
+    assert "3 added, 0 already present" in said(qst("push", f, "--project", project, env=env))
+    again = said(qst("push", f, "--project", project, env=env))
+    assert "0 added, 3 already present, 3 tasks in project" in again
+    bad = qst("push", f, "--project", project, "--model-version", "tfidf-v1", env=env, check=False)
+    assert bad.returncode == 2 and "qst-quote-in-context-v1" in bad.stderr and "Traceback" not in bad.stderr
+
+    ls = ls_server.client()
+    proj = next(p for p in ls.projects.list(title=project) if p.title == project)
+    assert ls.projects.get(proj.id).model_version == lst.CONTEXT_MODEL_VERSION
+    on_server = {t.data["quote_id"]: t for t in ls.tasks.list(project=proj.id, fields="all")}
+    assert len(on_server) == 3
+    for t, (label, score) in zip(written, zip(preds["label"], preds["score"])):
+        remote = on_server[t["data"]["quote_id"]]
+        d = remote.data
+        assert (d["suggestion_stance"], d["suggestion_model_version"]) == (label, "tfidf-v1")
+        assert d["suggestion_score"] == pytest.approx(score)
+        assert d["suggestion"].startswith(label) and "tfidf-v1" in d["suggestion"]
+        assert remote.meta["qst_select"] == t["meta"]["qst_select"]
+        (pred,) = ls.predictions.list(task=remote.id)
+        assert pred.model_version == lst.CONTEXT_MODEL_VERSION and [r["from_name"] for r in pred.result] == ["quote_span"]
+    first = on_server[written[0]["data"]["quote_id"]]
+    ls.annotations.create(id=first.id, result=stance_result("against"), lead_time=3.0)
+    out = tmp_path / "pulled.json"
+    qst("pull", "--project", project, "--out", out, env=env)
+    (row,) = pd.read_parquet(tmp_path / "pulled.parquet").to_dict("records")
+    assert (row["stance"], row["prediction_stance"], row["prediction_model_version"], row["changed_from_prediction"]) == (
+        "against", "favor", "tfidf-v1", True)
 
 
 def test_down_server_retries_then_clear_error(tmp_path: Path) -> None:

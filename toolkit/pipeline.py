@@ -72,11 +72,16 @@ def stage_extract(articles_dir: Path, out: Path) -> tuple[pd.DataFrame, StageRes
                                {"quotes": str(folder / "quotes.jsonl")})
 
 
-def stage_tasks(quotes: pd.DataFrame, out: Path) -> tuple[list[dict], StageResult]:
-    """One Label Studio task per quote for the default target (toolkit.labelstudio.tasks.quotes_to_tasks)."""
-    from toolkit.labelstudio.tasks import quotes_to_tasks
+def stage_tasks(quotes: pd.DataFrame, out: Path, articles_dir: Path | None = None) -> tuple[list[dict], StageResult]:
+    """One Label Studio task per quote for the default target (toolkit.labelstudio.tasks.quotes_to_tasks).
 
-    tasks = list(quotes_to_tasks(quotes, where=str(out / "quotes" / "quotes.jsonl")))
+    With `articles_dir` (the articles the quotes were extracted from) each context holds the
+    sentence before and after the quote's own, as `qst export --articles` gives.
+    """
+    from toolkit.labelstudio.tasks import quotes_to_tasks, read_article_index
+
+    index = read_article_index(articles_dir) if articles_dir is not None else None
+    tasks = list(quotes_to_tasks(quotes, where=str(out / "quotes" / "quotes.jsonl"), articles=index))
     path = out / "labelstudio" / "tasks.json"
     write_json(path, tasks)
     return tasks, StageResult("tasks", {"tasks": len(tasks)}, {"tasks": str(path)})
@@ -275,7 +280,7 @@ def _run_stages(work: Path, out: Path, articles_dir: Path, export_dir: Path, see
         return value
 
     quotes, _ = step("extract", lambda: stage_extract(articles_dir, work))
-    step("tasks", lambda: stage_tasks(quotes, work))
+    step("tasks", lambda: stage_tasks(quotes, work, articles_dir))
     annotations, _ = step("annotations", lambda: stage_annotations(export_dir, quotes, work))
     adjudicated, agreement, _ = step("agreement", lambda: stage_agreement(annotations, work))
     table = training_table(quotes, adjudicated)

@@ -78,6 +78,12 @@ def _safe_sentences(text: str, paras: list[tuple[int, int]]) -> list[tuple[int, 
     return out
 
 
+def article_sentences(text: str) -> list[tuple[int, int]]:
+    """The sentence spans extraction uses for `text` (its `context_start`/`context_end` are
+    boundaries of these), so a later stage can widen a quote's context by whole sentences."""
+    return _safe_sentences(text, paragraphs(text))
+
+
 def extract_article(article: dict[str, Any], registry: Registry | None = None,
                     refine: Refine | None = None) -> list[dict[str, Any]]:
     """All quotes of one article, attributed, in text order.

@@ -28,6 +28,8 @@ URL_OPT = typer.Option(None, "--url", help="Label Studio URL [env LABEL_STUDIO_U
 KEY_OPT = typer.Option(None, "--api-key", help="API key: legacy token or personal access token "
                        "[env LABEL_STUDIO_API_KEY; prefer the env var: options show up in shell history].",
                        show_default=False)
+ARTICLES_OPT = typer.Option(None, "--articles", help="The articles the quotes were extracted from (as for `qst extract`): "
+                            "the context then holds the sentence before and after the quote's own.")
 RETRIES_OPT = typer.Option(4, "--retries", min=0, help="Retries with exponential backoff (1s, 2s, 4s, ...) on 5xx or a down server.")
 
 
@@ -44,6 +46,18 @@ def _known_quotes(quotes: Optional[Path]) -> set[str] | None:
     return set(df["quote_id"].astype(str))
 
 
+def _conflict_warning(rows: list[dict[str, Any]]) -> None:
+    """One warning line: corrections that fill both the registry choice and a different free text."""
+    if not rows:
+        return
+    shown = "; ".join(f"task {r['task_id']} ({r['annotator']}): choice {r['speaker_choice']!r}, "
+                      f"free text {r['speaker_free']!r}" for r in rows[:5])
+    more = f"; and {len(rows) - 5} more" if len(rows) > 5 else ""
+    console.print(f"warning: {len(rows)} speaker correction(s) fill both the registry choice and a different "
+                  f"free text; speaker_corrected keeps the free text, speaker_conflict the choice: {shown}{more}",
+                  highlight=False, soft_wrap=True)
+
+
 def _recon_table(recon: dict[str, Any], paths: list[Path]) -> None:
     table = Table(title="Reconciliation", title_justify="left")
     table.add_column("count")
@@ -58,7 +72,9 @@ def _recon_table(recon: dict[str, Any], paths: list[Path]) -> None:
         table.add_row(f"set aside: {reason} (tasks {shown})", str(n))
     table.add_row("tasks without any annotation", str(recon["tasks_without_annotations"]))
     table.add_row("balanced (in = out + set aside)", "yes" if recon["balanced"] else "NO")
+    table.add_row("corrections naming two speakers (speaker_conflict)", str(recon.get("speaker_conflicts", 0)))
     console.print(table)
+    _conflict_warning(recon.get("speaker_conflict_rows") or [])
     if not recon["rows_out"]:  # refuse_unusable let it through: nobody has annotated yet
         console.print(f"no annotation yet: none of the {recon['tasks_in']} task(s) has been annotated; "
                       "the table is empty", highlight=False)
@@ -85,6 +101,12 @@ def _identity_note(recon: dict[str, Any], file: Path) -> None:
                       "to identify them across exports", highlight=False)
 
 
+def _context_note(index: Any) -> None:
+    if index is None:
+        console.print("note: without --articles the context is the quote's own sentence(s); pass --articles "
+                      "(the extraction's input) for the sentence before and after", highlight=False)
+
+
 def export_cmd(
     quotes: Path = typer.Argument(..., help="Quotes (quotes.jsonl or quotes.parquet from `qst extract`)."),
     out: Path = typer.Option(Path("tasks.json"), "--out", "-o", help="Task JSON to write (Label Studio import format)."),
@@ -92,17 +114,21 @@ def export_cmd(
     predictions: Optional[Path] = typer.Option(None, "--predictions", help="Pre-annotations: table with quote_id, stance|label, [score], [model_version]."),
     rule: Optional[str] = typer.Option(None, "--rule", help=f"Pre-annotate by a rule instead: {', '.join(RULE_NAMES)}."),
     model_version: Optional[str] = typer.Option(None, "--model-version", help="model_version for --predictions rows that have none (default: file stem)."),
+    articles: Optional[Path] = ARTICLES_OPT,
 ) -> None:
-    """Write Label Studio tasks, one per quote (data.quote_id is the stable key), optionally with predictions."""
+    """Write Label Studio tasks, one per quote (data.quote_id is the stable key), optionally with a stance suggestion."""
     from toolkit.labelstudio import tasks as lstasks
 
     if predictions and rule:
         raise InputError("give either --predictions or --rule, not both")
     preds = lstasks.load_predictions(predictions, model_version) if predictions else None
-    tasks = lstasks.quotes_to_tasks(read_table(quotes), targets=target, predictions=preds, rule=rule, where=str(quotes))
+    index = lstasks.read_article_index(articles) if articles else None
+    tasks = lstasks.quotes_to_tasks(read_table(quotes), targets=target, predictions=preds, rule=rule, where=str(quotes),
+                                    articles=index)
     write_json(out, tasks)
-    n_pred = sum(1 for t in tasks if t.get("predictions"))
-    console.print(f"wrote {len(tasks)} tasks ({n_pred} with predictions) to {out}")
+    n_pred = sum(1 for t in tasks if t["data"].get("suggestion_stance"))
+    console.print(f"wrote {len(tasks)} tasks ({n_pred} with a stance suggestion) to {out}")
+    _context_note(index)
 
 
 def push_cmd(
@@ -112,24 +138,36 @@ def push_cmd(
     api_key: Optional[str] = KEY_OPT,
     target: Optional[list[str]] = typer.Option(None, "--target", "-t", help="Stance target(s) when SOURCE is quotes."),
     rule: Optional[str] = typer.Option(None, "--rule", help="Pre-annotate quotes by a rule (when SOURCE is quotes)."),
-    model_version: Optional[str] = typer.Option(None, "--model-version", help="Set the project's model_version (default: the predictions' most common)."),
+    model_version: Optional[str] = typer.Option(None, "--model-version", help="The project's model_version: only "
+                                                "qst-quote-in-context-v1 (the highlight's, also the default) is accepted."),
     batch_size: int = typer.Option(1000, "--batch-size", min=1, help="Tasks per import request (large batches cost the server less per task)."),
     dedupe: bool = typer.Option(False, "--dedupe", help="Delete extra copies of a task (same quote_id and target) that have no annotation, skip or draft; annotated copies are never deleted."),
     retries: int = RETRIES_OPT,
+    articles: Optional[Path] = ARTICLES_OPT,
 ) -> None:
     """Create/update the project (label config) and import tasks it lacks: re-running adds no duplicates.
 
     A push holds a lease in the project (see docs/labelstudio.md): a second push into the same
     project while one runs is refused. Afterwards the tasks are counted and copies of one quote
     reported (and removed with --dedupe).
+
+    Stance predictions in a task file (`qst predict`, `qst select`) are shown as a suggestion
+    (data.suggestion_*), not pre-selected; the one prediction pushed is the quote's highlight.
     """
     from toolkit.labelstudio import config as lsconfig
     from toolkit.labelstudio import tasks as lstasks
 
     from toolkit.labelstudio.client import Connection, push_tasks
 
+    if model_version not in (None, lstasks.CONTEXT_MODEL_VERSION):
+        raise InputError(f"--model-version {model_version!r}: Label Studio shows only the predictions of the project's "
+                         f"model_version, and the one prediction qst pushes is the quote highlight "
+                         f"({lstasks.CONTEXT_MODEL_VERSION}); a stance model's version travels in data.suggestion_model_version")
     settings = lsconfig.load_settings()
-    tasks = lstasks.read_tasks_or_quotes(source, targets=target, rule=rule, settings=settings)
+    index = lstasks.read_article_index(articles) if articles else None
+    tasks = lstasks.read_tasks_or_quotes(source, targets=target, rule=rule, settings=settings, articles=index)
+    if source.suffix.lower() != ".json":  # a task file keeps the context it was exported with
+        _context_note(index)
     config = lsconfig.render_label_config(settings)
     conn = Connection(url, api_key, retries=retries)
     with Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -164,6 +202,8 @@ def _push_summary(summary: dict[str, Any], dedupe: bool) -> None:
         console.print("duplicates: none", highlight=False)
     _print_team_settings(summary)
     console.print(f"open {redact_url(summary['url'])}")
+    if source.suffix.lower() != ".json":  # a task file keeps the context it was exported with
+        _context_note(index)
 
 
 def pull_cmd(
@@ -238,6 +278,59 @@ def import_cmd(
     _recon_table(recon, paths)
 
 
+def _status_table(status: dict[str, Any], alpha: Any, project: str) -> Table:
+    table = Table(title=f"{project}: {status['tasks']} tasks, {status['annotators_per_task']} annotator(s) per task, "
+                        f"{status['tasks_complete']} complete, {status['tasks_double_annotated']} double-annotated; "
+                        f"alpha so far {alpha}", title_justify="left")
+    for col in ("annotator", "done", "skipped", "remaining in queue", "median time (s)", "double-annotated",
+                "agreement so far"):
+        table.add_column(col, justify="left" if col == "annotator" else "right")
+    for r in status["annotators"]:
+        table.add_row(r["annotator"], str(r["done"]), str(r["skipped"]), str(r["remaining"]),
+                      "–" if r["median_lead_time"] is None else f"{r['median_lead_time']:.1f}",
+                      str(r["double_annotated"]), "–" if r["agreement"] is None else f"{r['agreement']:.0%}")
+    return table
+
+
+def _alpha_so_far(df: Any) -> dict[str, Any]:
+    """Krippendorff's alpha over the tasks already double-annotated (None with the reason otherwise)."""
+    from toolkit import agreement as ag
+
+    try:
+        stats = ag.compute_agreement(df, "stance", source="project")
+    except InputError as exc:  # e.g. several targets in one project: per-annotator figures still stand
+        return {"value": None, "reason": str(exc)}
+    return stats["krippendorff_alpha"]
+
+
+def status_cmd(
+    project: str = typer.Option(..., "--project", "-p", help="Project title."),
+    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON instead of a table."),
+    url: Optional[str] = URL_OPT,
+    api_key: Optional[str] = KEY_OPT,
+    retries: int = RETRIES_OPT,
+) -> None:
+    """Progress per annotator: tasks done, skipped, left in their queue, median time, agreement so far."""
+    from toolkit.labelstudio import annotations as lsx
+    from toolkit.labelstudio.status import project_status
+
+    from toolkit.labelstudio.client import Connection, pull_export
+
+    conn = Connection(url, api_key, retries=retries)
+    raw, info = pull_export(conn, project)
+    full = conn.call(f"reading project {project!r}", conn.client.projects.get, info["project_id"])
+    df, _recon = lsx.detect_and_normalise(raw, f"project {project!r}", fmt="JSON", model_version=info.get("model_version"))
+    task_ids = [int(t["id"]) for t in json.loads(raw)]
+    status = project_status(df, task_ids, getattr(full, "maximum_annotations", 1) or 1)
+    status["krippendorff_alpha"] = _alpha_so_far(df)
+    status["project"], status["project_id"] = project, info["project_id"]
+    if as_json:
+        typer.echo(json.dumps(status, ensure_ascii=False, indent=2, default=str))
+        return
+    alpha = status["krippendorff_alpha"].get("value")
+    Console().print(_status_table(status, "–" if alpha is None else f"{alpha:.3f}", project))
+
+
 def config_cmd(
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the XML here instead of stdout."),
     speakers: Optional[Path] = typer.Option(None, "--speakers", help="Speaker registry YAML (default: schemas/speakers.yaml)."),
@@ -260,3 +353,4 @@ def register(app: typer.Typer) -> None:
     app.command(name="pull")(pull_cmd)
     app.command(name="import")(import_cmd)
     app.command(name="ls-config")(config_cmd)
+    app.command(name="status")(status_cmd)

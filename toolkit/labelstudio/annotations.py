@@ -32,7 +32,7 @@ from toolkit.labelstudio.tasks import QUOTE_ID_RE, _clean
 ANNOTATION_COLUMNS = [
     "quote_id", "task_id", "annotator", "stance", "speaker_review", "speaker_corrected", "comment",
     "lead_time", "created_at", "updated_at", "was_cancelled", "is_ground_truth",
-    "prediction_stance", "prediction_model_version", "changed_from_prediction", "target",
+    "prediction_stance", "prediction_model_version", "changed_from_prediction", "target", "speaker_conflict",
 ]
 
 
@@ -195,7 +195,9 @@ def _row(quote_id: str, task_id: Any, annotator: str | None, fields: dict[str, A
     chosen = _first_choice(fields.get("speaker_choice"), where, "speaker_choice", None)
     free = _clean(fields.get("speaker_free"))
     free = str(free).strip() if free is not None and str(free).strip() else None
-    corrected = free or chosen  # free text wins: it is what the annotator typed last
+    corrected = free or chosen  # free text wins: it is what the annotator typed last ...
+    # ... but not silently: a registry choice that names someone else is kept in speaker_conflict
+    conflict = chosen if free and chosen and " ".join(free.split()).casefold() != " ".join(chosen.split()).casefold() else None
     if corrected and review is None:
         review = "corrected"
     comment = _clean(fields.get("comment"))
@@ -220,6 +222,7 @@ def _row(quote_id: str, task_id: Any, annotator: str | None, fields: dict[str, A
         "prediction_model_version": pred_mv,
         "changed_from_prediction": changed,
         "target": None if _clean(target) is None else str(target),
+        "speaker_conflict": conflict if review == "corrected" else None,
     }
 
 
@@ -234,6 +237,16 @@ class _Recon:
         self.set_aside_tasks: dict[str, list[int]] = {}
         self.cancelled_rows = 0
         self.tasks_without_annotations: list[int] = []
+        self.speaker_conflicts: list[dict[str, Any]] = []
+
+    def row(self, row: dict[str, Any]) -> None:
+        """Count a row that goes out; a correction naming two different speakers is listed."""
+        self.rows_out += 1
+        self.cancelled_rows += row["was_cancelled"]
+        if row["speaker_conflict"] is not None:
+            self.speaker_conflicts.append({"task_id": row["task_id"], "quote_id": row["quote_id"],
+                                           "annotator": row["annotator"], "speaker_choice": row["speaker_conflict"],
+                                           "speaker_free": row["speaker_corrected"]})
 
     def aside(self, reason: str, task_id: Any, n: int = 1) -> None:
         self.set_aside[reason] += n
@@ -253,6 +266,8 @@ class _Recon:
             "tasks_without_annotations": len(self.tasks_without_annotations),
             "tasks_without_annotations_ids": sorted(self.tasks_without_annotations),
             "balanced": self.annotations_in == self.rows_out + sum(self.set_aside.values()),
+            "speaker_conflicts": len(self.speaker_conflicts),
+            "speaker_conflict_rows": self.speaker_conflicts,
         }
 
 
@@ -266,10 +281,20 @@ def _quote_check(qid: Any, known: set[str] | None) -> str | None:
 
 
 def _prediction_of(pred: Any, where: str) -> tuple[str | None, str | None]:
+    """(stance, model_version) of a prediction with a stance choice; (None, None) for one without
+    (e.g. the quote highlight every task carries)."""
     if not isinstance(pred, dict) or not pred.get("result"):
         return (None, None)
     fields = _result_fields(pred.get("result"), where + " prediction")
-    return (_first_choice(fields.get("stance"), where + " prediction", "stance", STANCES), pred.get("model_version"))
+    stance = _first_choice(fields.get("stance"), where + " prediction", "stance", STANCES)
+    return (stance, pred.get("model_version")) if stance is not None else (None, None)
+
+
+def _suggestion_of(data: dict[str, Any], where: str) -> tuple[str | None, str | None]:
+    """The stance suggestion `qst push` shows as text (data.suggestion_*), as (stance, model_version)."""
+    stance = _first_choice(_clean(data.get("suggestion_stance")), where + " suggestion_stance", "stance", STANCES)
+    mv = _clean(data.get("suggestion_model_version"))
+    return (stance, None if mv is None else str(mv)) if stance is not None else (None, None)
 
 
 def _refuse_duplicates(ids: list[int], where: str, kind: str, tasks_of: dict[int, int] | None = None) -> None:
@@ -346,7 +371,8 @@ def normalise_full(tasks: list[Any], known: set[str] | None = None, where: str =
         task_preds = [p for p in preds if isinstance(p, dict)]
         if model_version:
             task_preds = [p for p in task_preds if p.get("model_version") == model_version] or task_preds
-        fallback = _prediction_of(task_preds[-1], loc) if task_preds else (None, None)
+        fallback = next((p for p in (_prediction_of(x, loc) for x in reversed(task_preds)) if p[0] is not None),
+                        _suggestion_of(data, loc))
         for j, ann in enumerate(anns):
             aloc = f"{loc} annotation {ann.get('id', '#' + str(j + 1)) if isinstance(ann, dict) else '#' + str(j + 1)}"
             if not isinstance(ann, dict):
@@ -358,8 +384,7 @@ def normalise_full(tasks: list[Any], known: set[str] | None = None, where: str =
             row = _row(str(data["quote_id"]), task_id, who.anonymise(ann.get("completed_by"), seen), fields, ann,
                        pred, data.get("target"), aloc)
             rows.append(row)
-            rec.rows_out += 1
-            rec.cancelled_rows += row["was_cancelled"]
+            rec.row(row)
     _refuse_duplicates(task_ids, where, "task")
     _refuse_duplicates(ann_ids, where, "annotation", ann_task)
     return _frame(rows), {**rec.as_dict("JSON"), "annotators": seen.as_dict()}
@@ -407,11 +432,11 @@ def normalise_min(records: list[Any], known: set[str] | None = None, where: str 
             rec.aside(reason, task_id)
             continue
         fields = {k: _clean(r.get(k)) for k in ("stance", "speaker_review", "speaker_choice", "speaker_free", "comment")}
-        row = _row(str(r["quote_id"]), task_id, who.anonymise(r.get("annotator"), seen), fields, r, (None, None),
+        row = _row(str(r["quote_id"]), task_id, who.anonymise(r.get("annotator"), seen), fields, r,
+                   _suggestion_of(r, loc),
                    r.get("target"), loc)
         rows.append(row)
-        rec.rows_out += 1
-        rec.cancelled_rows += row["was_cancelled"]
+        rec.row(row)
     annotated = set(ann_task.values())
     _refuse_duplicates(bare_tasks + [t for t in set(bare_tasks) if t in annotated], where, "task")
     _refuse_duplicates(ann_ids, where, "annotation", ann_task)

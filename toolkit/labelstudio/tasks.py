@@ -6,11 +6,12 @@ One task per quote and target; `data.quote_id` (with `data.target`) is the stabl
 
 from __future__ import annotations
 
+import bisect
 import functools
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -55,22 +56,114 @@ def speaker_display(speaker: str | None, mention: str | None) -> str:
     return UNKNOWN_SPEAKER
 
 
-def quote_to_task(quote: dict[str, Any], target: str, where: str = "") -> dict[str, Any]:
-    """One Label Studio task for one quote and target; `data.quote_id` is the stable key."""
+#: Label (in the hidden `quote_span` Labels of the config) of the read-only region that
+#: highlights the quote inside the context `Text`.
+QUOTE_LABEL = "Zitat"
+#: model_version of the one prediction every task carries (the highlight). A project shows only
+#: predictions of its own model_version, so one constant keeps every task's highlight visible
+#: whatever rule or model made the stance suggestion (that one is in data.suggestion_*).
+CONTEXT_MODEL_VERSION = "qst-quote-in-context-v1"
+NO_SUGGESTION = "kein Vorschlag"
+
+
+class ArticleIndex:
+    """Articles by id, with their sentences computed on first use (only articles with quotes).
+
+    Why: the quote record carries only the quote's own sentence(s) (`context_start`/`_end`);
+    the sentence before and after need the article text and the extraction's own sentence
+    spans (`toolkit.attribution.extract.article_sentences`), so the widened context starts
+    and ends on the same boundaries extraction used.
+    """
+
+    def __init__(self, articles: Iterable[dict[str, Any]], where: str = "articles") -> None:
+        self.where = where
+        self._articles = {str(a["id"]): a for a in articles}
+        self._sentences: dict[str, list[tuple[int, int]]] = {}
+
+    def __len__(self) -> int:
+        return len(self._articles)
+
+    def text(self, article_id: str) -> str | None:
+        article = self._articles.get(article_id)
+        return None if article is None else article["text"]
+
+    def sentences(self, article_id: str) -> list[tuple[int, int]]:
+        """Sentences of the article that are not boilerplate (marked at ingest)."""
+        if article_id not in self._sentences:
+            from toolkit.attribution.extract import article_sentences
+
+            article = self._articles[article_id]
+            skip = [(b["start"], b["end"]) for b in article.get("boilerplate", [])]
+            self._sentences[article_id] = [s for s in article_sentences(article["text"])
+                                           if not any(s[0] < e and b < s[1] for b, e in skip)]
+        return self._sentences[article_id]
+
+
+def read_article_index(path: str | Path) -> ArticleIndex:
+    """The articles a quote table was extracted from (any input `qst extract` reads)."""
+    from toolkit.ingest import read_articles
+
+    return ArticleIndex(read_articles(path), where=str(path))
+
+
+def widen_context(sents: list[tuple[int, int]], c_start: int, c_end: int) -> tuple[int, int]:
+    """The quote's own sentence(s) [c_start, c_end) plus the sentence before and the one after."""
+    starts = [s for s, _ in sents]
+    k = bisect.bisect_left(starts, c_start)  # first sentence starting at or after the context
+    before = [s for s in sents[max(0, k - 3):k] if s[1] <= c_start]
+    j = bisect.bisect_left(starts, c_end)
+    after = [s for s in sents[j:j + 1] if s[0] >= c_end]
+    return (before[-1][0] if before else c_start, after[0][1] if after else c_end)
+
+
+def _context_of(q: dict[str, Any], articles: ArticleIndex | None, where: str) -> tuple[str, int, int]:
+    """(context, quote start, quote end in the context): the widened one when the article is known."""
+    quote = str(q["text"])
+    start, c_start, c_end = q.get("start"), q.get("context_start"), q.get("context_end")
+    if articles is not None and isinstance(start, int):
+        text = articles.text(str(q["article_id"]))
+        if text is None:
+            raise InputError(f"{where}: article {q['article_id']!r} is not in {articles.where}")
+        if text[start:start + len(quote)] != quote:
+            raise InputError(f"{where}: quote {q['quote_id']} is not at offset {start} of article "
+                             f"{q['article_id']!r} in {articles.where} (another version of the article?)")
+        lo, hi = (c_start, c_end) if isinstance(c_start, int) and isinstance(c_end, int) else (start, start + len(quote))
+        ws, we = widen_context(articles.sentences(str(q["article_id"])), min(lo, start), max(hi, start + len(quote)))
+        return text[ws:we], start - ws, start - ws + len(quote)
+    context = str(q.get("context") or quote)
+    if isinstance(start, int) and isinstance(c_start, int) and context[start - c_start:][:len(quote)] == quote:
+        return context, start - c_start, start - c_start + len(quote)
+    at = context.find(quote)
+    if at < 0:  # a context that does not hold the quote: show the quote alone
+        return quote, 0, len(quote)
+    return context, at, at + len(quote)
+
+
+def quote_to_task(quote: dict[str, Any], target: str, where: str = "",
+                  articles: ArticleIndex | None = None) -> dict[str, Any]:
+    """One Label Studio task for one quote and target; `data.quote_id` is the stable key.
+
+    The first data fields are what a lead scans in the data manager (quote, speaker); the
+    context is the quote's sentence(s) plus the sentence before and after when `articles` is
+    given, with the quote's offsets in it (`quote_start`/`quote_end`) for the highlight.
+    """
     q = {k: _clean(v) for k, v in quote.items()}
     for key in ("quote_id", "article_id", "text"):
         if not q.get(key):
             raise InputError(f"{where}: quote has no {key!r}")
     if not QUOTE_ID_RE.match(str(q["quote_id"])):
         raise InputError(f"{where}: quote_id {q['quote_id']!r} is not of the form q_ + 16 hex digits")
+    context, qs, qe = _context_of(q, articles, where)
     data = {
+        "text": str(q["text"]),
+        "speaker_display": speaker_display(q.get("speaker"), q.get("speaker_mention")),
         "quote_id": str(q["quote_id"]),
         "article_id": str(q["article_id"]),
-        "text": str(q["text"]),
-        "context": str(q.get("context") or q["text"]),
+        "context": context,
+        "quote_start": qs,
+        "quote_end": qe,
         "speaker": q.get("speaker"),
         "speaker_id": q.get("speaker_id"),
-        "speaker_display": speaker_display(q.get("speaker"), q.get("speaker_mention")),
         "speaker_mention": q.get("speaker_mention"),
         "quote_type": q.get("type") or q.get("quote_type") or "direct",
         "target": target,
@@ -79,6 +172,60 @@ def quote_to_task(quote: dict[str, Any], target: str, where: str = "") -> dict[s
     for key in ("article_title", "article_date", "article_url", "article_source"):
         data[key] = None if q.get(key) is None else str(q.get(key))
     return {"data": data}
+
+
+def highlight_prediction(data: dict[str, Any]) -> dict[str, Any]:
+    """The read-only pre-annotated region that marks the quote inside the context `Text`.
+
+    `readonly` on a result item makes Label Studio's region read-only (the editor's
+    ReadOnlyRegionMixin reads it from the result); the annotator can neither move nor delete it.
+    """
+    qs, qe = data.get("quote_start"), data.get("quote_end")
+    context = str(data.get("context") or "")
+    if not isinstance(qs, int) or not isinstance(qe, int) or not 0 <= qs < qe <= len(context):
+        at = context.find(str(data.get("text") or ""))
+        qs, qe = (at, at + len(str(data["text"]))) if at >= 0 and data.get("text") else (0, len(context))
+    region = {"id": "quote", "from_name": "quote_span", "to_name": "context", "type": "labels",
+              "readonly": True, "value": {"start": qs, "end": qe, "text": context[qs:qe], "labels": [QUOTE_LABEL]}}
+    return {"model_version": CONTEXT_MODEL_VERSION, "score": data.get("suggestion_score"), "result": [region]}
+
+
+@functools.lru_cache(maxsize=1)
+def _stance_hints() -> dict[str, str | None]:
+    return {c["value"]: c.get("hint") for c in load_settings().get("stance_choices", [])}
+
+
+def _suggestion_display(stance: str, model_version: str | None, score: Any) -> str:
+    hints = _stance_hints()
+    shown = f"{stance} ({hints[stance]})" if hints.get(stance) else stance
+    extra = ", ".join(x for x in (model_version, None if score is None else f"score {float(score):.2f}") if x)
+    return f"{shown} – {extra}" if extra else shown
+
+
+def label_studio_ready(task: dict[str, Any]) -> dict[str, Any]:
+    """The task as pushed: a stance prediction becomes a shown, not pre-selected, suggestion.
+
+    Why: Label Studio's Choice hotkey toggles (tags/control/Choice.jsx: onHotKey ->
+    toggleSelected), so a pre-selected stance was un-selected by its own hotkey and Submit then
+    failed as required. The suggestion moves to data.suggestion_* (shown as text, read back by
+    the import as prediction_*); the one prediction left is the quote's highlight. Idempotent.
+    """
+    data = task["data"]
+    for pred in task.get("predictions") or []:
+        stance = next((item["value"]["choices"][0] for item in pred.get("result") or []
+                       if item.get("from_name") == "stance" and (item.get("value") or {}).get("choices")), None)
+        if stance is not None:
+            data["suggestion_stance"] = stance
+            data["suggestion_model_version"] = pred.get("model_version")
+            data["suggestion_score"] = pred.get("score")
+            break
+    stance = data.get("suggestion_stance")
+    for key in ("suggestion_stance", "suggestion_model_version", "suggestion_score"):
+        data.setdefault(key, None)
+    data["suggestion"] = (_suggestion_display(stance, data["suggestion_model_version"], data["suggestion_score"])
+                          if stance else NO_SUGGESTION)
+    task["predictions"] = [highlight_prediction(data)]
+    return task
 
 
 def prediction(stance: str, model_version: str, score: float | None = None) -> dict[str, Any]:
@@ -186,14 +333,15 @@ def validate_tasks(tasks: list[dict[str, Any]], where: str = "tasks") -> None:
 
 def quotes_to_tasks(quotes: pd.DataFrame, targets: list[str] | None = None,
                     predictions: dict[str, dict[str, Any]] | None = None, rule: str | None = None,
-                    settings: dict[str, Any] | None = None, where: str = "quotes") -> list[dict[str, Any]]:
-    """Tasks for every quote × target, optionally with predictions; validated before return."""
+                    settings: dict[str, Any] | None = None, where: str = "quotes",
+                    articles: ArticleIndex | None = None) -> list[dict[str, Any]]:
+    """Tasks for every quote × target, optionally with suggestions; validated before return."""
     settings = settings or load_settings()
     targets = targets or [settings["default_target"]]
     tasks, seen = [], set()
     for i, quote in enumerate(quotes.to_dict("records"), start=1):
         for target in targets:
-            task = quote_to_task(quote, target, where=f"{where}: row {i}")
+            task = quote_to_task(quote, target, where=f"{where}: row {i}", articles=articles)
             key = (task["data"]["quote_id"], target)
             if key in seen:
                 raise InputError(f"{where}: row {i}: duplicate quote_id {key[0]}")
@@ -202,7 +350,7 @@ def quotes_to_tasks(quotes: pd.DataFrame, targets: list[str] | None = None,
                 task["predictions"] = [predictions[task["data"]["quote_id"]]]
             elif rule:
                 task["predictions"] = [rule_prediction(task["data"]["text"], rule)]
-            tasks.append(task)
+            tasks.append(label_studio_ready(task))
     validate_tasks(tasks, where=where)
     return tasks
 
@@ -216,7 +364,8 @@ def read_tasks_or_quotes(path: str | Path, **kwargs: Any) -> list[dict[str, Any]
         data = read_json_file(path, "tasks JSON file")
         if isinstance(data, list) and data and isinstance(data[0], dict) and "data" in data[0]:
             settings = kwargs.get("settings") or load_settings()
-            tasks = [complete_task(t, settings["default_target"], where=f"{path}: task #{i + 1}")
+            tasks = [complete_task(t, settings["default_target"], where=f"{path}: task #{i + 1}",
+                                   articles=kwargs.get("articles"))
                      for i, t in enumerate(data)]
             validate_tasks(tasks, where=str(path))
             return tasks
@@ -224,24 +373,26 @@ def read_tasks_or_quotes(path: str | Path, **kwargs: Any) -> list[dict[str, Any]
     return quotes_to_tasks(read_table(path), where=str(path), **kwargs)
 
 
-def complete_task(task: dict[str, Any], default_target: str, where: str = "") -> dict[str, Any]:
-    """Fill display fields of a task written by another stage (e.g. `qst predict`), keeping its predictions.
+def complete_task(task: dict[str, Any], default_target: str, where: str = "",
+                  articles: ArticleIndex | None = None) -> dict[str, Any]:
+    """Fill display fields of a task written by another stage (e.g. `qst predict`), keeping its suggestion.
 
-    Tasks from `qst export` pass through unchanged; a task whose data is a bare quote
-    (quote_id, text, context, speaker, quote_type, target) is rebuilt with quote_to_task.
+    Tasks from `qst export` pass through (made Label Studio-ready again, which changes nothing);
+    a task whose data is a bare quote (quote_id, text, context, speaker, quote_type, target) is
+    rebuilt with quote_to_task.
     """
     if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
         raise InputError(f"{where}: not a Label Studio task (needs a data object)")
     data = task["data"]
     if "speaker_display" in data:
-        return task
+        return label_studio_ready(task)
     quote = dict(data)
     quote.setdefault("type", data.get("quote_type"))
-    rebuilt = quote_to_task(quote, data.get("target") or default_target, where=where)
+    rebuilt = quote_to_task(quote, data.get("target") or default_target, where=where, articles=articles)
     for key in ("predictions", "meta"):
         if task.get(key):
             rebuilt[key] = task[key]
-    return rebuilt
+    return label_studio_ready(rebuilt)
 
 
 def task_key(task: dict[str, Any], default_target: str | None = None) -> tuple[str, str | None] | None:
