@@ -189,30 +189,34 @@ def test_selected_batch_pushes_with_predictions_and_strategy(model_and_pool, ls_
     assert "24 added" in proc.stderr.replace("\n", " ")
     ls = ls_server.client()
     proj = next(p for p in ls.projects.list(title=project) if p.title == project)
-    assert ls.projects.get(proj.id).model_version == tasks[0]["predictions"][0]["model_version"]
+    # The one prediction Label Studio holds is the quote's read-only highlight (the project's
+    # model_version); the model's stance rides in the task data as the suggestion, not pre-selected,
+    # so that the annotator's hotkey selects it instead of toggling it off (docs/labelstudio.md).
+    assert ls.projects.get(proj.id).model_version == lst.CONTEXT_MODEL_VERSION
     on_server = {t.data["quote_id"]: t for t in ls.tasks.list(project=proj.id, fields="all")}
     assert set(on_server) == {t["data"]["quote_id"] for t in tasks}
     for t in tasks:
         remote = on_server[t["data"]["quote_id"]]
+        pred = t["predictions"][0]
+        assert remote.data["suggestion_stance"] == pred["result"][0]["value"]["choices"][0]
+        assert remote.data["suggestion_model_version"] == pred["model_version"]
+        assert remote.data["suggestion_score"] == pytest.approx(pred["score"])
         preds = list(ls.predictions.list(task=remote.id))
-        assert len(preds) == 1
-        assert preds[0].result[0]["value"]["choices"] == t["predictions"][0]["result"][0]["value"]["choices"]
-        assert preds[0].model_version == t["predictions"][0]["model_version"]
-        assert preds[0].score == pytest.approx(t["predictions"][0]["score"])
+        assert [p.model_version for p in preds] == [lst.CONTEXT_MODEL_VERSION]
         assert remote.meta["qst_select"] == t["meta"]["qst_select"]  # which strategy chose it, on the server
 
 
 @pytest.mark.labelstudio
 @pytest.mark.browser
-def test_pushed_prediction_is_preselected_in_the_browser(model_and_pool, ls_server: LSServer):  # noqa: F811
-    """An annotator opening a selected task sees the model's label already selected."""
+def test_pushed_prediction_is_shown_as_the_suggestion_in_the_browser(model_and_pool, ls_server: LSServer):  # noqa: F811
+    """An annotator opening a selected task sees the model's suggestion, with no stance pre-selected."""
     d, _ = model_and_pool
     tasks = json.loads((d / "ls_batch.json").read_text())
     ls = ls_server.client()
     proj = next(p for p in ls.projects.list(title="Select check") if p.title == "Select check")
     first = tasks[0]
-    remote = next(t for t in ls.tasks.list(project=proj.id) if t.data["quote_id"] == first["data"]["quote_id"])
-    label = first["predictions"][0]["result"][0]["value"]["choices"][0]
+    remote = next(t for t in ls.tasks.list(project=proj.id, fields="all")
+                  if t.data["quote_id"] == first["data"]["quote_id"])
     server, project_id, task_id = ls_server, proj.id, remote.id
     if not CHROMIUM.exists():
         pytest.fail("Debian chromium missing: run `bash scripts/install-browser.sh`", pytrace=False)
@@ -230,9 +234,9 @@ def test_pushed_prediction_is_preselected_in_the_browser(model_and_pool, ls_serv
         page.wait_for_url(lambda u: "/user/login" not in u)
         page.goto(f"{server.url}/projects/{project_id}/data?task={task_id}")
         expect(page.get_by_text(first["data"]["text"][:30], exact=False).first).to_be_visible(timeout=120_000)
-        expect(page.get_by_role("radio", name=re.compile(f"^{label}")).first).to_be_checked(timeout=60_000)
-        for other in (c for c in ("favor", "against", "neutral") if c != label):
-            expect(page.get_by_role("radio", name=re.compile(f"^{other}")).first).not_to_be_checked()
+        expect(page.get_by_text(remote.data["suggestion"]).first).to_be_visible(timeout=60_000)
+        for stance in ("favor", "against", "neutral"):
+            expect(page.get_by_role("radio", name=re.compile(f"^{stance}")).first).not_to_be_checked()
         browser.close()
 
 
