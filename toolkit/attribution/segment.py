@@ -16,6 +16,7 @@ because it is the generator that drives it (docs/speed.md).
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from functools import lru_cache
@@ -175,6 +176,115 @@ def _abbreviations_on_dotted_words(somajo: SoMaJo) -> SoMaJo:
 
 
 
+#: SoMaJo 2.5's one-pass patterns that can only match where a character (or short sequence) occurs
+#: that is rare in news prose: attribute -> (gate, `_fingerprint` of the SoMaJo source it was derived
+#: from). Every match of the pattern contains a match of its gate (the reason is the comment), so a
+#: node text without one has no match. The gate is compiled with the pattern's IGNORECASE flag and
+#: the same `regex` module, so \d, \w and case folding read as in the pattern.
+_GATES: dict[str, tuple[str, str]] = {
+    "token_with_plus_ampersand": (r"[+&]", "326aac3e3516"),  # each of the 168 entries holds \+ or \&
+    "simple_plus_ampersand_candidates": (r"[&+]", "e7a2d90acd52"),  # \b\w+[&+]\w+\b
+    "email": (r"@|\[at\]", "40758303ff81"),  # (?:@| \[at\] )
+    "url_without_protocol": (r"\.(?:de|com|tv|me|net|us|org|at|cc|ly|be|ch|info|live|eu|edu|gov|jpg|png|gif|log|txt"
+                             r"|xlsx?|docx?|pptx?|pdf)", "8f67a28688e5"),  # the pattern's own \.(?:…) part
+    "simple_url": (r"://|www\.", "98585065165e"),  # (?:https?|ftp|svn):// | (?:https?://)?www\.
+    "simple_url_with_brackets": (r"://|www\.", "3ea67574d9ff"),
+    "gender_marker": (r"[*:/]in", "61d6ddc8e9f8"),  # \p{L}+[*:/]in(?:nen)?
+    "single_tokens": (r"[;/]|\.net|[345]g", "8744284d5aa1"),  # tl;dr zl;ng /rant .Net E/E S/4 R/3 3G 4G 5G /s
+    "nr_abbreviations": (r"nr\.", "f0baf358564e"),  # \w+\.-?Nr\.
+    "three_part_date_dmy": (r"\d[./-]\d", "2e8635fc0221"),  # day ([./-]) month: digit, separator, digit
+    "three_part_date_mdy": (r"\d[./-]\d", "2e8635fc0221"),
+    "two_part_date": (r"\d[./-]\d", "c280ae87d71b"),  # \d{1,2}([./-]) \d{1,2}
+    "three_part_date_year_first": (r"\d[/-]\d", "52757eca65f8"),  # \d{4} ([/-])\d{1,2}
+    "isbn": (r"[0-9]", "014925a47b6a"),  # every alternative starts with [0-9] or 97[89]
+    "measurement": (r"\d", "a925ed365a8c"),  # every number alternative holds \d+ or \d{…}
+    "number_range": (r"\d", "7f87b3ca017a"),
+    "number": (r"\d", "ae5f2c229f90"),
+    "section_number": (r"\d\.\d", "8b66c87f6996"),  # (?:\d+[.])+\d+
+    "calculation": (r"\d[+*x×÷−]", "5cc2d1ea1612"),  # \d+(?:[,.]\d+)? then the operator
+    "amount": (r"[,.]-", "ab77a3c0351b"),  # \d+[\d,.]*[,.]-
+    "fraction": (r"\d/", "dec3ef17d6cd"),  # \d+/\d+
+    "time": (r"\d:", "a43df4a9c408"),  # \d{1,2}(?::\d{2})…
+    "ordinal": (r"\d\.", "7a677162e698"),  # (?:\d{1,3}|\d{5,}|[3-9]\d{3})\.
+    "semester": (r"\d", "cbaa1106e550"),  # …(?P<b_jahr>\d\d…)
+    "number_compound": (r"\d", "aa7102f5950d"),  # \d+-?[\p{L}@]…
+    "ipv4": (r"\d\.\d", "c5a24f6392b9"),  # (?:\d{1,3}[.]){3}\d{1,3}
+    "roman_ordinal": (r"[MDCLXVI]\.", "425a24148afc"),  # the look-ahead (?=[MDCLXVI]) forbids a bare "."
+    "letter_sharp": (r"#", "1ac4a20cc73b"),  # [acdfg]#
+    "letter_apostrophe_word": (r"['’]", "8a7261fc6902"),  # [dlo]['’]\p{L}+
+    "double_latex_quote": (r"``|''", "038fba094b02"),
+    "paired_single_latex_quote": (r"`", "1d070e7d85cb"),
+    "paired_single_quot_mark": (r"'", "837b6c1b7eba"),
+    "arrow": (r"[<>\u2190-\u21ff]", "56406996679d"),  # -+[ ]?> | <[ ]?-+ | [\u2190-\u21ff]
+    "mention": (r"@", "a648c281a39c"),  # [@]\w+
+    "hashtag_sequence": (r"#", "e86c68b15eb4"),  # (?:[#]\w…)+
+    "ellipsis": (r"\.\.|…", "e41440a22f79"),  # \.{2,}|…+…
+}
+
+
+class _Gated:
+    """A compiled SoMaJo pattern whose `finditer` first asks a cheap gate whether the text can hold a
+    match at all (`_GATES`). Offered upstream as "skip a pass on text without the characters its
+    matches need": SoMaJo runs some 60 such passes over every node, and most nodes of news prose hold
+    no "+", "@", "://" or digit-separator-digit; the gate is one scan for a character class or a short
+    literal, the pattern one try of a long expression at every position. Output identical: no gate
+    match, no pattern match; otherwise the pattern runs as it would have."""
+
+    __slots__ = ("pattern", "gate")
+
+    def __init__(self, pattern: regex.Pattern[str], gate: regex.Pattern[str]) -> None:
+        self.pattern, self.gate = pattern, gate
+
+    def __getattr__(self, name: str):  # noqa: ANN204 - groupindex, pattern, flags, ... of the wrapped pattern
+        return getattr(self.pattern, name)
+
+    def finditer(self, text: str):  # noqa: ANN201 - an iterator of regex.Match, as Pattern.finditer
+        if self.gate.search(text) is None:
+            return iter(())
+        return self.pattern.finditer(text)
+
+
+class _Spaces:
+    r"""SoMaJo's `spaces` pattern (\s+, replaced by one " ") whose `sub` leaves a text alone that holds
+    no white space but single " " characters: then every \s+ run is one " " and the result is the text
+    itself. SoMaJo calls it three times per paragraph."""
+
+    __slots__ = ("pattern",)
+    _OTHER = regex.compile(r"[^\S ]| {2}")
+
+    def __init__(self, pattern: regex.Pattern[str]) -> None:
+        self.pattern = pattern
+
+    def __getattr__(self, name: str):  # noqa: ANN204 - finditer, search, ... of the wrapped pattern
+        return getattr(self.pattern, name)
+
+    def sub(self, repl: str, text: str) -> str:
+        if repl == " " and self._OTHER.search(text) is None:
+            return text
+        return self.pattern.sub(repl, text)
+
+
+def _fingerprint(source: str) -> str:
+    """A SHA-1 prefix of a pattern source that does not depend on the order of its alternatives (the
+    pieces between "|", "(", "(?:", "(?P<name>" and ")"): SoMaJo builds some alternations from sets,
+    whose order changes with the string hash seed of the process."""
+    return hashlib.sha1("\n".join(sorted(re.split(r"\(\?(?::|P<\w+>)|[|()]", source))).encode()).hexdigest()[:12]
+
+
+def _gate_rare_passes(somajo: SoMaJo) -> SoMaJo:
+    """Wrap this instance's patterns of `_GATES` in `_Gated` (and `spaces` in `_Spaces`), each only if
+    its source is the one the gate was derived from (a SoMaJo whose patterns changed runs as is)."""
+    tokenizer = getattr(somajo, "_tokenizer", None)
+    for name, (gate, digest) in _GATES.items():
+        pattern = getattr(tokenizer, name, None)
+        if isinstance(pattern, regex.Pattern) and _fingerprint(pattern.pattern) == digest:
+            setattr(tokenizer, name, _Gated(pattern, regex.compile(gate, pattern.flags & regex.IGNORECASE)))
+    spaces = getattr(tokenizer, "spaces", None)
+    if isinstance(spaces, regex.Pattern) and spaces.pattern == r"\s+":
+        tokenizer.spaces = _Spaces(spaces)
+    return somajo
+
+
 def _starts_at(raw: str, i: int, text: str) -> bool:
     """raw[i:].startswith(text) without copying raw[i:] (str.startswith is False past the end)."""
     return raw.startswith(text, i) if i <= len(raw) else raw[i:].startswith(text)
@@ -286,7 +396,7 @@ def _tokenizer() -> SoMaJo:
     leaves tokens, offsets and sentences as they were; tests/test_segment.py compares)."""
     somajo = _plain_somajo()
     for patch in (_skip_emoji_pass_without_emoji, _split_long_nodes_in_chunks, _abbreviations_on_dotted_words,
-                  _linear_offsets):
+                  _gate_rare_passes, _linear_offsets):
         somajo = patch(somajo)
     return somajo
 
