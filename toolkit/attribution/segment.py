@@ -414,13 +414,32 @@ def paragraphs(text: str) -> list[Span]:
     return spans
 
 
+def _paragraph_sentences(tok: SoMaJo, paragraph: str) -> tuple[Span, ...]:
+    """Sentence spans of one paragraph, relative to it."""
+    return tuple((sent[0].character_offset[0], sent[-1].character_offset[1])
+                 for sent in tok.tokenize_text([paragraph]) if sent)
+
+
+#: Paragraphs whose sentences `sentences` keeps (about 25 MB at the generated corpus's 430 characters).
+PARAGRAPH_CACHE = 32_768
+
+
+@lru_cache(maxsize=PARAGRAPH_CACHE)
+def _cached_paragraph_sentences(paragraph: str) -> tuple[Span, ...]:
+    """`_paragraph_sentences` with the project's SoMaJo, remembered per paragraph text: SoMaJo reads
+    each paragraph alone (one `tokenize_text` call, nothing carried over), so a paragraph seen again
+    (agency boilerplate, a repeated caption; a third of the generated corpus's) has the same
+    sentences. An exception (SoMaJo's alignment assertion) is not remembered and is raised again."""
+    return _paragraph_sentences(_tokenizer(), paragraph)
+
+
 def sentences(text: str, paras: list[Span] | None = None, tokenizer: SoMaJo | None = None) -> list[Span]:
     """Sentence spans, never crossing a paragraph boundary (SoMaJo runs per paragraph)."""
     paras = paragraphs(text) if paras is None else paras
-    tok = tokenizer or _tokenizer()
     out: list[Span] = []
     for p_start, p_end in paras:
-        for sent in tok.tokenize_text([text[p_start:p_end]]):
-            if sent:
-                out.append((p_start + sent[0].character_offset[0], p_start + sent[-1].character_offset[1]))
+        paragraph = text[p_start:p_end]
+        spans = (_cached_paragraph_sentences(paragraph) if tokenizer is None
+                 else _paragraph_sentences(tokenizer, paragraph))
+        out.extend((p_start + s, p_start + e) for s, e in spans)
     return out
