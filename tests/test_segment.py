@@ -229,3 +229,19 @@ def test_a_changed_pattern_is_left_alone() -> None:
     segment._abbreviations_on_dotted_words(plain)
     assert plain._tokenizer.abbreviation is other
     assert isinstance(plain._tokenizer.single_token_abbreviation, segment._DottedWords)
+
+
+def test_the_quick_build_gives_the_plain_instance() -> None:
+    """`_built_quickly` (compiled regex.search while SoMaJo's constructor runs) builds the same
+    tokenizer as the plain constructor, and leaves the module's `re` as it was."""
+    import somajo.tokenizer
+
+    quick, plain = segment._built_quickly()._tokenizer, _plain_somajo()._tokenizer
+    assert somajo.tokenizer.re is regex
+    assert vars(quick).keys() == vars(plain).keys()
+    for name, value in vars(plain).items():
+        other = vars(quick)[name]
+        if isinstance(value, regex.Pattern):
+            assert (other.pattern, other.flags) == (value.pattern, value.flags), name
+        else:
+            assert other == value, name
