@@ -1,8 +1,8 @@
 """The project's SoMaJo is an unpatched SoMaJo made faster, nothing else.
 
 toolkit.attribution.segment puts speed patches on its own SoMaJo instance (emoji pass only where an
-emoji is, node splits in chunks, abbreviation regexes only on words with a ".", offsets by in-place
-scanning). Every token (text, class, spacing, original spelling, sentence flags, character offsets)
+emoji is, node splits in chunks, abbreviation regexes only on words with a ".", rare-character passes
+only on nodes their gate finds something in, offsets by in-place scanning). Every token (text, class, spacing, original spelling, sentence flags, character offsets)
 and so every sentence must be what a fresh, unpatched instance gives: on the seed articles, on 300
 SpkAtt articles (skipped when ../shared/spkatt-news is absent), on probes for the German cases the
 patches touch, on a 200 kB paragraph and on generated text.
@@ -42,6 +42,16 @@ PROBES = [
     "Cafe\u0301 mit Dr. Mu\u0308ller: nicht NFC. Ps. Grüße. PS. Nochmals. a... Na ja &c. So i.d.R. Nr. 5.",
     "Das Kürzel lautet Abk. Der Satz endet mit z. B. Und dann ca. So war es Bsp. Das war’s usw.",
     "Ende usw.",
+    # one or more matches for each pass `segment._GATES` gates
+    "C++ und AT&T, Strg+Alt+Entf, Google+; R&D und B+B. Mail: info@example.de, max [at] web [dot] de. "
+    "Seite www.example.de, http://x.org/a(b)c und bild.jpg oder test.pdf-Datei. Bürger*innen, Lehrer:innen, "
+    "Student/innen. tl;dr /s 5G .Net. Kto.-Nr. 5, Best.-Nr. 7. Am 11.09.2001, 09/11/2001, 2001-09-11, 3.4. "
+    "und 12-3. ISBN 978-3-16-148410-0, ISBN 3-16-148410-X, 3161484100. 3 km/h, 5kg, 10-12 Euro, 1/2, 3/4-5/6, "
+    "1.000.000,50 und 1,999.95, 1.2.3 und 192.168.0.1, 3+4=7, 5x6, 1.000,- Euro, 12:30 Uhr, 12:30:15. "
+    "Am 3. und 1000. Tag, WS20/21, SoSe2020, 3D-Drucker, 2000er, IV. Quartal, XII. Jahrhundert. c# und d#-moll, "
+    "d'accord, O’Connor, l'Enfer. ``Zitat'' und `so' und 'einfach'. -> und <- und →. @user #hashtag #a-b. "
+    "Und dann... oder …! Ende.",
+    "Zwei  Leerzeichen\tund Tab. 3 . 4 und 3 - 4 - 2001 sowie 1 2 3 4 5 6 7 8 9 X.",
 ]
 
 _PIECES = ["a", "Bb", " ", ".", "z. B.", "Dr.", "11.", "September", "„", "“", "e\u0301", "\u00ad", "\t", "👍🏽",
@@ -163,6 +173,54 @@ def test_every_white_space_but_the_space_is_unprintable() -> None:
     assert printable_ws == []
 
 
+_GATED_PIECES = _PIECES + ["+", "&", "@", " [at] ", "www.", "://", "*in", ":innen", "/", ";", "-", ":", "1", "2",
+                           "3", "9", "0", "X", "IV", "#", "'", "’", "`", "``", "''", ">", "<", "→", "km", "kg",
+                           "ISBN ", "97", "8", "Nr", ".de", ".pdf", "tl;dr", "5G", "WS", "SoSe", "x", "−", ",", "…"]
+
+
+def test_every_gated_pass_is_gated_and_the_spaces_pass_too() -> None:
+    tok = _tokenizer()._tokenizer
+    assert all(isinstance(getattr(tok, name), segment._Gated) for name in segment._GATES)
+    assert isinstance(tok.spaces, segment._Spaces) and "_split_all_matches" in vars(tok)
+
+
+def _gate_holds(text: str) -> None:
+    """Every match of a gated pattern contains a match of its gate (what makes skipping exact)."""
+    tok = _tokenizer()._tokenizer
+    for name in segment._GATES:
+        gated = getattr(tok, name)
+        for m in gated.pattern.finditer(text):
+            assert gated.gate.search(m.group()) is not None, (name, m.group())
+            assert gated.gate.search(text) is not None
+
+
+def test_each_gate_holds_on_the_probes() -> None:
+    for text in PROBES:
+        _gate_holds(text)
+    # and the probes do exercise the gated passes: most of them match somewhere
+    tok = _tokenizer()._tokenizer
+    matched = {name for name in segment._GATES if any(getattr(tok, name).pattern.search(t) for t in PROBES)}
+    assert len(matched) >= len(segment._GATES) - 3, sorted(set(segment._GATES) - matched)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_GATED_PIECES), max_size=40))
+def test_each_gate_holds_on_generated_text(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    _gate_holds(text)
+    assert _outcome(_tokens, text, _tokenizer()) == _outcome(_tokens, text, _plain())
+
+
+def test_a_changed_gated_pattern_is_left_alone() -> None:
+    """A SoMaJo whose gated pattern is not the one the gate was derived from runs that pass ungated."""
+    plain = _plain_somajo()
+    other = regex.compile(r"\bfoo\+?", regex.IGNORECASE)
+    plain._tokenizer.token_with_plus_ampersand = other
+    segment._gate_rare_passes(plain)
+    assert plain._tokenizer.token_with_plus_ampersand is other
+    assert isinstance(plain._tokenizer.email, segment._Gated)
+
+
 def test_a_changed_pattern_is_left_alone() -> None:
     """A SoMaJo whose abbreviation pattern is not the one the lists vouch for runs unpatched."""
     plain = _plain_somajo()
@@ -171,3 +229,19 @@ def test_a_changed_pattern_is_left_alone() -> None:
     segment._abbreviations_on_dotted_words(plain)
     assert plain._tokenizer.abbreviation is other
     assert isinstance(plain._tokenizer.single_token_abbreviation, segment._DottedWords)
+
+
+def test_the_quick_build_gives_the_plain_instance() -> None:
+    """`_built_quickly` (compiled regex.search while SoMaJo's constructor runs) builds the same
+    tokenizer as the plain constructor, and leaves the module's `re` as it was."""
+    import somajo.tokenizer
+
+    quick, plain = segment._built_quickly()._tokenizer, _plain_somajo()._tokenizer
+    assert somajo.tokenizer.re is regex
+    assert vars(quick).keys() == vars(plain).keys()
+    for name, value in vars(plain).items():
+        other = vars(quick)[name]
+        if isinstance(value, regex.Pattern):
+            assert (other.pattern, other.flags) == (value.pattern, value.flags), name
+        else:
+            assert other == value, name

@@ -16,12 +16,14 @@ because it is the generator that drives it (docs/speed.md).
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from functools import lru_cache
 
 import regex
 from somajo import SoMaJo, alignment, doubly_linked_list
+from somajo import tokenizer as somajo_tokenizer
 from somajo import utils as somajo_utils
 from somajo.token import Token
 
@@ -115,6 +117,8 @@ def _strictly_increasing(boundaries: list[tuple[int, int, str | None]], length: 
 # delimited word that holds a "."; this finds those words in linear time (the look-behind lets only
 # a word's first character start a match).
 _DOTTED_WORD = regex.compile(r"(?<!\S)[^\s.]*\.\S*")
+#: Dotted words without an abbreviation match that `_DottedWords` remembers (then starts afresh).
+_MISSES_MAX = 65_536
 
 
 class _DottedWords:
@@ -129,12 +133,17 @@ class _DottedWords:
     look-behinds and \b at a word's start read what they read in the whole text, and (3) the
     look-aheads after a match, (?!\p{L}{1,3}\.) and (?!\p{L}), succeed both at a white-space
     character and at `endpos`, the only places a word ends. Matches come in the same order, from
-    the same non-overlapping left-to-right scan (no match can be empty)."""
+    the same non-overlapping left-to-right scan (no match can be empty).
 
-    __slots__ = ("pattern",)
+    By (2) and (3) a word's matches depend on the word alone (before it: white space or the start,
+    both pass the look-behinds), so the words found to hold no match (most of them: "sagte.",
+    "werden.") are remembered in `misses` and not searched again."""
+
+    __slots__ = ("pattern", "misses")
 
     def __init__(self, pattern: regex.Pattern[str]) -> None:
         self.pattern = pattern
+        self.misses: set[str] = set()
 
     def __getattr__(self, name: str):  # noqa: ANN204 - groupindex, pattern, flags, ... of the wrapped pattern
         return getattr(self.pattern, name)
@@ -142,8 +151,19 @@ class _DottedWords:
     def finditer(self, text: str):  # noqa: ANN201 - an iterator of regex.Match, as Pattern.finditer
         if "." not in text:
             return
+        misses = self.misses
         for word in _DOTTED_WORD.finditer(text):
-            yield from self.pattern.finditer(text, word.start(), word.end())
+            w = word.group()
+            if w in misses:
+                continue
+            found = False
+            for m in self.pattern.finditer(text, word.start(), word.end()):
+                found = True
+                yield m
+            if not found:
+                if len(misses) >= _MISSES_MAX:
+                    misses.clear()
+                misses.add(w)
 
 
 def _abbreviation_sources(language: str) -> dict[str, str] | None:
@@ -175,6 +195,132 @@ def _abbreviations_on_dotted_words(somajo: SoMaJo) -> SoMaJo:
 
 
 
+#: SoMaJo 2.5's one-pass patterns that can only match where a character (or short sequence) occurs
+#: that is rare in news prose: attribute -> (gate, `_fingerprint` of the SoMaJo source it was derived
+#: from). Every match of the pattern contains a match of its gate (the reason is the comment), so a
+#: node text without one has no match. The gate is compiled with the pattern's IGNORECASE flag and
+#: the same `regex` module, so \d, \w and case folding read as in the pattern.
+_GATES: dict[str, tuple[str, str]] = {
+    "token_with_plus_ampersand": (r"[+&]", "326aac3e3516"),  # each of the 168 entries holds \+ or \&
+    "simple_plus_ampersand_candidates": (r"[&+]", "e7a2d90acd52"),  # \b\w+[&+]\w+\b
+    "email": (r"@|\[at\]", "40758303ff81"),  # (?:@| \[at\] )
+    "url_without_protocol": (r"\.(?:de|com|tv|me|net|us|org|at|cc|ly|be|ch|info|live|eu|edu|gov|jpg|png|gif|log|txt"
+                             r"|xlsx?|docx?|pptx?|pdf)", "8f67a28688e5"),  # the pattern's own \.(?:…) part
+    "simple_url": (r"://|www\.", "98585065165e"),  # (?:https?|ftp|svn):// | (?:https?://)?www\.
+    "simple_url_with_brackets": (r"://|www\.", "3ea67574d9ff"),
+    "gender_marker": (r"[*:/]in", "61d6ddc8e9f8"),  # \p{L}+[*:/]in(?:nen)?
+    "single_tokens": (r"[;/]|\.net|[345]g", "8744284d5aa1"),  # tl;dr zl;ng /rant .Net E/E S/4 R/3 3G 4G 5G /s
+    "nr_abbreviations": (r"nr\.", "f0baf358564e"),  # \w+\.-?Nr\.
+    "three_part_date_dmy": (r"\d[./-]\d", "2e8635fc0221"),  # day ([./-]) month: digit, separator, digit
+    "three_part_date_mdy": (r"\d[./-]\d", "2e8635fc0221"),
+    "two_part_date": (r"\d[./-]\d", "c280ae87d71b"),  # \d{1,2}([./-]) \d{1,2}
+    "three_part_date_year_first": (r"\d[/-]\d", "52757eca65f8"),  # \d{4} ([/-])\d{1,2}
+    "isbn": (r"[0-9]", "014925a47b6a"),  # every alternative starts with [0-9] or 97[89]
+    "measurement": (r"\d", "a925ed365a8c"),  # every number alternative holds \d+ or \d{…}
+    "number_range": (r"\d", "7f87b3ca017a"),
+    "number": (r"\d", "ae5f2c229f90"),
+    "section_number": (r"\d\.\d", "8b66c87f6996"),  # (?:\d+[.])+\d+
+    "calculation": (r"\d[+*x×÷−]", "5cc2d1ea1612"),  # \d+(?:[,.]\d+)? then the operator
+    "amount": (r"[,.]-", "ab77a3c0351b"),  # \d+[\d,.]*[,.]-
+    "fraction": (r"\d/", "dec3ef17d6cd"),  # \d+/\d+
+    "time": (r"\d:", "a43df4a9c408"),  # \d{1,2}(?::\d{2})…
+    "ordinal": (r"\d\.", "7a677162e698"),  # (?:\d{1,3}|\d{5,}|[3-9]\d{3})\.
+    "semester": (r"\d", "cbaa1106e550"),  # …(?P<b_jahr>\d\d…)
+    "number_compound": (r"\d", "aa7102f5950d"),  # \d+-?[\p{L}@]…
+    "ipv4": (r"\d\.\d", "c5a24f6392b9"),  # (?:\d{1,3}[.]){3}\d{1,3}
+    "roman_ordinal": (r"[MDCLXVI]\.", "425a24148afc"),  # the look-ahead (?=[MDCLXVI]) forbids a bare "."
+    "letter_sharp": (r"#", "1ac4a20cc73b"),  # [acdfg]#
+    "letter_apostrophe_word": (r"['’]", "8a7261fc6902"),  # [dlo]['’]\p{L}+
+    "double_latex_quote": (r"``|''", "038fba094b02"),
+    "paired_single_latex_quote": (r"`", "1d070e7d85cb"),
+    "paired_single_quot_mark": (r"'", "837b6c1b7eba"),
+    "arrow": (r"[<>\u2190-\u21ff]", "56406996679d"),  # -+[ ]?> | <[ ]?-+ | [\u2190-\u21ff]
+    "mention": (r"@", "a648c281a39c"),  # [@]\w+
+    "hashtag_sequence": (r"#", "e86c68b15eb4"),  # (?:[#]\w…)+
+    "ellipsis": (r"\.\.|…", "e41440a22f79"),  # \.{2,}|…+…
+}
+
+
+class _Gated:
+    """A compiled SoMaJo pattern whose `finditer` first asks a cheap gate whether the text can hold a
+    match at all (`_GATES`). Offered upstream as "skip a pass on text without the characters its
+    matches need": SoMaJo runs some 60 such passes over every node, and most nodes of news prose hold
+    no "+", "@", "://" or digit-separator-digit; the gate is one scan for a character class or a short
+    literal, the pattern one try of a long expression at every position. Output identical: no gate
+    match, no pattern match; otherwise the pattern runs as it would have."""
+
+    __slots__ = ("pattern", "gate")
+
+    def __init__(self, pattern: regex.Pattern[str], gate: regex.Pattern[str]) -> None:
+        self.pattern, self.gate = pattern, gate
+
+    def __getattr__(self, name: str):  # noqa: ANN204 - groupindex, pattern, flags, ... of the wrapped pattern
+        return getattr(self.pattern, name)
+
+    def finditer(self, text: str):  # noqa: ANN201 - an iterator of regex.Match, as Pattern.finditer
+        if self.gate.search(text) is None:
+            return iter(())
+        return self.pattern.finditer(text)
+
+
+class _Spaces:
+    r"""SoMaJo's `spaces` pattern (\s+, replaced by one " ") whose `sub` leaves a text alone that holds
+    no white space but single " " characters: then every \s+ run is one " " and the result is the text
+    itself. SoMaJo calls it three times per paragraph."""
+
+    __slots__ = ("pattern",)
+    _OTHER = regex.compile(r"[^\S ]| {2}")
+
+    def __init__(self, pattern: regex.Pattern[str]) -> None:
+        self.pattern = pattern
+
+    def __getattr__(self, name: str):  # noqa: ANN204 - finditer, search, ... of the wrapped pattern
+        return getattr(self.pattern, name)
+
+    def sub(self, repl: str, text: str) -> str:
+        if repl == " " and self._OTHER.search(text) is None:
+            return text
+        return self.pattern.sub(repl, text)
+
+
+def _fingerprint(source: str) -> str:
+    """A SHA-1 prefix of a pattern source that does not depend on the order of its alternatives (the
+    pieces between "|", "(", "(?:", "(?P<name>" and ")"): SoMaJo builds some alternations from sets,
+    whose order changes with the string hash seed of the process."""
+    return hashlib.sha1("\n".join(sorted(re.split(r"\(\?(?::|P<\w+>)|[|()]", source))).encode()).hexdigest()[:12]
+
+
+def _gate_rare_passes(somajo: SoMaJo) -> SoMaJo:
+    """Wrap this instance's patterns of `_GATES` in `_Gated` (and `spaces` in `_Spaces`), each only if
+    its source is the one the gate was derived from (a SoMaJo whose patterns changed runs as is)."""
+    tokenizer = getattr(somajo, "_tokenizer", None)
+    for name, (gate, digest) in _GATES.items():
+        pattern = getattr(tokenizer, name, None)
+        if isinstance(pattern, regex.Pattern) and _fingerprint(pattern.pattern) == digest:
+            setattr(tokenizer, name, _Gated(pattern, regex.compile(gate, pattern.flags & regex.IGNORECASE)))
+    spaces = getattr(tokenizer, "spaces", None)
+    if isinstance(spaces, regex.Pattern) and spaces.pattern == r"\s+":
+        tokenizer.spaces = _Spaces(spaces)
+    original = getattr(tokenizer, "_split_all_matches", None)
+    if original is None or not callable(getattr(tokenizer, "_split_matches", None)):
+        return somajo
+
+    def split_all_matches(pattern, token_dll, token_class: str = "regular", **kwargs) -> None:  # noqa: ANN001
+        """SoMaJo's loop over the nodes with the gate asked first: a node it turns away would get no
+        boundaries, for which SoMaJo's split does nothing; this saves the call and its set-up."""
+        if not isinstance(pattern, _Gated):
+            return original(pattern, token_dll, token_class, **kwargs)
+        gate, compiled = pattern.gate.search, pattern.pattern
+        for t in token_dll:
+            if t.value.markup or t.value._locked or gate(t.value.text) is None:
+                continue
+            tokenizer._split_matches(compiled, t, token_class, kwargs.get("repl"),
+                                     kwargs.get("split_named_subgroups", True), kwargs.get("delete_whitespace", False))
+
+    tokenizer._split_all_matches = split_all_matches
+    return somajo
+
+
 def _starts_at(raw: str, i: int, text: str) -> bool:
     """raw[i:].startswith(text) without copying raw[i:] (str.startswith is False past the end)."""
     return raw.startswith(text, i) if i <= len(raw) else raw[i:].startswith(text)
@@ -194,6 +340,7 @@ def _determine_offsets(tokens: list[Token], raw: str, position: int) -> list[tup
     offsets: list[tuple[int, int]] = []
     raw_i = 0
     raw = _WHITESPACE.sub(" ", raw)
+    n = len(raw)
     for token in tokens:
         if token.markup:
             start, end = token.character_offset
@@ -203,10 +350,11 @@ def _determine_offsets(tokens: list[Token], raw: str, position: int) -> list[tup
             text = token.text if token.original_spelling is None else token.original_spelling
             if not text.isprintable():
                 text = _WHITESPACE.sub(" ", text)
-            if _starts_at(raw, raw_i, text):
+            # `_starts_at`, inlined (a call per token and test costs about a tenth of SoMaJo's time).
+            if raw.startswith(text, raw_i) if raw_i <= n else not text:
                 start = raw_i
                 end = start + len(text)
-            elif _starts_at(raw, raw_i, " ") and _starts_at(raw, raw_i + 1, text):
+            elif raw_i < n and raw[raw_i] == " " and raw.startswith(text, raw_i + 1):
                 start = raw_i + 1
                 end = start + len(text)
             else:
@@ -280,13 +428,50 @@ def _plain_somajo() -> SoMaJo:
     return SoMaJo("de_CMC", split_camel_case=False, character_offsets=True)
 
 
+class _CompiledSearch:
+    r"""`regex` as SoMaJo's tokenizer module sees it, except that `search(pattern, string)` keeps the
+    compiled pattern: SoMaJo's constructor calls regex.search(r"^\w+$", entry) for each of its 7,647
+    camel-case entries (and r"^\w+[&+]\w+$" for the +/& ones), and regex's per-call cache look-up
+    (flag enums included) was two thirds of building the tokenizer, about 0.2 CPU-s of every
+    process start. Same pattern, same flags, same search: the same match."""
+
+    def __init__(self) -> None:
+        self._compiled: dict[str, regex.Pattern[str]] = {}
+
+    def __getattr__(self, name: str):  # noqa: ANN204 - compile, escape, IGNORECASE, ... of regex
+        return getattr(regex, name)
+
+    def search(self, pattern, string, *args, **kwargs):  # noqa: ANN001, ANN201 - regex.search's signature
+        if args or kwargs or not isinstance(pattern, str):
+            return regex.search(pattern, string, *args, **kwargs)
+        compiled = self._compiled.get(pattern)
+        if compiled is None:
+            compiled = self._compiled[pattern] = regex.compile(pattern)
+        return compiled.search(string)
+
+
+def _built_quickly() -> SoMaJo:
+    """`_plain_somajo()` with `_CompiledSearch` as the tokenizer module's `re` while the constructor
+    runs (then `regex` again, also on error). Only that name is swapped, only for the construction
+    (anything else calling through it meanwhile gets regex's own answer); the instance holds the
+    very patterns `regex.compile` gives."""
+    module = somajo_tokenizer
+    if getattr(module, "re", None) is not regex:
+        return _plain_somajo()
+    module.re = _CompiledSearch()
+    try:
+        return _plain_somajo()
+    finally:
+        module.re = regex
+
+
 @lru_cache(maxsize=1)
 def _tokenizer() -> SoMaJo:
     """The project's SoMaJo: an unpatched instance with the speed patches above on it alone (each
     leaves tokens, offsets and sentences as they were; tests/test_segment.py compares)."""
-    somajo = _plain_somajo()
+    somajo = _built_quickly()
     for patch in (_skip_emoji_pass_without_emoji, _split_long_nodes_in_chunks, _abbreviations_on_dotted_words,
-                  _linear_offsets):
+                  _gate_rare_passes, _linear_offsets):
         somajo = patch(somajo)
     return somajo
 
@@ -304,13 +489,32 @@ def paragraphs(text: str) -> list[Span]:
     return spans
 
 
+def _paragraph_sentences(tok: SoMaJo, paragraph: str) -> tuple[Span, ...]:
+    """Sentence spans of one paragraph, relative to it."""
+    return tuple((sent[0].character_offset[0], sent[-1].character_offset[1])
+                 for sent in tok.tokenize_text([paragraph]) if sent)
+
+
+#: Paragraphs whose sentences `sentences` keeps (about 25 MB at the generated corpus's 430 characters).
+PARAGRAPH_CACHE = 32_768
+
+
+@lru_cache(maxsize=PARAGRAPH_CACHE)
+def _cached_paragraph_sentences(paragraph: str) -> tuple[Span, ...]:
+    """`_paragraph_sentences` with the project's SoMaJo, remembered per paragraph text: SoMaJo reads
+    each paragraph alone (one `tokenize_text` call, nothing carried over), so a paragraph seen again
+    (agency boilerplate, a repeated caption; a third of the generated corpus's) has the same
+    sentences. An exception (SoMaJo's alignment assertion) is not remembered and is raised again."""
+    return _paragraph_sentences(_tokenizer(), paragraph)
+
+
 def sentences(text: str, paras: list[Span] | None = None, tokenizer: SoMaJo | None = None) -> list[Span]:
     """Sentence spans, never crossing a paragraph boundary (SoMaJo runs per paragraph)."""
     paras = paragraphs(text) if paras is None else paras
-    tok = tokenizer or _tokenizer()
     out: list[Span] = []
     for p_start, p_end in paras:
-        for sent in tok.tokenize_text([text[p_start:p_end]]):
-            if sent:
-                out.append((p_start + sent[0].character_offset[0], p_start + sent[-1].character_offset[1]))
+        paragraph = text[p_start:p_end]
+        spans = (_cached_paragraph_sentences(paragraph) if tokenizer is None
+                 else _paragraph_sentences(tokenizer, paragraph))
+        out.extend((p_start + s, p_start + e) for s, e in spans)
     return out
