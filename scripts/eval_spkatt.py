@@ -148,6 +148,15 @@ def _typed_table(docs: list[dict[str, Any]], rules: dict[str, list[dict[str, Any
     return fig
 
 
+def _param(text: str) -> tuple[str, Any]:
+    """NAME=VALUE of --param, the value read as JSON (0.6, true, "all") where it parses."""
+    name, _, value = text.partition("=")
+    try:
+        return name.strip(), json.loads(value)
+    except ValueError:
+        return name.strip(), value
+
+
 def folds_main(args: argparse.Namespace, docs: list[dict[str, Any]], registry: Any) -> int:
     """Rules alone (tuned on these articles: a training figure) beside the learned layer, every
     article scored by a model trained on the other folds; per type, per outcome, time per article.
@@ -158,16 +167,24 @@ def folds_main(args: argparse.Namespace, docs: list[dict[str, Any]], registry: A
 
     types = parse_types(args.types)
     folds = read_folds(args.folds, [d["doc_id"] for d in docs])
+    if args.dev:  # development: folds 1-4 only, each scored by a model of the other three
+        folds = folds[:4]
+        docs = [d for d in docs if d["doc_id"] in {i for f in folds for i in f}]
+    params = dict(_param(p) for p in args.param)
     t = time.process_time()
     captured = capture(docs, registry)
     rule_s = time.process_time() - t
     rules_all = {c.doc_id: c.records for c in captured}
-    learned_all, times = out_of_fold(docs, captured, folds, registry, types=ALL_TYPES)
+    learned_all, times = out_of_fold(docs, captured, folds, registry, types=ALL_TYPES, **params)
     typed = _typed_table(docs, rules_all, learned_all)
     rules, learned = _keep_types(rules_all, types), _keep_types(learned_all, types)
     every = _figures(docs, learned_all)[0]
     console.print(f"learned, out of fold, every type emitted (--types all): Message / Source / Joint F1 "
                   f"{100 * every['message_f1']:.2f} / {100 * every['source_f1']:.2f} / {100 * every['joint_f1']:.2f}")
+    last = [d for d in docs if d["doc_id"] in set(folds[-1])]
+    lf = _figures(last, _keep_types(learned_all, types))[0]
+    console.print(f"learned, fold {len(folds)} alone (model of the other folds), --types set: Message / Source / Joint F1 "
+                  f"{100 * lf['message_f1']:.2f} / {100 * lf['source_f1']:.2f} / {100 * lf['joint_f1']:.2f}")
     console.print(f"types emitted below: {', '.join(sorted(types))}")
     (rs, rg), (ls, lg) = _figures(docs, rules), _figures(docs, learned)
     console.print(f"{len(docs)} articles in {len(folds)} folds ({args.folds.name}); "
@@ -196,7 +213,7 @@ def folds_main(args: argparse.Namespace, docs: list[dict[str, Any]], registry: A
                   f"{1000 * times['extract_s'] / n:.1f} (ratio {times['extract_s'] / rule_s:.2f}); "
                   f"training {times['train_s']:.1f} s for {len(folds)} models")
     if args.out:
-        write_json(args.out, {"articles": n, "types": sorted(types), "rules": rs, "learned_out_of_fold": ls,
+        write_json(args.out, {"articles": n, "params": params, "dev": args.dev, "types": sorted(types), "rules": rs, "learned_out_of_fold": ls,
                               "typed_all_emitted": typed, "learned_every_type": every, "times": times, "rule_s": rule_s})
     return 0
 
@@ -213,6 +230,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--folds", nargs="?", type=Path, const=DEFAULT_FOLDS, default=None,
                     help=f"Honest protocol: rules (a training figure) beside the learned layer out of fold, "
                          f"folds from this file (default {DEFAULT_FOLDS}).")
+    ap.add_argument("--param", action="append", default=[],
+                    help="With --folds: an AttributionModel parameter, NAME=VALUE (repeatable), e.g. sentence_threshold=0.6.")
+    ap.add_argument("--dev", action="store_true",
+                    help="With --folds: folds 1-4 only (develop there; report fold 5 and the 5-fold figure).")
     ap.add_argument("--types", default="default",
                     help="Quote types emitted, as `qst extract --types` takes them (default: direct,indirect,mixed; "
                          "'all' adds free_indirect and reported).")

@@ -82,6 +82,8 @@ class AttributionModel(BaseEstimator):
         Probability a learned source needs to replace the rules' choice (their mention, or none);
         below it the rules' choice stays. A wrong source costs the metric's source precision,
         a missing one only its recall.
+    sentence_threshold : float or None
+        Speech probability an extra sentence candidate (one no rule proposed) needs; None: `threshold`.
     review_weight : float
         Weight of a training row made of a Label Studio review (toolkit.attribution.learned.reviews)
         against a gold row's 1.
@@ -92,8 +94,10 @@ class AttributionModel(BaseEstimator):
 
     def __init__(self, C: float = 0.5, threshold: float = 0.5, min_overlap: float = 0.1,
                  sentence_candidates: bool = True, source_for: str = "all", all_sentences: bool = False,
-                 source_threshold: float = 0.35, review_weight: float = 1.0) -> None:
+                 source_threshold: float = 0.35, review_weight: float = 1.0,
+                 sentence_threshold: float | None = None) -> None:
         self.review_weight = review_weight
+        self.sentence_threshold = sentence_threshold
         self.source_for = source_for
         self.source_threshold = source_threshold
         self.all_sentences = all_sentences
@@ -196,7 +200,9 @@ class AttributionModel(BaseEstimator):
         view = ArticleView(text, sents)
         cands = self.candidates(view, text, spans, skip)
         feats = self._speech_rows(view, cands)
-        keep = self.models_["speech"].positive(feats) >= self.threshold
+        sent_t = self.threshold if getattr(self, "sentence_threshold", None) is None else self.sentence_threshold
+        probs = self.models_["speech"].positive(feats)
+        keep = [p >= (self.threshold if c.quote is not None else sent_t) for c, p in zip(cands, probs)]
         out: list[tuple[int, QuoteSpan]] = []
         last_end = -1
         for c, f, ok in zip(cands, feats, keep):
