@@ -100,18 +100,92 @@ def _figures(docs: list[dict[str, Any]], preds: dict[str, list[dict[str, Any]]])
     return sp.evaluate(triples)
 
 
+#: The output type a gold type is credited to in the typed figures (SpkAtt's
+#: indirect_free_indirect is Konjunktiv speech without a frame: the rules type it indirect).
+OUT_OF_GOLD_TYPE = {"direct": "direct", "indirect": "indirect", "indirect_free_indirect": "indirect",
+                    "free_indirect": "free_indirect", "reported": "reported"}
+OUT_OF_RECORD_TYPE = {"mixed": "indirect"}
+
+
+def _keep_types(preds: dict[str, list[dict[str, Any]]], types: Any) -> dict[str, list[dict[str, Any]]]:
+    return {k: [r for r in v if r["type"] in types] for k, v in preds.items()}
+
+
+def typed_figures(docs: list[dict[str, Any]], preds: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, float]]:
+    """Per output type: the official metric over the gold events of that type (mapped by
+    OUT_OF_GOLD_TYPE) against the records of that type only, so an opt-in type's figure is
+    neither helped nor hurt by the others'."""
+    out = {}
+    for t in ("direct", "indirect", "free_indirect", "reported"):
+        triples = []
+        for doc in docs:
+            tokens = sp.Tokens(doc["text"])
+            gold = {**doc, "quotes": [q for q in doc["quotes"] if OUT_OF_GOLD_TYPE.get(q.get("type")) == t]}
+            recs = [r for r in preds[doc["doc_id"]] if OUT_OF_RECORD_TYPE.get(r["type"], r["type"]) == t]
+            triples.append((doc["doc_id"], sp.gold_events(gold, tokens), sp.record_events(recs, tokens)))
+        scores, groups = sp.evaluate(triples)
+        count = lambda col: int(groups[col].notna().sum()) if col in groups else 0  # noqa: E731
+        out[t] = {**scores, "gold": count("gold_type"), "system": count("sys_type")}
+    return out
+
+
+def _typed_table(docs: list[dict[str, Any]], rules: dict[str, list[dict[str, Any]]],
+                 learned: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Print the typed figures of rules and learned layer (every type emitted) and return them."""
+    fig = {"rules": typed_figures(docs, rules), "learned": typed_figures(docs, learned)}
+    tt = Table(title="Typed figures, every type emitted (gold events of a type vs records of that type; "
+                     "official macro metric; free_indirect and reported are opt-in with --types)",
+               title_justify="left")
+    for col in ("type", "gold", "records (rules / learned)", "rules M F1", "learned M P", "learned M R",
+                "learned M F1", "rules J F1", "learned J F1"):
+        tt.add_column(col, justify="left" if col == "type" else "right")
+    for t, lf in fig["learned"].items():
+        rf = fig["rules"][t]
+        tt.add_row(t, str(lf["gold"]), f"{rf['system']} / {lf['system']}", f"{100 * rf['message_f1']:.2f}",
+                   f"{100 * lf['message_p']:.2f}", f"{100 * lf['message_r']:.2f}", f"{100 * lf['message_f1']:.2f}",
+                   f"{100 * rf['joint_f1']:.2f}", f"{100 * lf['joint_f1']:.2f}")
+    console.print(tt)
+    return fig
+
+
+def _param(text: str) -> tuple[str, Any]:
+    """NAME=VALUE of --param, the value read as JSON (0.6, true, "all") where it parses."""
+    name, _, value = text.partition("=")
+    try:
+        return name.strip(), json.loads(value)
+    except ValueError:
+        return name.strip(), value
+
+
 def folds_main(args: argparse.Namespace, docs: list[dict[str, Any]], registry: Any) -> int:
     """Rules alone (tuned on these articles: a training figure) beside the learned layer, every
-    article scored by a model trained on the other folds; per type, per outcome, time per article."""
+    article scored by a model trained on the other folds; per type, per outcome, time per article.
+    One out-of-fold run with every type emitted; the figures of the --types set keep its records."""
+    from toolkit.attribution.extract import ALL_TYPES, parse_types
     from toolkit.attribution.learned.data import capture
     from toolkit.attribution.learned.folds import out_of_fold, read_folds
 
+    types = parse_types(args.types)
     folds = read_folds(args.folds, [d["doc_id"] for d in docs])
+    if args.dev:  # development: folds 1-4 only, each scored by a model of the other three
+        folds = folds[:4]
+        docs = [d for d in docs if d["doc_id"] in {i for f in folds for i in f}]
+    params = dict(_param(p) for p in args.param)
     t = time.process_time()
     captured = capture(docs, registry)
     rule_s = time.process_time() - t
-    rules = {c.doc_id: c.records for c in captured}
-    learned, times = out_of_fold(docs, captured, folds, registry)
+    rules_all = {c.doc_id: c.records for c in captured}
+    learned_all, times = out_of_fold(docs, captured, folds, registry, types=ALL_TYPES, **params)
+    typed = _typed_table(docs, rules_all, learned_all)
+    rules, learned = _keep_types(rules_all, types), _keep_types(learned_all, types)
+    every = _figures(docs, learned_all)[0]
+    console.print(f"learned, out of fold, every type emitted (--types all): Message / Source / Joint F1 "
+                  f"{100 * every['message_f1']:.2f} / {100 * every['source_f1']:.2f} / {100 * every['joint_f1']:.2f}")
+    last = [d for d in docs if d["doc_id"] in set(folds[-1])]
+    lf = _figures(last, _keep_types(learned_all, types))[0]
+    console.print(f"learned, fold {len(folds)} alone (model of the other folds), --types set: Message / Source / Joint F1 "
+                  f"{100 * lf['message_f1']:.2f} / {100 * lf['source_f1']:.2f} / {100 * lf['joint_f1']:.2f}")
+    console.print(f"types emitted below: {', '.join(sorted(types))}")
     (rs, rg), (ls, lg) = _figures(docs, rules), _figures(docs, learned)
     console.print(f"{len(docs)} articles in {len(folds)} folds ({args.folds.name}); "
                   f"{int(rg['gold_type'].notna().sum())} top-level gold events")
@@ -139,8 +213,8 @@ def folds_main(args: argparse.Namespace, docs: list[dict[str, Any]], registry: A
                   f"{1000 * times['extract_s'] / n:.1f} (ratio {times['extract_s'] / rule_s:.2f}); "
                   f"training {times['train_s']:.1f} s for {len(folds)} models")
     if args.out:
-        write_json(args.out, {"articles": n, "rules": rs, "learned_out_of_fold": ls, "times": times,
-                              "rule_s": rule_s})
+        write_json(args.out, {"articles": n, "params": params, "dev": args.dev, "types": sorted(types), "rules": rs, "learned_out_of_fold": ls,
+                              "typed_all_emitted": typed, "learned_every_type": every, "times": times, "rule_s": rule_s})
     return 0
 
 
@@ -156,6 +230,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--folds", nargs="?", type=Path, const=DEFAULT_FOLDS, default=None,
                     help=f"Honest protocol: rules (a training figure) beside the learned layer out of fold, "
                          f"folds from this file (default {DEFAULT_FOLDS}).")
+    ap.add_argument("--param", action="append", default=[],
+                    help="With --folds: an AttributionModel parameter, NAME=VALUE (repeatable), e.g. sentence_threshold=0.6.")
+    ap.add_argument("--dev", action="store_true",
+                    help="With --folds: folds 1-4 only (develop there; report fold 5 and the 5-fold figure).")
+    ap.add_argument("--types", default="default",
+                    help="Quote types emitted, as `qst extract --types` takes them (default: direct,indirect,mixed; "
+                         "'all' adds free_indirect and reported).")
     args = ap.parse_args(argv)
 
     if not args.data.exists():
@@ -169,8 +250,11 @@ def main(argv: list[str] | None = None) -> int:
     from toolkit.attribution.extract import extract_article
     from toolkit.attribution.speakers import load_registry
 
+    from toolkit.attribution.extract import parse_types
+
     docs = load_docs(args.data, args.limit)
     registry = load_registry()
+    types = parse_types(args.types)
     if args.folds is not None:
         return folds_main(args, docs, registry)
     preds: dict[str, list[dict[str, Any]]] = {}
@@ -186,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
             if article["text"] != doc["text"]:
                 shifted += 1  # normalisation changed the text: offsets would not line up
             t = time.perf_counter()
-            recs = extract_article(article, registry)
+            recs = extract_article(article, registry, None, types)
             extract_time += time.perf_counter() - t
             preds[doc["doc_id"]] = recs
             tokens = sp.Tokens(article["text"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from functools import lru_cache
 from typing import Any
 
@@ -22,9 +22,18 @@ from toolkit.attribution.quotes import QuoteSpan, detect_quotes
 from toolkit.attribution.segment import paragraphs, sentences
 from toolkit.attribution.speakers import Discourse, Registry, load_registry, parse_date
 from toolkit.attribution.spans import SpanList
+from toolkit.errors import InputError
 
 #: The learned layer's hook: (text, sentences, [(paragraph index, quote)], boilerplate) -> the same list.
 Refine = Callable[[str, SpanList, list[tuple[int, QuoteSpan]], list[tuple[int, int]]], list[tuple[int, QuoteSpan]]]
+
+#: Quote types `qst extract --types` chooses from. The default set is what the rules have always
+#: emitted (stance workflow); `free_indirect` (indicative speech without a frame) and `reported`
+#: (a speech act without its content) are SpkAtt's further types, opt-in: only a learned model
+#: (toolkit.attribution.learned) proposes them.
+DEFAULT_TYPES = ("direct", "indirect", "mixed")
+OPTIONAL_TYPES = ("free_indirect", "reported")
+ALL_TYPES = DEFAULT_TYPES + OPTIONAL_TYPES
 
 CONFIDENCE = {"name": 0.95, "alias": 0.9, "metonymy": 0.8, "role": 0.85, "pronoun": 0.75,
               "continuation": 0.8, "mention": 0.6, "none": 0.3}
@@ -84,12 +93,35 @@ def article_sentences(text: str) -> list[tuple[int, int]]:
     return _safe_sentences(text, paragraphs(text))
 
 
+def parse_types(value: str | Iterable[str] | None) -> frozenset[str]:
+    """The set of quote types a `--types` value names ("direct,reported", "all", "default");
+    InputError naming the unknown type otherwise. None gives the default set."""
+    if value is None:
+        return frozenset(DEFAULT_TYPES)
+    items = value.split(",") if isinstance(value, str) else [v for part in value for v in part.split(",")]
+    out: set[str] = set()
+    for item in (i.strip().lower() for i in items):
+        if item in ("all", "default"):
+            out.update(ALL_TYPES if item == "all" else DEFAULT_TYPES)
+        elif item in ALL_TYPES:
+            out.add(item)
+        elif item:
+            raise InputError(f"--types: unknown quote type {item!r}; choose from {', '.join(ALL_TYPES)}, all, default")
+    if not out:
+        raise InputError("--types: empty; name at least one quote type")
+    return frozenset(out)
+
+
 def extract_article(article: dict[str, Any], registry: Registry | None = None,
-                    refine: Refine | None = None) -> list[dict[str, Any]]:
+                    refine: Refine | None = None, types: Collection[str] | None = None) -> list[dict[str, Any]]:
     """All quotes of one article, attributed, in text order.
 
     `refine` is the learned layer's hook (toolkit.attribution.learned): it gets the rules' quotes
     and returns the ones to keep, possibly re-bounded or re-sourced. None gives the rules' output.
+    `types` keeps only records of these types (None: DEFAULT_TYPES, all the rules produce; a
+    model's free_indirect and reported quotes are opt-in); a dropped quote still counts as
+    context for the others' attribution (a continuation keeps its speaker), so the kept records
+    do not change.
     """
     registry = registry or load_registry()
     text: str = article["text"]
@@ -131,6 +163,9 @@ def extract_article(article: dict[str, Any], registry: Registry | None = None,
         rec = _record(article, text, sents, pi, q, discourse, registry, previous)
         records.append(rec)
         previous.add(q.start, rec)
+    wanted = DEFAULT_TYPES if types is None else types
+    if refine is not None or types is not None:  # the rules' records are all of DEFAULT_TYPES
+        records = [r for r in records if r["type"] in wanted]
     return records
 
 

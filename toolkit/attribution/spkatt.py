@@ -48,7 +48,8 @@ TARGET_TYPES = ("direct", "indirect", "indirect_free_indirect")
 _TOKEN = re.compile(r"\w+(?:[-.,'’]\w+)*|[^\w\s]")
 FORM_OF_GOLD_TYPE = {"direct": "Direct", "indirect": "Indirect", "free_indirect": "FreeIndirect",
                      "indirect_free_indirect": "IndirectFreeIndirect", "reported": "Reported"}
-FORM_OF_PRED_TYPE = {"direct": "Direct", "indirect": "Indirect", "mixed": "Indirect"}
+FORM_OF_PRED_TYPE = {"direct": "Direct", "indirect": "Indirect", "mixed": "Indirect", "free_indirect": "FreeIndirect",
+                     "reported": "Reported"}
 STWR_OF_MEDIUM = {"speech": "Speech", "thought": "Thought", "writing": "Writing", "speech_thought": "ST",
                   "speech_writing": "SW", "thought_writing": "TW", "none": "none"}
 

@@ -25,16 +25,18 @@ def extract_cmd(
     speakers: Optional[list[str]] = typer.Option(None, "--speakers", "-s", help="Keep only quotes of these speakers (registry id, name or alias); repeatable."),
     skip_bad: bool = typer.Option(False, "--skip-bad", help="Report malformed articles and go on instead of stopping."),
     attribution_model: Optional[Path] = typer.Option(None, "--attribution-model", help="A folder written by `qst train-attribution`: learned speech filter, boundaries and sources over the rules (default: the rules alone)."),
+    types: Optional[str] = typer.Option(None, "--types", help="Quote types to emit, comma-separated: direct, indirect, mixed (the default set), free_indirect, reported (SpkAtt's further types: opt-in, proposed only by an --attribution-model), or all."),
 ) -> None:
     """Find direct, indirect and mixed quotes and attribute them to speakers.
 
     For archives of many articles use `qst extract-corpus` (streaming, parallel, resumable).
     """
-    from toolkit.attribution.extract import extract_article, validate_record
+    from toolkit.attribution.extract import OPTIONAL_TYPES, extract_article, parse_types, validate_record
     from toolkit.attribution.speakers import load_registry, select_speakers
     from toolkit.ingest import read_articles
     from toolkit.lexicon.active import use_lexicon
 
+    wanted_types = parse_types(types) if types is not None else None
     extra = list(lexicon or [])
     check_replaceable(out, [articles, registry, *extra, *([attribution_model] if attribution_model else [])])
     reg = load_registry(registry)
@@ -53,7 +55,7 @@ def extract_cmd(
         task = progress.add_task("extract", total=None, q=0)
         for article in read_articles(articles, skip_bad=skip_bad, errors=errors):
             n_articles += 1
-            for rec in extract_article(article, reg, refine):
+            for rec in extract_article(article, reg, refine, wanted_types):
                 validate_record(rec)
                 if wanted is None or rec["speaker_id"] in wanted:
                     records.append(rec)
@@ -79,6 +81,9 @@ def extract_cmd(
         table.add_row(str(name), str(n))
     console.print(table)
     console.print(f"types: {by_type}  ->  {out / 'quotes.jsonl'}, {out / 'quotes.parquet'}")
+    if refine is None and wanted_types is not None and wanted_types.intersection(OPTIONAL_TYPES):
+        console.print("note: the rules propose no free_indirect or reported quotes; give --attribution-model "
+                      "(`qst train-attribution`) to get them")
 
 
 def _parquet_types() -> dict[str, Any]:

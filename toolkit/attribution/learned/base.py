@@ -42,8 +42,9 @@ class FeatureLogit(ClassifierMixin, BaseEstimator):
         self.C = C
         self.class_weight = class_weight
 
-    def fit(self, X: Sequence[Features], y: Sequence[int]) -> FeatureLogit:
-        """Learn one weight per feature string; returns self."""
+    def fit(self, X: Sequence[Features], y: Sequence[int],
+            sample_weight: Sequence[float] | None = None) -> FeatureLogit:
+        """Learn one weight per feature string (rows weighted by `sample_weight`); returns self."""
         vocab: dict[str, int] = {}
         rows, cols = [], []
         for i, feats in enumerate(X):
@@ -57,7 +58,7 @@ class FeatureLogit(ClassifierMixin, BaseEstimator):
             return self
         matrix = csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(X), len(vocab)))
         model = LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=3000)
-        model.fit(matrix, labels)
+        model.fit(matrix, labels, sample_weight=None if sample_weight is None else np.asarray(sample_weight, float))
         coef = model.coef_[0]
         self.weights_ = {f: float(coef[j]) for f, j in vocab.items() if coef[j] != 0.0}
         self.intercept_ = float(model.intercept_[0])

@@ -31,6 +31,9 @@ class TrainingDoc:
     skip: list[Span]
     quotes: list[dict[str, Any]]
     records: list[dict[str, Any]] = field(default_factory=list)
+    #: For a document made of reviews (toolkit.attribution.learned.reviews): the spans annotators
+    #: judged; only candidates overlapping one are labelled. None for gold, which labels all.
+    reviewed: list[Span] | None = None
 
 
 def _check_segments(where: str, text: str, value: Any, name: str) -> None:
@@ -107,6 +110,7 @@ def capture(docs: Iterable[dict[str, Any]], registry: Any = None) -> list[Traini
             raise InputError(f"document {doc['doc_id']!r}: its text changes under the toolkit's normalisation "
                              "(NFC, line breaks), so the gold offsets would not line up; normalise it first")
         records = extract_article(article, registry, keep)
+        reviewed = [tuple(s) for s in doc["reviewed"]] if doc.get("review") else None
         out.append(TrainingDoc(doc["doc_id"], article["text"], seen["sentences"], seen["spans"], seen["skip"],
-                               doc["quotes"], records))
+                               doc["quotes"], records, reviewed))
     return out

@@ -44,9 +44,11 @@ def read_folds(path: str | Path, doc_ids: Sequence[str]) -> list[list[str]]:
 
 
 def out_of_fold(docs: Sequence[dict[str, Any]], captured: Sequence[TrainingDoc], folds: Sequence[Sequence[str]],
-                registry: Any = None, **params: Any) -> tuple[dict[str, list[dict[str, Any]]], dict[str, float]]:
+                registry: Any = None, types: Any = None,
+                **params: Any) -> tuple[dict[str, list[dict[str, Any]]], dict[str, float]]:
     """Records of every document from a model trained on the other folds, and CPU seconds
-    (training, and extraction with the learned layer, rules included)."""
+    (training, and extraction with the learned layer, rules included); `types` as
+    toolkit.attribution.extract.extract_article takes it."""
     from toolkit.attribution.extract import extract_article
 
     by_id = {d["doc_id"]: d for d in docs}
@@ -59,6 +61,6 @@ def out_of_fold(docs: Sequence[dict[str, Any]], captured: Sequence[TrainingDoc],
         times["train_s"] += time.process_time() - t
         t = time.process_time()
         for doc_id in fold:
-            out[doc_id] = extract_article(article_of(by_id[doc_id]), registry, model)
+            out[doc_id] = extract_article(article_of(by_id[doc_id]), registry, model, types)
         times["extract_s"] += time.process_time() - t
     return out, times

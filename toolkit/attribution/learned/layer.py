@@ -23,6 +23,11 @@ from toolkit.attribution.learned.speech import Candidate, rule_candidates, sente
 from toolkit.attribution.learned.view import ArticleView, Span
 from toolkit.attribution.spans import Frame, QuoteSpan
 
+#: SpkAtt types with no counterpart among the rules' types: each has a one-vs-rest classifier
+#: over the kept candidates' speech features, and an output type of the same name (opt-in with
+#: `qst extract --types`).
+OWN_TYPES = ("reported", "free_indirect")
+
 
 class Gold:
     """A top-level gold event in tokens: message token set and edges, source span (or NONE)."""
@@ -40,6 +45,7 @@ class Gold:
         srng = [view.token_range(s, e) for s, e in sseg]
         srng = [r for r in srng if r]
         self.source: Span = (min(r[0] for r in srng), max(r[1] for r in srng)) if srng else src.NONE
+        self.type: str | None = q.get("type")
 
 
 def _f1(a: set[int], b: set[int]) -> float:
@@ -76,6 +82,11 @@ class AttributionModel(BaseEstimator):
         Probability a learned source needs to replace the rules' choice (their mention, or none);
         below it the rules' choice stays. A wrong source costs the metric's source precision,
         a missing one only its recall.
+    sentence_threshold : float or None
+        Speech probability an extra sentence candidate (one no rule proposed) needs; None: `threshold`.
+    review_weight : float
+        Weight of a training row made of a Label Studio review (toolkit.attribution.learned.reviews)
+        against a gold row's 1.
     source_for : {"all", "frameless"}
         Which candidates the source classifier decides for: all, or only those whose rule found
         no mention (the rules' frame mention is kept where there is one).
@@ -83,7 +94,10 @@ class AttributionModel(BaseEstimator):
 
     def __init__(self, C: float = 0.5, threshold: float = 0.5, min_overlap: float = 0.1,
                  sentence_candidates: bool = True, source_for: str = "all", all_sentences: bool = False,
-                 source_threshold: float = 0.35) -> None:
+                 source_threshold: float = 0.35, review_weight: float = 1.0,
+                 sentence_threshold: float | None = None) -> None:
+        self.review_weight = review_weight
+        self.sentence_threshold = sentence_threshold
         self.source_for = source_for
         self.source_threshold = source_threshold
         self.all_sentences = all_sentences
@@ -122,35 +136,60 @@ class AttributionModel(BaseEstimator):
 
     # ------------------------------------------------------------------ training
 
-    def _training_rows(self, doc: TrainingDoc, rows: dict[str, tuple[list, list]]) -> None:
-        """Append one document's speech, start, end and source rows (features, labels)."""
+    def _training_rows(self, doc: TrainingDoc, rows: dict[str, tuple[list, list, list]]) -> None:
+        """Append one document's speech, start, end, source and type rows (features, labels, weights).
+
+        A document made of reviews labels only the candidates its annotators saw, and only the
+        speech and source decisions (a review judges neither boundaries nor SpkAtt types); its
+        rows weigh `review_weight`.
+        """
         view = ArticleView(doc.text, doc.sentences)
-        golds = [g for q in doc.quotes if not q.get("is_nested") and (g := Gold(view, q)).tokens]
+        events = [(g, q) for q in doc.quotes if not q.get("is_nested") and (g := Gold(view, q)).tokens]
+        golds = [g for g, _ in events]
+        # A corrected speaker the text never names: the quote is speech, its source unknown.
+        unknown_source = {id(g) for g, q in events if q.get("source_unknown")}
         cands = self.candidates(view, doc.text, doc.spans, doc.skip)
         paired = pair_gold(cands, golds)
+        seen = None
+        if doc.reviewed is not None:
+            seen = [r for s, e in doc.reviewed if (r := view.token_range(s, e))]
+        w = 1.0 if seen is None else float(self.review_weight)
+
+        def add(name: str, feats: list[str], label: int) -> None:
+            rows[name][0].append(feats)
+            rows[name][1].append(label)
+            rows[name][2].append(w)
+
         for i, feats in enumerate(self._speech_rows(view, cands)):
+            c = cands[i]
+            if seen is not None and not any(a <= c.last and c.first <= b for a, b in seen):
+                continue
             ok = i in paired and paired[i][1] >= self.min_overlap
-            rows["speech"][0].append(feats)
-            rows["speech"][1].append(int(ok))
+            add("speech", feats, int(ok))
             if not ok:
                 continue
-            c, g = cands[i], paired[i][0]
-            for name, options, feat, want in (("start", bd.start_options(view, c), bd.start_features, g.first),
-                                              ("end", bd.end_options(view, c), bd.end_features, g.last),
-                                              ("source", src.source_options(view, c), src.source_features, g.source)):
-                if want not in options:
+            g = paired[i][0]
+            decisions = [("source", src.source_options(view, c), src.source_features, g.source)]
+            if seen is None:
+                for t in OWN_TYPES:
+                    add(f"type_{t}", feats, int(g.type == t))
+                decisions += [("start", bd.start_options(view, c), bd.start_features, g.first),
+                              ("end", bd.end_options(view, c), bd.end_features, g.last)]
+            for name, options, feat, want in decisions:
+                if want not in options or (name == "source" and id(g) in unknown_source):
                     continue
                 for opt in options:
-                    rows[name][0].append(feat(view, c, opt))
-                    rows[name][1].append(int(opt == want))
+                    add(name, feat(view, c, opt), int(opt == want))
 
     def fit(self, docs: Sequence[TrainingDoc], y: Any = None) -> AttributionModel:
-        """Train the three decisions on captured rule output with gold quotes; returns self."""
-        rows: dict[str, tuple[list, list]] = {k: ([], []) for k in ("speech", "start", "end", "source")}
+        """Train the decisions on captured rule output with gold quotes (or reviews); returns self."""
+        names = ("speech", "start", "end", "source", *(f"type_{t}" for t in OWN_TYPES))
+        rows: dict[str, tuple[list, list, list]] = {k: ([], [], []) for k in names}
         for doc in docs:
             self._training_rows(doc, rows)
-        self.models_ = {name: FeatureLogit(C=self.C).fit(X, labels) for name, (X, labels) in rows.items()}
-        self.n_rows_ = {name: len(X) for name, (X, _) in rows.items()}
+        self.models_ = {name: FeatureLogit(C=self.C).fit(X, labels, weights)
+                        for name, (X, labels, weights) in rows.items()}
+        self.n_rows_ = {name: len(X) for name, (X, _, _) in rows.items()}
         return self
 
     # ------------------------------------------------------------------ applying
@@ -160,19 +199,35 @@ class AttributionModel(BaseEstimator):
         """The extract_article hook (toolkit.attribution.extract.Refine): the quotes to keep."""
         view = ArticleView(text, sents)
         cands = self.candidates(view, text, spans, skip)
-        keep = self.models_["speech"].positive(self._speech_rows(view, cands)) >= self.threshold
+        feats = self._speech_rows(view, cands)
+        sent_t = self.threshold if getattr(self, "sentence_threshold", None) is None else self.sentence_threshold
+        probs = self.models_["speech"].positive(feats)
+        keep = [p >= (self.threshold if c.quote is not None else sent_t) for c, p in zip(cands, probs)]
         out: list[tuple[int, QuoteSpan]] = []
         last_end = -1
-        for c, ok in zip(cands, keep):
+        for c, f, ok in zip(cands, feats, keep):
             if not ok:
                 continue
             q = self._decide(view, text, c)
+            q.type = self._type_of(f, q.type)
             if q.start < last_end:  # a moved boundary ran into the previous quote: the rules' span, or nothing
                 if c.quote is None or c.quote.start < last_end:
                     continue
             out.append((c.para, q))
             last_end = max(last_end, q.end)
         return out
+
+    def _type_of(self, feats: list[str], rule_type: str) -> str:
+        """`reported` or `free_indirect` where its classifier says so with probability >= 0.5 (the
+        likelier of the two), else the rules' type. Models trained before the type decision
+        existed have no such classifier and keep the rules' type."""
+        best, best_p = rule_type, 0.5
+        for t in OWN_TYPES:
+            model = self.models_.get(f"type_{t}")
+            p = model.positive([feats])[0] if model is not None else 0.0
+            if p >= best_p:
+                best, best_p = t, p
+        return best
 
     def _decide(self, view: ArticleView, text: str, c: Candidate) -> QuoteSpan:
         """The candidate's quote with the learned start, end and source."""
