@@ -202,8 +202,6 @@ def _push_summary(summary: dict[str, Any], dedupe: bool) -> None:
         console.print("duplicates: none", highlight=False)
     _print_team_settings(summary)
     console.print(f"open {redact_url(summary['url'])}")
-    if source.suffix.lower() != ".json":  # a task file keeps the context it was exported with
-        _context_note(index)
 
 
 def pull_cmd(
