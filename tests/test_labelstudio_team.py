@@ -14,7 +14,6 @@ import json
 import logging
 import re
 import secrets
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -133,21 +132,38 @@ def test_both_annotators_get_every_task_through_the_queue(team: dict) -> None:
     assert "changed project setting" not in team["third_push"]
 
 
-def _folder_with(tmp: Path, name: str, raw: bytes) -> Path:
+def _folder_with(tmp: Path, name: str, raw: bytes, bundled: list[dict]) -> Path:
     folder = tmp / name
     folder.mkdir()
-    shutil.copy(BUNDLED, folder / "seed_round1.json")
+    (folder / "seed_round1.json").write_text(json.dumps(bundled, ensure_ascii=False), encoding="utf-8")
     (folder / "team.json").write_bytes(raw)
     return folder
+
+
+def _colliding(bundled: list[dict], team_ids: set[int]) -> list[dict]:
+    """The bundled export with its user ids renumbered so that two of them are the team's ids.
+
+    Why: which ids the test server gives the team depends on how many users earlier tests of the
+    session created; the collision the issue measured (ids restart at 1 on every server) is made
+    certain here instead of left to test order. The three bundled annotators stay three."""
+    old = sorted({a["completed_by"]["id"] for t in bundled for a in t["annotations"]})
+    spare = max([*old, *team_ids]) + 1
+    new = sorted(team_ids)[:len(old)] + list(range(spare, spare + len(old)))
+    remap = dict(zip(old, new))
+    out = json.loads(json.dumps(bundled))
+    for t in out:
+        for a in t["annotations"]:
+            a["completed_by"]["id"] = remap[a["completed_by"]["id"]]
+    return out
 
 
 @pytest.mark.labelstudio
 def test_merge_with_the_bundled_export_keeps_every_annotator_apart(
         ls_server: LSServer, team: dict, caplog: pytest.LogCaptureFixture) -> None:  # noqa: F811
     ls, pid, tmp = team["ls"], team["id"], team["tmp"]
-    bundled = json.loads(BUNDLED.read_text(encoding="utf-8"))
-    bundled_ids = {a["completed_by"]["id"] for t in bundled for a in t["annotations"]}
     team_ids = {uid for uid, _ in team["users"].values()}
+    bundled = _colliding(json.loads(BUNDLED.read_text(encoding="utf-8")), team_ids)
+    bundled_ids = {a["completed_by"]["id"] for t in bundled for a in t["annotations"]}
     assert team_ids & bundled_ids, (team_ids, bundled_ids)  # the collision the issue measured
     quotes = pd.DataFrame({"quote_id": [t["data"]["quote_id"] for t in bundled]})
     n_bundled, n_team = sum(len(t["annotations"]) for t in bundled), 2 * N_TASKS
@@ -155,7 +171,7 @@ def test_merge_with_the_bundled_export_keeps_every_annotator_apart(
     # the UI's quick JSON export: completed_by is a bare user id, no e-mail
     raw = b"".join(ls.projects.exports.download_sync(pid, export_type="JSON", download_all_tasks=False))
     assert all(isinstance(a["completed_by"], int) for t in json.loads(raw) for a in t["annotations"])
-    folder = _folder_with(tmp, "quick", raw)
+    folder = _folder_with(tmp, "quick", raw, bundled)
     with caplog.at_level(logging.WARNING, logger="toolkit.pipeline"):
         merged, result = stage_annotations(folder, quotes, tmp / "out_quick")
     warnings = [r.getMessage() for r in caplog.records if r.name == "toolkit.pipeline"]
@@ -171,7 +187,7 @@ def test_merge_with_the_bundled_export_keeps_every_annotator_apart(
     qst("pull", "--project", team["project"], "--out", tmp / "pull" / "team.json", env=team["env"])
     rec = json.loads((tmp / "pull" / "team.reconciliation.json").read_text())
     assert rec["source"]["server"] == f"127.0.0.1:{ls_server.port}" and rec["annotators"]["by"]["email"] == 2
-    folder = _folder_with(tmp, "pulled", (tmp / "pull" / "team.json").read_bytes())
+    folder = _folder_with(tmp, "pulled", (tmp / "pull" / "team.json").read_bytes(), bundled)
     with caplog.at_level(logging.WARNING, logger="toolkit.pipeline"):
         merged, _ = stage_annotations(folder, quotes, tmp / "out_pulled")
     assert not [r for r in caplog.records if r.name == "toolkit.pipeline"]
