@@ -469,11 +469,8 @@ class _Rows:
         return len(self.columns["quote_id"])
 
 
-def _frame(rows: _Rows | list[dict[str, Any]]) -> pd.DataFrame:
-    if isinstance(rows, _Rows):
-        df = pd.DataFrame(rows.columns, columns=ANNOTATION_COLUMNS)
-    else:
-        df = pd.DataFrame(rows, columns=ANNOTATION_COLUMNS)
+def _frame(rows: _Rows) -> pd.DataFrame:
+    df = pd.DataFrame(rows.columns, columns=ANNOTATION_COLUMNS)
     for col in ("was_cancelled", "is_ground_truth"):
         df[col] = df[col].astype(bool)
     df["lead_time"] = df["lead_time"].astype("float64")
