@@ -157,11 +157,15 @@ def _remove_stale_staging(parent: Path) -> None:
         return
     for p in parent.glob(f".*{_STAGING}*"):
         pid = p.name.rsplit(_STAGING, 1)[1].split("-", 1)[0]
-        if pid.isdigit() and not _pid_alive(int(pid)):
+        if pid.isdigit() and not pid_alive(int(pid)):
             shutil.rmtree(p, ignore_errors=True)
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: Any) -> bool:
+    """Whether a process of this id runs on this machine (a stale lock or staging folder is one whose
+    writer is gone); anything but a positive int counts as gone."""
+    if not isinstance(pid, int) or pid <= 0:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -21,6 +21,7 @@ from types import TracebackType
 from typing import Any
 
 from toolkit.errors import ToolkitError
+from toolkit.fileio import pid_alive
 
 LOCK_FILE = ".qst-corpus.lock"
 log = logging.getLogger(__name__)
@@ -32,18 +33,6 @@ def _holder(text: str) -> dict[str, Any]:
         return holder if isinstance(holder, dict) else {}
     except ValueError:
         return {}
-
-
-def _pid_alive(pid: Any) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class RunLock:
@@ -86,7 +75,7 @@ class RunLock:
         old = _holder(os.pread(self.fd, 4096, 0).decode("utf-8", errors="replace"))
         if not old:
             return
-        gone = old.get("host") == socket.gethostname() and not _pid_alive(old.get("pid"))
+        gone = old.get("host") == socket.gethostname() and not pid_alive(old.get("pid"))
         state = "its process is gone" if gone else "it no longer holds the lock"
         log.warning("%s: taking over the stale lock of extract-corpus run pid %s on %s (%s)",
                     self.out, old.get("pid", "?"), old.get("host", "?"), state)
