@@ -495,6 +495,81 @@ def _paragraph_sentences(tok: SoMaJo, paragraph: str) -> tuple[Span, ...]:
                  for sent in tok.tokenize_text([paragraph]) if sent)
 
 
+# The fast path: SoMaJo's sentences without running SoMaJo where the answer is certain (issue 13).
+# A Latin letter as SoMaJo 2.5's patterns see it (no digit, no combining mark, no dot).
+_LATIN = "A-Za-zÀ-ÖØ-öø-ÿ"
+#: A place where SoMaJo 2.5 certainly ends a sentence: a word of Latin letters (hyphenated parts of two
+#: or more letters, white space, an opening quote or "(" before it), one [.!?], at most one closing
+#: quote, one space, at most one opening quote and an upper-case letter. Group 1 is the word, which
+#: `_absorbs_punctuation` must still clear; the match ends after the space.
+_CERTAIN_END = regex.compile(rf"(?<![^\s„“\"(])([{_LATIN}]{{2,}}(?:-[{_LATIN}]{{2,}})*)[.!?][“”\"]? (?=[„“\"]?[A-ZÄÖÜ])")
+#: A chunk SoMaJo 2.5 certainly leaves as one sentence from its first to its last character: none of
+#: . ! ? … inside (SoMaJo's sentence ends are tokens of those and the end-of-sentence abbreviations,
+#: each of which holds a "."), only characters none of SoMaJo's skipped ones (control, format, white
+#: space but " ") and no combining marks, so its first and last characters begin and end tokens.
+_ONE_SENTENCE = regex.compile(r"[\p{L}\p{Nd},;:()\[\]\"'„“”‚‘’»«/%&+§$€°–—-]"
+                              r"(?:[ \p{L}\p{Nd},;:()\[\]\"'„“”‚‘’»«/%&+§$€°–—-]*[\p{L}\p{Nd})\]\"'„“”‘’«%])?"
+                              r"(?:[.!?][“”\"]?)?")
+_ROMAN = regex.compile(r"[MDCLXVI]+")
+
+
+@lru_cache(maxsize=1)
+def _dot_words() -> frozenset[str]:
+    """Lower-cased words that SoMaJo 2.5 may join with the "." after them into one token (then that "."
+    need not end a sentence, or ends it for another reason): its abbreviation lists, its single-token
+    abbreviations, its end-of-sentence abbreviations and "ps." (its `ps` pattern). The other patterns
+    that take a word's "." are handled in `_absorbs_punctuation`."""
+    lists = ("abbreviations_de.txt", "single_token_abbreviations_de.txt", "eos_abbreviations.txt")
+    words = {a.lower() for name in lists for a in somajo_utils.read_abbreviation_file(name)}
+    return frozenset(words | {"ps."})
+
+
+def _absorbs_punctuation(word: str) -> bool:
+    """Whether a SoMaJo 2.5 pattern could make the punctuation after `word` part of a token. Such a
+    match begins at the word's start or after one of its hyphens (every abbreviation pattern has a
+    look-behind that forbids a letter before it) and, the word holding no ".", ends at that
+    punctuation: a list entry equal to the rest of the word + ".", a word ending in "str"
+    (`str_abbreviations`), a Roman numeral (`roman_ordinal`, case-sensitive)."""
+    dot_words = _dot_words()
+    for k in [0] + [i + 1 for i, ch in enumerate(word) if ch == "-"]:
+        rest = word[k:]
+        low = rest.lower()
+        if low + "." in dot_words or low.endswith("str") or _ROMAN.fullmatch(rest):
+            return True
+    return False
+
+
+def _chunk_sentences(tok: SoMaJo, paragraph: str, start: int, end: int) -> list[Span]:
+    """Sentence spans of paragraph[start:end], relative to the paragraph: the chunk whole if SoMaJo
+    certainly keeps it as one sentence (`_ONE_SENTENCE`), otherwise SoMaJo on the chunk alone."""
+    if _ONE_SENTENCE.fullmatch(paragraph, start, end):
+        return [(start, end)]
+    return [(start + s, start + e) for s, e in _paragraph_sentences(tok, paragraph[start:end])]
+
+
+def _fast_paragraph_sentences(tok: SoMaJo, paragraph: str) -> tuple[Span, ...]:
+    """The spans `_paragraph_sentences` gives, with SoMaJo run only on the chunks between certain
+    sentence ends (`_CERTAIN_END`) that could hold another end. Why the spans are the same: SoMaJo
+    splits a sentence at an end token ([.!?] or an end-of-sentence abbreviation) when the next token
+    not an opening or closing quote starts with an upper-case letter; at a certain end the "." is its
+    own token, so SoMaJo ends a sentence there; and none of its patterns crosses such a place (their
+    look-behinds see a space there and at the start of a text alike, their look-aheads a space and
+    the end alike), so each chunk tokenises alone as within the paragraph. tests/test_segment.py
+    compares with SoMaJo on the seeds, the SpkAtt articles, generated text and probes. A paragraph
+    not in NFC goes to SoMaJo whole (its offsets are then mapped through NFC alignment)."""
+    if not (paragraph.isascii() or unicodedata.is_normalized("NFC", paragraph)):
+        return _paragraph_sentences(tok, paragraph)
+    out: list[Span] = []
+    start = 0
+    for m in _CERTAIN_END.finditer(paragraph):
+        if _absorbs_punctuation(m.group(1)):
+            continue
+        out.extend(_chunk_sentences(tok, paragraph, start, m.end() - 1))
+        start = m.end()
+    out.extend(_chunk_sentences(tok, paragraph, start, len(paragraph)))
+    return tuple(out)
+
+
 #: Paragraphs whose sentences `sentences` keeps (about 25 MB at the generated corpus's 430 characters).
 PARAGRAPH_CACHE = 32_768
 
@@ -505,7 +580,7 @@ def _cached_paragraph_sentences(paragraph: str) -> tuple[Span, ...]:
     each paragraph alone (one `tokenize_text` call, nothing carried over), so a paragraph seen again
     (agency boilerplate, a repeated caption; a third of the generated corpus's) has the same
     sentences. An exception (SoMaJo's alignment assertion) is not remembered and is raised again."""
-    return _paragraph_sentences(_tokenizer(), paragraph)
+    return _fast_paragraph_sentences(_tokenizer(), paragraph)
 
 
 def sentences(text: str, paras: list[Span] | None = None, tokenizer: SoMaJo | None = None) -> list[Span]:
