@@ -16,6 +16,7 @@ because it is the generator that drives it (docs/speed.md).
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import re
 import unicodedata
@@ -498,18 +499,24 @@ def _paragraph_sentences(tok: SoMaJo, paragraph: str) -> tuple[Span, ...]:
 # The fast path: SoMaJo's sentences without running SoMaJo where the answer is certain (issue 13).
 # A Latin letter as SoMaJo 2.5's patterns see it (no digit, no combining mark, no dot).
 _LATIN = "A-Za-zÀ-ÖØ-öø-ÿ"
-#: A place where SoMaJo 2.5 certainly ends a sentence: a word of Latin letters (hyphenated parts of two
-#: or more letters, white space, an opening quote or "(" before it), one [.!?], at most one closing
-#: quote, one space, at most one opening quote and an upper-case letter. Group 1 is the word, which
-#: `_absorbs_punctuation` must still clear; the match ends after the space.
-_CERTAIN_END = regex.compile(rf"(?<![^\s„“\"(])([{_LATIN}]{{2,}}(?:-[{_LATIN}]{{2,}})*)[.!?][“”\"]? (?=[„“\"]?[A-ZÄÖÜ])")
-#: A chunk SoMaJo 2.5 certainly leaves as one sentence from its first to its last character: none of
-#: . ! ? … inside (SoMaJo's sentence ends are tokens of those and the end-of-sentence abbreviations,
-#: each of which holds a "."), only characters none of SoMaJo's skipped ones (control, format, white
-#: space but " ") and no combining marks, so its first and last characters begin and end tokens.
-_ONE_SENTENCE = regex.compile(r"[\p{L}\p{Nd},;:()\[\]\"'„“”‚‘’»«/%&+§$€°–—-]"
-                              r"(?:[ \p{L}\p{Nd},;:()\[\]\"'„“”‚‘’»«/%&+§$€°–—-]*[\p{L}\p{Nd})\]\"'„“”‘’«%])?"
-                              r"(?:[.!?][“”\"]?)?")
+_LATIN_OR_HYPHEN = frozenset(chr(c) for c in range(0x250) if re.fullmatch(f"[{_LATIN}-]", chr(c)))
+#: The right half of a place where SoMaJo 2.5 certainly ends a sentence: one [.!?], at most one
+#: closing quote, one space, at most one opening quote and an upper-case letter; the left half, a word
+#: of Latin letters (hyphenated parts of two or more) after a space, an opening quote or "(", is
+#: checked by `_certain_end` (a look-behind per character made the `regex` scan a seventh of the cost).
+_END_MARK = re.compile(r"[.!?][“”\"]? (?=[„“\"]?[A-ZÄÖÜ])")
+_WORD = re.compile(rf"[{_LATIN}]{{2,}}(?:-[{_LATIN}]{{2,}})*")
+#: What a chunk SoMaJo 2.5 certainly leaves as one sentence, from its first to its last character, may
+#: not hold before its final [.!?] and closing quote: any of ! ? … (SoMaJo's sentence ends are tokens of
+#: those and of "." and its end-of-sentence abbreviations, each of which holds a "."), any character
+#: SoMaJo skips (control, format, white space but " ") or a combining mark (`\w` of `re` is
+#: `str.isalnum`, no mark), and a "." other than one closing an ordinal of one to three digits after a
+#: space or "(" and before a space ("am 5. August", "3. Liga"; `_ordinal_dot`): SoMaJo's `ordinal`
+#: pattern makes that one token, which is not an end token. The stdlib `re` scans faster than `regex`.
+_NOT_ONE_SENTENCE = re.compile(r"[^\w .,;:()\[\]\"'„“”‚‘’»«/%&+§$€°–—-]")
+#: The first and the last character of such a chunk (before the final [.!?]): no space, no ".".
+_FIRST = re.compile(r"[\w,;:()\[\]\"'„“”‚‘’»«/%&+§$€°–—-]")
+_LAST = re.compile(r"[\w)\]\"'„“”‘’«%]")
 _ROMAN = regex.compile(r"[MDCLXVI]+")
 
 
@@ -539,34 +546,102 @@ def _absorbs_punctuation(word: str) -> bool:
     return False
 
 
-def _chunk_sentences(tok: SoMaJo, paragraph: str, start: int, end: int) -> list[Span]:
-    """Sentence spans of paragraph[start:end], relative to the paragraph: the chunk whole if SoMaJo
-    certainly keeps it as one sentence (`_ONE_SENTENCE`), otherwise SoMaJo on the chunk alone."""
-    if _ONE_SENTENCE.fullmatch(paragraph, start, end):
-        return [(start, end)]
-    return [(start + s, start + e) for s, e in _paragraph_sentences(tok, paragraph[start:end])]
+def _certain_end(paragraph: str, mark: int) -> bool:
+    """Whether the [.!?] at `mark` (an `_END_MARK` match) follows a word SoMaJo leaves it apart from:
+    Latin letters as `_WORD` says, after the start, a space, an opening quote or "(", and not a word
+    `_absorbs_punctuation`."""
+    j = mark
+    while j > 0 and paragraph[j - 1] in _LATIN_OR_HYPHEN:
+        j -= 1
+    if j > 0 and paragraph[j - 1] not in " „“\"(":
+        return False
+    word = paragraph[j:mark]
+    return _WORD.fullmatch(word) is not None and not _absorbs_punctuation(word)
+
+
+def _ordinal_dot(paragraph: str, start: int, dot: int) -> bool:
+    """Whether the "." at `dot` closes one to three ASCII digits that follow a space, "(" or the chunk's
+    start and is followed by a space: SoMaJo's `ordinal` token ((?<![\\w.])\\d{1,3}\\.(?!\\d))."""
+    k = dot
+    while k > start and dot - k < 4 and "0" <= paragraph[k - 1] <= "9":
+        k -= 1
+    return (0 < dot - k <= 3 and (k == start or paragraph[k - 1] in " (")
+            and paragraph.startswith(" ", dot + 1))
+
+
+def _one_sentence(paragraph: str, start: int, end: int) -> bool:
+    """Whether SoMaJo 2.5 certainly keeps paragraph[start:end] as one sentence spanning all of it:
+    its body (before a final [.!?] and closing quote) holds nothing `_NOT_ONE_SENTENCE` finds and no
+    "." but ordinal ones, and begins and ends with a character that begins and ends a token
+    (`_FIRST`, `_LAST`)."""
+    body = end
+    if body > start and paragraph[body - 1] in "“”\"" and body - 1 > start and paragraph[body - 2] in ".!?":
+        body -= 2
+    elif body > start and paragraph[body - 1] in ".!?":
+        body -= 1
+    if not (body > start and _FIRST.match(paragraph, start) and _LAST.match(paragraph, body - 1)
+            and _NOT_ONE_SENTENCE.search(paragraph, start, body) is None):
+        return False
+    dot = paragraph.find(".", start, body)
+    while dot != -1:
+        if not _ordinal_dot(paragraph, start, dot):
+            return False
+        dot = paragraph.find(".", dot + 1, body)
+    return True
+
+
+def _chunks(paragraph: str) -> list[tuple[int, int, bool]]:
+    """(start, end, one sentence for certain) of the chunks between the certain sentence ends."""
+    out: list[tuple[int, int, bool]] = []
+    start = 0
+    one = _one_sentence
+    for m in _END_MARK.finditer(paragraph):
+        if _certain_end(paragraph, m.start()):
+            end = m.end() - 1
+            out.append((start, end, one(paragraph, start, end)))
+            start = m.end()
+    out.append((start, len(paragraph), one(paragraph, start, len(paragraph))))
+    return out
 
 
 def _fast_paragraph_sentences(tok: SoMaJo, paragraph: str) -> tuple[Span, ...]:
     """The spans `_paragraph_sentences` gives, with SoMaJo run only on the chunks between certain
-    sentence ends (`_CERTAIN_END`) that could hold another end. Why the spans are the same: SoMaJo
-    splits a sentence at an end token ([.!?] or an end-of-sentence abbreviation) when the next token
-    not an opening or closing quote starts with an upper-case letter; at a certain end the "." is its
-    own token, so SoMaJo ends a sentence there; and none of its patterns crosses such a place (their
-    look-behinds see a space there and at the start of a text alike, their look-aheads a space and
-    the end alike), so each chunk tokenises alone as within the paragraph. tests/test_segment.py
-    compares with SoMaJo on the seeds, the SpkAtt articles, generated text and probes. A paragraph
-    not in NFC goes to SoMaJo whole (its offsets are then mapped through NFC alignment)."""
+    sentence ends (`_END_MARK`, `_certain_end`) that could hold another end, all of them in one call,
+    joined by " ". Why the spans are the same: SoMaJo splits a sentence at an end token ([.!?] or an
+    end-of-sentence abbreviation) when the next token that is not a quote or bracket starts with an
+    upper-case letter; at a certain end the [.!?] is a token of its own, so SoMaJo ends a sentence
+    there; and none of its patterns crosses such a place (their look-behinds see a space there as at
+    the start of a text, their look-aheads a space as at the end), so a chunk tokenises the same
+    within the paragraph, alone or after another chunk that ends at a certain end (the joint is then
+    again a certain end). A span that would cross a joint sends the paragraph to SoMaJo whole, as
+    does a paragraph not in NFC (SoMaJo maps its offsets through NFC alignment).
+    tests/test_segment_fast.py compares with SoMaJo on the seeds, the SpkAtt articles, generated
+    text, probes and Hypothesis text."""
     if not (paragraph.isascii() or unicodedata.is_normalized("NFC", paragraph)):
         return _paragraph_sentences(tok, paragraph)
+    chunks = _chunks(paragraph)
+    hard = [(s, e) for s, e, one in chunks if not one]
+    found: dict[int, list[Span]] = {}
+    if hard:
+        joined, starts = [], []
+        at = 0
+        for s, e in hard:
+            starts.append(at)
+            joined.append(paragraph[s:e])
+            at += e - s + 1
+        for s, e in _paragraph_sentences(tok, " ".join(joined)):
+            i = bisect.bisect_right(starts, s) - 1
+            if e > starts[i] + hard[i][1] - hard[i][0]:
+                return _paragraph_sentences(tok, paragraph)
+            found.setdefault(i, []).append((hard[i][0] + s - starts[i], hard[i][0] + e - starts[i]))
     out: list[Span] = []
-    start = 0
-    for m in _CERTAIN_END.finditer(paragraph):
-        if _absorbs_punctuation(m.group(1)):
-            continue
-        out.extend(_chunk_sentences(tok, paragraph, start, m.end() - 1))
-        start = m.end()
-    out.extend(_chunk_sentences(tok, paragraph, start, len(paragraph)))
+    h = 0
+    for s, e, one in chunks:
+        if one:
+            out.append((s, e))
+        else:
+            out.extend(found.get(h, ()))
+            h += 1
     return tuple(out)
 
 
