@@ -12,6 +12,11 @@ tokens with an emoji character, node splits in chunks (linear in a long paragrap
 abbreviation regexes only on words holding a ".", and offsets by in-place scanning. SoMaJo's
 `_merge_empty_sentences` needs no patch: it is linear; profiles charge it the whole tokenizer
 because it is the generator that drives it (docs/speed.md).
+
+`sentences` runs SoMaJo only where a sentence end is in doubt (`_fast_paragraph_sentences`, issue 13):
+a paragraph is cut at places SoMaJo 2.5 certainly ends a sentence, a chunk that can hold no other end
+is one sentence, and the rest goes to SoMaJo in one call; the spans are SoMaJo's, span for span
+(tests/test_segment_fast.py).
 """
 
 from __future__ import annotations
