@@ -12,10 +12,16 @@ tokens with an emoji character, node splits in chunks (linear in a long paragrap
 abbreviation regexes only on words holding a ".", and offsets by in-place scanning. SoMaJo's
 `_merge_empty_sentences` needs no patch: it is linear; profiles charge it the whole tokenizer
 because it is the generator that drives it (docs/speed.md).
+
+`sentences` runs SoMaJo only where a sentence end is in doubt (`_fast_paragraph_sentences`, issue 13):
+a paragraph is cut at places SoMaJo 2.5 certainly ends a sentence, a chunk that can hold no other end
+is one sentence, and the rest goes to SoMaJo in one call; the spans are SoMaJo's, span for span
+(tests/test_segment_fast.py).
 """
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import re
 import unicodedata
@@ -495,6 +501,155 @@ def _paragraph_sentences(tok: SoMaJo, paragraph: str) -> tuple[Span, ...]:
                  for sent in tok.tokenize_text([paragraph]) if sent)
 
 
+# The fast path: SoMaJo's sentences without running SoMaJo where the answer is certain (issue 13).
+# A Latin letter as SoMaJo 2.5's patterns see it (no digit, no combining mark, no dot).
+_LATIN = "A-Za-zÀ-ÖØ-öø-ÿ"
+_LATIN_OR_HYPHEN = frozenset(chr(c) for c in range(0x250) if re.fullmatch(f"[{_LATIN}-]", chr(c)))
+#: The right half of a place where SoMaJo 2.5 certainly ends a sentence: one [.!?], at most one
+#: closing quote, one space, at most one opening quote and an upper-case letter; the left half, a word
+#: of Latin letters (hyphenated parts of two or more) after a space, an opening quote or "(", is
+#: checked by `_certain_end` (a look-behind per character made the `regex` scan a seventh of the cost).
+_END_MARK = re.compile(r"[.!?][“”\"]? (?=[„“\"]?[A-ZÄÖÜ])")
+_WORD = re.compile(rf"[{_LATIN}]{{2,}}(?:-[{_LATIN}]{{2,}})*")
+#: What a chunk SoMaJo 2.5 certainly leaves as one sentence, from its first to its last character, may
+#: not hold before its final [.!?] and closing quote: any of ! ? … (SoMaJo's sentence ends are tokens of
+#: those and of "." and its end-of-sentence abbreviations, each of which holds a "."), any character
+#: SoMaJo skips (control, format, white space but " ") or a combining mark (`\w` of `re` is
+#: `str.isalnum`, no mark), and a "." other than one closing an ordinal of one to three digits after a
+#: space or "(" and before a space ("am 5. August", "3. Liga"; `_ordinal_dot`): SoMaJo's `ordinal`
+#: pattern makes that one token, which is not an end token. The stdlib `re` scans faster than `regex`.
+_NOT_ONE_SENTENCE = re.compile(r"[^\w .,;:()\[\]\"'„“”‚‘’»«/%&+§$€°–—-]")
+#: The first and the last character of such a chunk (before the final [.!?]): no space, no ".".
+_FIRST = re.compile(r"[\w,;:()\[\]\"'„“”‚‘’»«/%&+§$€°–—-]")
+_LAST = re.compile(r"[\w)\]\"'„“”‘’«%]")
+_ROMAN = regex.compile(r"[MDCLXVI]+")
+
+
+@lru_cache(maxsize=1)
+def _dot_words() -> frozenset[str]:
+    """Lower-cased words that SoMaJo 2.5 may join with the "." after them into one token (then that "."
+    need not end a sentence, or ends it for another reason): its abbreviation lists, its single-token
+    abbreviations, its end-of-sentence abbreviations and "ps." (its `ps` pattern). The other patterns
+    that take a word's "." are handled in `_absorbs_punctuation`."""
+    lists = ("abbreviations_de.txt", "single_token_abbreviations_de.txt", "eos_abbreviations.txt")
+    words = {a.lower() for name in lists for a in somajo_utils.read_abbreviation_file(name)}
+    return frozenset(words | {"ps."})
+
+
+def _absorbs_punctuation(word: str) -> bool:
+    """Whether a SoMaJo 2.5 pattern could make the punctuation after `word` part of a token. Such a
+    match begins at the word's start or after one of its hyphens (every abbreviation pattern has a
+    look-behind that forbids a letter before it) and, the word holding no ".", ends at that
+    punctuation: a list entry equal to the rest of the word + ".", a word ending in "str"
+    (`str_abbreviations`), a Roman numeral (`roman_ordinal`, case-sensitive)."""
+    dot_words = _dot_words()
+    for k in [0] + [i + 1 for i, ch in enumerate(word) if ch == "-"]:
+        rest = word[k:]
+        low = rest.lower()
+        if low + "." in dot_words or low.endswith("str") or _ROMAN.fullmatch(rest):
+            return True
+    return False
+
+
+def _certain_end(paragraph: str, mark: int) -> bool:
+    """Whether the [.!?] at `mark` (an `_END_MARK` match) follows a word SoMaJo leaves it apart from:
+    Latin letters as `_WORD` says, after the start, a space, an opening quote or "(", and not a word
+    `_absorbs_punctuation`."""
+    j = mark
+    while j > 0 and paragraph[j - 1] in _LATIN_OR_HYPHEN:
+        j -= 1
+    if j > 0 and paragraph[j - 1] not in " „“\"(":
+        return False
+    word = paragraph[j:mark]
+    return _WORD.fullmatch(word) is not None and not _absorbs_punctuation(word)
+
+
+def _ordinal_dot(paragraph: str, start: int, dot: int) -> bool:
+    """Whether the "." at `dot` closes one to three ASCII digits that follow a space, "(" or the chunk's
+    start and is followed by a space: SoMaJo's `ordinal` token ((?<![\\w.])\\d{1,3}\\.(?!\\d))."""
+    k = dot
+    while k > start and dot - k < 4 and "0" <= paragraph[k - 1] <= "9":
+        k -= 1
+    return (0 < dot - k <= 3 and (k == start or paragraph[k - 1] in " (")
+            and paragraph.startswith(" ", dot + 1))
+
+
+def _one_sentence(paragraph: str, start: int, end: int) -> bool:
+    """Whether SoMaJo 2.5 certainly keeps paragraph[start:end] as one sentence spanning all of it:
+    its body (before a final [.!?] and closing quote) holds nothing `_NOT_ONE_SENTENCE` finds and no
+    "." but ordinal ones, and begins and ends with a character that begins and ends a token
+    (`_FIRST`, `_LAST`)."""
+    body = end
+    if body > start and paragraph[body - 1] in "“”\"" and body - 1 > start and paragraph[body - 2] in ".!?":
+        body -= 2
+    elif body > start and paragraph[body - 1] in ".!?":
+        body -= 1
+    if not (body > start and _FIRST.match(paragraph, start) and _LAST.match(paragraph, body - 1)
+            and _NOT_ONE_SENTENCE.search(paragraph, start, body) is None):
+        return False
+    dot = paragraph.find(".", start, body)
+    while dot != -1:
+        if not _ordinal_dot(paragraph, start, dot):
+            return False
+        dot = paragraph.find(".", dot + 1, body)
+    return True
+
+
+def _chunks(paragraph: str) -> list[tuple[int, int, bool]]:
+    """(start, end, one sentence for certain) of the chunks between the certain sentence ends."""
+    out: list[tuple[int, int, bool]] = []
+    start = 0
+    one = _one_sentence
+    for m in _END_MARK.finditer(paragraph):
+        if _certain_end(paragraph, m.start()):
+            end = m.end() - 1
+            out.append((start, end, one(paragraph, start, end)))
+            start = m.end()
+    out.append((start, len(paragraph), one(paragraph, start, len(paragraph))))
+    return out
+
+
+def _fast_paragraph_sentences(tok: SoMaJo, paragraph: str) -> tuple[Span, ...]:
+    """The spans `_paragraph_sentences` gives, with SoMaJo run only on the chunks between certain
+    sentence ends (`_END_MARK`, `_certain_end`) that could hold another end, all of them in one call,
+    joined by " ". Why the spans are the same: SoMaJo splits a sentence at an end token ([.!?] or an
+    end-of-sentence abbreviation) when the next token that is not a quote or bracket starts with an
+    upper-case letter; at a certain end the [.!?] is a token of its own, so SoMaJo ends a sentence
+    there; and none of its patterns crosses such a place (their look-behinds see a space there as at
+    the start of a text, their look-aheads a space as at the end), so a chunk tokenises the same
+    within the paragraph, alone or after another chunk that ends at a certain end (the joint is then
+    again a certain end). A span that would cross a joint sends the paragraph to SoMaJo whole, as
+    does a paragraph not in NFC (SoMaJo maps its offsets through NFC alignment).
+    tests/test_segment_fast.py compares with SoMaJo on the seeds, the SpkAtt articles, generated
+    text, probes and Hypothesis text."""
+    if not (paragraph.isascii() or unicodedata.is_normalized("NFC", paragraph)):
+        return _paragraph_sentences(tok, paragraph)
+    chunks = _chunks(paragraph)
+    hard = [(s, e) for s, e, one in chunks if not one]
+    found: dict[int, list[Span]] = {}
+    if hard:
+        joined, starts = [], []
+        at = 0
+        for s, e in hard:
+            starts.append(at)
+            joined.append(paragraph[s:e])
+            at += e - s + 1
+        for s, e in _paragraph_sentences(tok, " ".join(joined)):
+            i = bisect.bisect_right(starts, s) - 1
+            if e > starts[i] + hard[i][1] - hard[i][0]:
+                return _paragraph_sentences(tok, paragraph)
+            found.setdefault(i, []).append((hard[i][0] + s - starts[i], hard[i][0] + e - starts[i]))
+    out: list[Span] = []
+    h = 0
+    for s, e, one in chunks:
+        if one:
+            out.append((s, e))
+        else:
+            out.extend(found.get(h, ()))
+            h += 1
+    return tuple(out)
+
+
 #: Paragraphs whose sentences `sentences` keeps (about 25 MB at the generated corpus's 430 characters).
 PARAGRAPH_CACHE = 32_768
 
@@ -505,7 +660,7 @@ def _cached_paragraph_sentences(paragraph: str) -> tuple[Span, ...]:
     each paragraph alone (one `tokenize_text` call, nothing carried over), so a paragraph seen again
     (agency boilerplate, a repeated caption; a third of the generated corpus's) has the same
     sentences. An exception (SoMaJo's alignment assertion) is not remembered and is raised again."""
-    return _paragraph_sentences(_tokenizer(), paragraph)
+    return _fast_paragraph_sentences(_tokenizer(), paragraph)
 
 
 def sentences(text: str, paras: list[Span] | None = None, tokenizer: SoMaJo | None = None) -> list[Span]:

@@ -1,0 +1,173 @@
+"""The fast path of sentence splitting gives exactly SoMaJo's sentence spans (issue 13).
+
+`segment._fast_paragraph_sentences` cuts a paragraph at places where SoMaJo 2.5 certainly ends a
+sentence, returns chunks without any other possible end as one sentence and runs SoMaJo on the
+rest, chunk by chunk. `free_indirect` counts sentences across the article, so one span of difference
+could change records: every comparison here is span for span (or the same SoMaJo error) against the
+project's SoMaJo on the whole paragraph (which tests/test_segment.py compares with an unpatched
+SoMaJo): the seed articles, all 700 SpkAtt articles (skipped when ../shared/spkatt-news is absent), a
+generated corpus by scripts/make_corpus.py, probes and Hypothesis text.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import unicodedata
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from somajo import alignment
+from somajo import utils as somajo_utils
+
+from toolkit import ANNOTATIONS_DIR
+from toolkit.attribution import segment
+from toolkit.attribution.segment import _fast_paragraph_sentences, _paragraph_sentences, _tokenizer, paragraphs
+from toolkit.ingest import make_article, read_articles
+
+ROOT = Path(__file__).resolve().parents[1]
+SPKATT = ROOT.parent / "shared" / "spkatt-news" / "train.jsonl"
+
+#: The six cases of the issue, each between sentences that the fast path cuts at.
+SIX_PROBES = {
+    "11. September": "Er kam heute an. Wladimir Putin ist am 11. September 2023 in Wladiwostok. Er wird Kim treffen.",
+    "z. B.": "Sie kamen. Dr. Müller kam z. B. nicht. Das war so.",
+    "Dr.": "Das sagte Dr. Müller. Dann ging er. Der Dr. kam.",
+    "Prof. Dr.": "Es sprach Prof. Dr. Meier. Danach Applaus.",
+    "3. Liga": "Der Verein spielt in der 3. Liga. Am 3. Oktober feiert er.",
+    "„…“": "„Wir sind bereit“, sagte er. „Das ist falsch.“ Dann ging er. Sie sagte: „Nein!“ Er schwieg.",
+}
+
+
+def _outcome(fn, *args) -> object:  # noqa: ANN001 - any callable
+    """fn's result, or the type and message of the error SoMaJo raises on garbled input."""
+    try:
+        return fn(*args)
+    except (AssertionError, UnboundLocalError, KeyError) as exc:
+        return type(exc), str(exc)
+
+
+def _assert_like_somajo(texts: list[str]) -> tuple[int, int]:
+    """Every paragraph of every text: the fast path's spans are SoMaJo's. Returns (paragraphs, spans)."""
+    tok = _tokenizer()
+    n = spans = 0
+    for text in texts:
+        for s, e in paragraphs(text):
+            p = text[s:e]
+            want = _outcome(_paragraph_sentences, tok, p)
+            assert _outcome(_fast_paragraph_sentences, tok, p) == want, p[:300]
+            n += 1
+            spans += len(want) if isinstance(want, tuple) else 0
+    return n, spans
+
+
+def test_seed_articles_split_like_somajo() -> None:
+    texts = [a["text"] for a in read_articles(ANNOTATIONS_DIR / "articles")]
+    assert _assert_like_somajo(texts)[0] >= 40
+
+
+def test_all_spkatt_articles_split_like_somajo() -> None:
+    if not SPKATT.exists():
+        pytest.skip(f"{SPKATT} absent")
+    with SPKATT.open(encoding="utf-8") as fh:
+        docs = [json.loads(line) for line in fh]
+    texts = [make_article({"id": d["doc_id"], "text": d["text"]}, "spkatt")["text"] for d in docs]
+    assert len(texts) == 700
+    assert _assert_like_somajo(texts)[1] > 8000
+
+
+def test_a_generated_corpus_splits_like_somajo(tmp_path: Path) -> None:
+    out = tmp_path / "corpus.jsonl"
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "make_corpus.py"), "--n", "400", "--seed", "7",
+                    "--out", str(out)], check=True, capture_output=True)
+    texts = [a["text"] for a in read_articles(out)]
+    assert len(texts) == 400
+    assert _assert_like_somajo(texts)[0] > 2000
+
+
+@pytest.mark.parametrize("case", sorted(SIX_PROBES))
+def test_the_six_probes_keep_their_sentences(case: str) -> None:
+    text = SIX_PROBES[case]
+    assert _assert_like_somajo([text]) == (1, len(segment.sentences(text)))
+    got = [text[s:e] for s, e in segment.sentences(text)]
+    kept = {"11. September": "Wladimir Putin ist am 11. September 2023 in Wladiwostok.",
+            "z. B.": "Dr. Müller kam z. B. nicht.", "Dr.": "Das sagte Dr. Müller.",
+            "Prof. Dr.": "Es sprach Prof. Dr. Meier.", "3. Liga": "Der Verein spielt in der 3. Liga.",
+            "„…“": "„Das ist falsch.“"}[case]
+    assert kept in got, got
+
+
+def test_the_probes_of_test_segment_split_like_somajo() -> None:
+    from tests.test_segment import PROBES
+    assert _assert_like_somajo(PROBES)[0] == sum(len(paragraphs(p)) for p in PROBES) >= len(PROBES)
+
+
+def test_plain_sentences_need_no_somajo() -> None:
+    """The point of the fast path: chunks that can hold no other end never reach SoMaJo (None here
+    would raise if they did), while a chunk with a possible end does."""
+    text = "„Wir sind bereit“, sagte Miller. Das Treffen (in Berlin) endete um 12 Uhr! Warum? Niemand weiß es."
+    assert _fast_paragraph_sentences(None, text) == _paragraph_sentences(_tokenizer(), text)
+    assert len(_fast_paragraph_sentences(None, text)) == 4
+    ordinal = "Er kam am 3. Mai (zur 5. Runde) an. Dann ging er."
+    assert _fast_paragraph_sentences(None, ordinal) == _paragraph_sentences(_tokenizer(), ordinal)
+    with pytest.raises(AttributeError):
+        _fast_paragraph_sentences(None, "Es kostet 5 Mio. Euro. Dann ging er.")
+
+
+def test_no_cut_after_a_word_somajo_may_join_with_its_dot() -> None:
+    """Each pattern `_absorbs_punctuation` stands for, at a place `_CERTAIN_END` matches."""
+    for word in ("bzw", "usw", "Hauptstr", "Bahnhofstr", "II", "ALG-II", "EU-Abg", "Kreis-ps", "Dr", "Prof", "etc"):
+        assert segment._absorbs_punctuation(word), word
+    for word in ("sagte", "Berlin", "NASA", "UN-Charta", "LKW-Maut", "Monaten"):
+        assert not segment._absorbs_punctuation(word), word
+    text = "Er wohnt in der Hauptstr. Das ist in ALG-II. Alle wissen es bzw. Er sagt es usw. Dann ging er."
+    assert _assert_like_somajo([text])[0] == 1
+
+
+def test_every_end_of_sentence_abbreviation_holds_a_dot() -> None:
+    """Why a chunk without . ! ? … cannot hold a sentence end of SoMaJo's."""
+    eos = somajo_utils.read_abbreviation_file("eos_abbreviations.txt")
+    assert eos and all("." in a for a in eos)
+    assert all(a.lower() in segment._dot_words() for a in eos)
+
+
+def test_one_sentence_chunks_hold_no_skipped_character_and_no_mark() -> None:
+    """Why a one-sentence chunk's span is its first to last character: SoMaJo skips none of them.
+    Checked over all of Unicode: inside a chunk only " " of SoMaJo's skippable characters, no
+    combining mark, no sentence-ending punctuation; the first and last characters none of them."""
+    one = segment._one_sentence
+    for cp in range(0x110000):
+        c = chr(cp)
+        if 0xD800 <= cp <= 0xDFFF or not one(f"a{c}a", 0, 3):
+            continue
+        assert c == " " or (c not in alignment._skipable_characters and not unicodedata.category(c).startswith("M")
+                            and c not in ".!?…"), hex(cp)
+        if one(c, 0, 1) or one(f"{c}a", 0, 2) or one(f"a{c}", 0, 2):
+            assert c != " ", hex(cp)
+    assert one("Am 5. August (3. Liga) kam er.", 0, 30) and not one("Am 1988. August", 0, 15)
+    assert not one("Er kam a. Dann", 0, 14) and not one("Am 5.August", 0, 11)
+
+
+_WORDS = ["Er", "sagte", "Berlin", "NASA", "UN-Charta", "LKW-Maut", "U-Boot", "ALG-II", "XX", "Hauptstr", "bzw", "usw",
+          "etc", "Dr", "Prof", "z", "B", "Art", "Nr", "ps", "Kreis-ps", "E", "XD", "Yahoo", "Müller", "über", "Ärger",
+          "11", "3", "50.000", "143", "2005", "Mio", "ca", "Abs", "Ohio", "McDonald's", "Straße", "Öl", "Ça", "a"]
+_GLUE = [" ", ". ", "! ", "? ", ".“ ", ".\" ", "“. ", "). ", " „", " “", " (", ") ", ", ", ": ", "  ", ".  ", ".", "-",
+         "… ", "... ", ".” ", "!“ ", " 😀 ", ":) ", "\u00ad", "\t", ". \"", ".“", ". 12:30 ", " e\u0301 "]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_WORDS), st.sampled_from(_GLUE)), max_size=30))
+def test_german_like_text_splits_like_somajo(pairs: list[tuple[str, str]]) -> None:
+    text = "".join(w + g for w, g in pairs)
+    tok = _tokenizer()
+    assert _outcome(_fast_paragraph_sentences, tok, text) == _outcome(_paragraph_sentences, tok, text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(st.sampled_from(list("aB .!?„“\"()-éÄ1…")), max_size=40))
+def test_any_text_over_the_boundary_characters_splits_like_somajo(text: str) -> None:
+    tok = _tokenizer()
+    assert _outcome(_fast_paragraph_sentences, tok, text) == _outcome(_paragraph_sentences, tok, text)
