@@ -16,9 +16,9 @@ HEAVY = ("pandas", "sklearn", "scipy", "datasets", "dask", "pyarrow", "label_stu
 _PROBE = r"""
 import sys
 from typer.testing import CliRunner
-from toolkit.cli import app
+from toolkit.cli import app, command_names
 runner = CliRunner()
-names = [c.name or c.callback.__name__ for c in app.registered_commands]
+names = command_names()
 for args in [["--help"]] + [[n, "--help"] for n in names]:
     result = runner.invoke(app, args)
     assert result.exit_code == 0, (args, result.output)
@@ -33,6 +33,40 @@ def test_help_of_every_command_imports_no_heavy_library():
     n_commands, *loaded = proc.stdout.split()
     assert int(n_commands) >= 12
     assert loaded == []
+
+
+def test_command_table_matches_what_the_modules_register():
+    """`COMMANDS` names each command's module without importing it; the modules are the truth."""
+    import importlib
+
+    import typer
+
+    from toolkit.cli import COMMAND_MODULES, COMMANDS
+
+    registered: dict[str, str] = {}
+    for module in COMMAND_MODULES:
+        sub = typer.Typer()
+        importlib.import_module(f"toolkit.cli.{module}").register(sub)
+        registered.update({c.name: module for c in sub.registered_commands})
+    assert registered == COMMANDS
+    assert list(registered) == list(COMMANDS)  # the help lists them in this order
+
+
+def test_help_lists_every_command_and_an_unknown_one_gets_suggestions():
+    from typer.testing import CliRunner
+
+    from toolkit.cli import COMMANDS, app
+
+    result = CliRunner().invoke(app, ["--help"], terminal_width=200)
+    assert result.exit_code == 0
+    # A command's row starts right after the panel's border; a wrapped help line is indented.
+    rows = [line[2:].split(maxsplit=1) for line in result.output.splitlines() if line[:2] == "│ " and line[2:3] != " "]
+    listed = [row[0] for row in rows if row and row[0] in COMMANDS]
+    assert listed == list(COMMANDS)
+    assert all(len(row) == 2 for row in rows if row and row[0] in COMMANDS)  # each with its help text
+    proc = subprocess.run([sys.executable, "-m", "toolkit.cli", "extrac"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "error: No such command 'extrac'. Did you mean 'extract', 'extract-corpus'?"
 
 
 def test_help_constants_match_the_library():
