@@ -8,17 +8,20 @@ files by hand.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import jsonschema
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from toolkit import SCHEMAS_DIR
 from toolkit.errors import InputError
+
+if TYPE_CHECKING:  # PyYAML and jsonschema are imported where a file is read and checked
+    import yaml
 
 LEXICON_DIR = Path(__file__).resolve().parent
 LEXICON_SCHEMA = SCHEMAS_DIR / "lexicon.schema.json"
@@ -27,7 +30,12 @@ BUNDLED_FILES = ("cue_verbs.yaml", "konjunktiv.yaml", "source_nouns.yaml", "role
 
 #: (list name, entry index or None) -> 1-based line of that node in its file.
 Lines = dict[tuple[str, int | None], int]
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _loader() -> Any:
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -62,9 +70,11 @@ def _read_yaml(path: Path) -> tuple[Any, Lines]:
         raise InputError(f"{path}: is a folder; a lexicon YAML file was expected")
     if not path.is_file():
         raise InputError(f"{path}: lexicon file not found")
+    import yaml
+
     try:
         text = path.read_text(encoding="utf-8")
-        data = yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader
+        data = yaml.load(text, Loader=_loader())  # noqa: S506 - a safe loader
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except yaml.YAMLError as exc:
@@ -83,12 +93,16 @@ class _LazyLines(dict):  # type: ignore[type-arg]
 
     def get(self, key, default=None):  # type: ignore[no-untyped-def,override]
         if self._text is not None:
-            self.update(_node_lines(yaml.compose(self._text, Loader=_LOADER)))
+            import yaml
+
+            self.update(_node_lines(yaml.compose(self._text, Loader=_loader())))
             self._text = None
         return super().get(key, default)
 
 
 def _node_lines(root: yaml.Node | None) -> Lines:
+    import yaml
+
     lines: Lines = {}
     lists = _mapping_value(root, "lists")
     if not isinstance(lists, yaml.MappingNode):
@@ -104,6 +118,8 @@ def _node_lines(root: yaml.Node | None) -> Lines:
 
 
 def _mapping_value(node: yaml.Node | None, key: str) -> yaml.Node | None:
+    import yaml
+
     if not isinstance(node, yaml.MappingNode):
         return None
     return next((v for k, v in node.value if k.value == key), None)
@@ -119,6 +135,8 @@ def _where(path: Path, lines: Lines, name: str | None, index: int | None = None)
 
 def _validate(path: Path, data: Any, lines: Lines) -> None:
     """Schema check (schemas/lexicon.schema.json), then each entry on its own."""
+    import jsonschema
+
     schema = json.loads(LEXICON_SCHEMA.read_text(encoding="utf-8"))
     err = next(iter(sorted(jsonschema.Draft202012Validator(schema).iter_errors(data),
                            key=lambda e: list(map(str, e.absolute_path)))), None)
@@ -163,8 +181,8 @@ def read_lexicon_file(path: Path) -> tuple[dict[str, Any], Lines]:
     return data, lines
 
 
-def bundled_lexicon() -> Lexicon:
-    """The lists shipped with the toolkit; each list is defined in exactly one bundled file."""
+def _read_bundled() -> Lexicon:
+    """The bundled files, read and validated (each list is defined in exactly one of them)."""
     lists: dict[str, WordList] = {}
     for fname in BUNDLED_FILES:
         path = LEXICON_DIR / fname
@@ -177,6 +195,118 @@ def bundled_lexicon() -> Lexicon:
             lists[name] = WordList(name, spec["match"], tuple(spec["entries"]), tuple(spec.get("frames", ())),
                                    spec.get("doc", ""), (str(path),))
     return Lexicon(lists)
+
+
+def bundled_lexicon() -> Lexicon:
+    """The lists shipped with the toolkit, from the lexicon cache when it holds them for these very
+    files (`_cache_key`), else read and validated, and then cached. Why a cache: reading the YAML
+    and checking it with jsonschema (whose import alone is most of it) was a sixth of a one-article
+    `qst extract`. The cache is never needed: no cache folder, a file that cannot be read or written,
+    or one that does not hold what it should, and the files are simply read."""
+    key = _cache_key()
+    cached = _read_cache(key) if key else None
+    if cached is not None:
+        return cached
+    lexicon = _read_bundled()
+    if key:
+        _write_cache(key, lexicon)
+    return lexicon
+
+
+# ------------------------------------------------------------------------------ the lexicon cache
+
+#: Bumped when the cache file's layout changes.
+_CACHE_FORMAT = 1
+#: Cache files kept; older ones (other versions of the lists or of this code) are removed.
+_CACHE_KEEP = 8
+
+
+def cache_dir() -> Path | None:
+    """Where the lexicon cache lives: $QST_CACHE_DIR, else $XDG_CACHE_HOME/qst, else ~/.cache/qst;
+    None (no cache) when QST_NO_CACHE is set to anything but "" or "0", or there is no home folder."""
+    if os.environ.get("QST_NO_CACHE", "") not in ("", "0"):
+        return None
+    if os.environ.get("QST_CACHE_DIR"):
+        return Path(os.environ["QST_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base:
+        try:
+            base = str(Path.home() / ".cache")
+        except RuntimeError:  # no home folder to be found
+            return None
+    return Path(base) / "qst"
+
+
+def _cache_key() -> str | None:
+    """SHA-256 of everything the validated lists depend on: this module's code (how files are read
+    and checked), the schema, every bundled file's bytes and path, the Python version and the cache
+    format. Any edit to any of them is another key, so a stale entry is never read. None when a file
+    cannot be read (then the uncached path reports it)."""
+    h = hashlib.sha256(f"{_CACHE_FORMAT}\0{sys.version}\0{LEXICON_DIR}\0".encode())
+    try:
+        for path in (Path(__file__), LEXICON_SCHEMA, *(LEXICON_DIR / f for f in BUNDLED_FILES)):
+            data = path.read_bytes()
+            h.update(f"{path.name}\0{len(data)}\0".encode())
+            h.update(data)
+    except OSError:
+        return None
+    return h.hexdigest()
+
+
+def _cache_file(key: str) -> Path | None:
+    folder = cache_dir()
+    return folder / f"lexicon-{key[:32]}.json" if folder is not None else None
+
+
+def _read_cache(key: str) -> Lexicon | None:
+    """The cached lists for `key`, or None if there are none or the file is not what it should be."""
+    path = _cache_file(key)
+    if path is None:
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data["key"] != key or data["format"] != _CACHE_FORMAT:
+            return None
+        lists = {}
+        for name, w in data["lists"].items():
+            if not (_strings([name, w["match"], w["doc"]]) and all(_strings(w[k]) for k in ("entries", "frames", "sources"))):
+                return None
+            lists[name] = WordList(name, w["match"], tuple(w["entries"]), tuple(w["frames"]), w["doc"], tuple(w["sources"]))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return Lexicon(lists)
+
+
+def _strings(values: Any) -> bool:
+    return isinstance(values, list) and all(isinstance(v, str) for v in values)
+
+
+def _write_cache(key: str, lexicon: Lexicon) -> None:
+    """Write the entry atomically (a temporary file in the same folder, then a rename), readable by
+    the user alone; any failure leaves no file behind and is not an error."""
+    path = _cache_file(key)
+    if path is None:
+        return
+    lists = {n: {"match": w.match, "entries": list(w.entries), "frames": list(w.frames), "doc": w.doc,
+                 "sources": list(w.sources)} for n, w in lexicon.lists.items()}
+    import tempfile
+
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp = tempfile.mkstemp(prefix=".lexicon-", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump({"format": _CACHE_FORMAT, "key": key, "lists": lists}, f, ensure_ascii=False)
+        os.replace(tmp, path)
+        tmp = None
+        old = sorted(path.parent.glob("lexicon-*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for stale in old[_CACHE_KEEP:]:
+            stale.unlink(missing_ok=True)
+    except OSError:
+        pass
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
 
 
 def merge_extra(base: Lexicon, path: Path) -> Lexicon:
