@@ -7,6 +7,7 @@ library constants without importing them are checked against the constants.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -81,9 +82,14 @@ def test_help_constants_match_the_library():
 
 
 #: What `qst extract` must never import: the stance, dataset, Label Studio and corpus-engine stacks.
-#: (pandas and pyarrow it needs, for quotes.parquet; SoMaJo for sentences.)
+#: (pyarrow it needs, for quotes.parquet; SoMaJo for sentences.)
 EXTRACT_NEVER = ("sklearn", "scipy", "datasets", "dask", "distributed", "label_studio_sdk", "matplotlib",
-                 "statsmodels", "skops", "huggingface_hub")
+                 "statsmodels", "skops", "huggingface_hub", "pandas")
+#: ... and, once the cache (toolkit.cache) holds the bundled word lists and the registry: no YAML
+#: parser, no jsonschema (records are checked with fastjsonschema), no other command's module.
+EXTRACT_WARM_NEVER = EXTRACT_NEVER + ("yaml", "jsonschema", "typer.rich_utils", "markdown_it", "pygments") + tuple(
+    f"toolkit.cli.{m}" for m in ("attribution", "evaluation", "labelstudio", "agreement", "stance", "dataset", "corpus",
+                                 "pipeline"))
 
 _EXTRACT_PROBE = r"""
 import sys
@@ -91,17 +97,24 @@ from typer.testing import CliRunner
 from toolkit.cli import app
 result = CliRunner().invoke(app, ["extract", sys.argv[1], "--out", sys.argv[2]])
 assert result.exit_code == 0, result.output
-print(" ".join(sorted(m for m in sys.modules if m.split(".")[0] in NEVER and "." not in m)) or "-")
+print(" ".join(sorted(m for m in sys.modules if m in NEVER or (m.split(".")[0] in NEVER and "." not in m))) or "-")
 """
 
 
 def test_extract_imports_no_stage_it_does_not_run(tmp_path):
     from toolkit import ANNOTATIONS_DIR
 
-    code = f"NEVER = {EXTRACT_NEVER!r}\n" + _EXTRACT_PROBE
-    out = tmp_path / "q"
-    proc = subprocess.run([sys.executable, "-c", code, str(ANNOTATIONS_DIR / "articles"), str(out)],
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    assert (out / "quotes.jsonl").stat().st_size > 0 and (out / "quotes.parquet").exists()
-    assert proc.stdout.split() == ["-"]
+    env = {**os.environ, "QST_CACHE_DIR": str(tmp_path / "cache")}
+    env.pop("QST_NO_CACHE", None)
+    outputs = []
+    for run, never in ((1, EXTRACT_NEVER), (2, EXTRACT_WARM_NEVER)):
+        code = f"NEVER = {never!r}\n" + _EXTRACT_PROBE
+        out = tmp_path / f"q{run}"
+        proc = subprocess.run([sys.executable, "-c", code, str(ANNOTATIONS_DIR / "articles"), str(out)],
+                              capture_output=True, text=True, timeout=300, env=env)
+        assert proc.returncode == 0, proc.stderr
+        assert (out / "quotes.jsonl").stat().st_size > 0 and (out / "quotes.parquet").exists()
+        assert proc.stdout.split() == ["-"], run
+        outputs.append((out / "quotes.jsonl").read_bytes())
+    assert outputs[0] == outputs[1]  # the cached lists and registry give the same quotes
+    assert {p.name.split("-")[0] for p in (tmp_path / "cache").glob("*.json")} == {"lexicon", "registry"}

@@ -1,4 +1,5 @@
-"""The lexicon cache: the validated bundled lists kept between runs (toolkit.lexicon.load).
+"""The cache of checked inputs (toolkit.cache): the validated bundled lists (toolkit.lexicon.load)
+and a validated speaker registry (toolkit.attribution.speakers) kept between runs.
 
 It must give exactly what reading the files gives, never serve a stale or damaged entry, and never
 be needed: a cache that cannot be written or read is no error. Each test points it at its own
@@ -14,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from toolkit import cache as qcache
+from toolkit.attribution import speakers
 from toolkit.errors import InputError
 from toolkit.lexicon import load
 
@@ -76,18 +79,18 @@ def test_a_broken_bundled_file_is_reported_not_served_from_the_cache(cache: Path
         load.bundled_lexicon()
 
 
-@pytest.mark.parametrize("damage", ["not json{", json.dumps({"format": 1, "key": "x", "lists": {}}), "ENTRIES"])
+@pytest.mark.parametrize("damage", ["not json{", json.dumps({"format": 1, "key": "x", "value": {}}), "ENTRIES"])
 def test_a_damaged_cache_file_is_ignored_and_replaced(cache: Path, monkeypatch: pytest.MonkeyPatch, damage: str) -> None:
     good = load.bundled_lexicon()
     (path,) = cache.glob("lexicon-*.json")
     if damage == "ENTRIES":  # the right key, a wrong shape
         data = json.loads(path.read_text(encoding="utf-8"))
-        data["lists"]["speech_verbs"]["entries"] = 5
+        data["value"]["speech_verbs"]["entries"] = 5
         damage = json.dumps(data)
     path.write_text(damage, encoding="utf-8")
     assert load.bundled_lexicon() == good
     assert load.bundled_lexicon() == good  # and the rewritten file is read back
-    assert json.loads(path.read_text(encoding="utf-8"))["lists"]["speech_verbs"]["entries"][0] == "sagt(?:e|en)?"
+    assert json.loads(path.read_text(encoding="utf-8"))["value"]["speech_verbs"]["entries"][0] == "sagt(?:e|en)?"
 
 
 def test_no_cache_folder_is_no_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -104,7 +107,61 @@ def test_no_cache_folder_is_no_error(tmp_path: Path, monkeypatch: pytest.MonkeyP
 def test_old_entries_are_pruned(cache: Path, lexdir: Path) -> None:
     path = lexdir / "adverbs.yaml"
     text = path.read_text(encoding="utf-8")
-    for i in range(load._CACHE_KEEP + 3):
+    for i in range(qcache.KEEP + 3):
         path.write_text(text + f"\n# version {i}\n", encoding="utf-8")
         load.bundled_lexicon()
-    assert len(list(cache.glob("lexicon-*.json"))) == load._CACHE_KEEP
+    assert len(list(cache.glob("lexicon-*.json"))) == qcache.KEEP
+
+
+REGISTRY = """version: 1
+speakers:
+  - id: anna_muster
+    name: Anna Muster
+    kind: person
+    roles:
+      - {title: Ministerin, patterns: [Ministerin], start: 2020-01-01}
+  - id: bert_beispiel
+    name: Bert Beispiel
+    kind: person
+    roles:
+      - {title: Minister, patterns: [Ministerin], start: 2021-01-01}
+"""
+
+
+def _load(path: Path) -> speakers.Registry:
+    speakers._load_registry_cached.cache_clear()  # a new process, as far as the registry goes
+    return speakers.load_registry(path)
+
+
+def test_a_registry_is_cached_and_an_edit_is_read(cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "reg.yaml"
+    path.write_text(REGISTRY, encoding="utf-8")
+    first = _load(path)
+    assert len(list(cache.glob("registry-*.json"))) == 1
+
+    def no_yaml(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the file was parsed although the cache holds it")
+
+    monkeypatch.setattr(speakers, "load_yaml", no_yaml)
+    caplog.clear()
+    again = _load(path)
+    assert again == first and again.speakers["anna_muster"].roles[0].start.isoformat() == "2020-01-01"
+    assert "Ministerin" in caplog.text  # the overlapping-roles warning also on a cache hit
+    monkeypatch.undo()
+    monkeypatch.setenv("QST_CACHE_DIR", str(cache))
+    path.write_text(REGISTRY.replace("Anna Muster", "Anna Mustermann"), encoding="utf-8")
+    assert _load(path).speakers["anna_muster"].name == "Anna Mustermann"
+
+
+def test_a_damaged_registry_entry_is_ignored(cache: Path, tmp_path: Path) -> None:
+    path = tmp_path / "reg.yaml"
+    path.write_text(REGISTRY, encoding="utf-8")
+    good = _load(path)
+    (entry,) = cache.glob("registry-*.json")
+    data = json.loads(entry.read_text(encoding="utf-8"))
+    data["value"]["speakers"][0]["name"] = 5
+    entry.write_text(json.dumps(data), encoding="utf-8")
+    assert _load(path) == good
+    entry.write_text(json.dumps({**data, "value": {"speakers": [{"id": "x"}]}}), encoding="utf-8")
+    assert _load(path) == good

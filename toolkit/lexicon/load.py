@@ -8,11 +8,8 @@ files by hand.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -198,115 +195,40 @@ def _read_bundled() -> Lexicon:
 
 
 def bundled_lexicon() -> Lexicon:
-    """The lists shipped with the toolkit, from the lexicon cache when it holds them for these very
-    files (`_cache_key`), else read and validated, and then cached. Why a cache: reading the YAML
-    and checking it with jsonschema (whose import alone is most of it) was a sixth of a one-article
-    `qst extract`. The cache is never needed: no cache folder, a file that cannot be read or written,
-    or one that does not hold what it should, and the files are simply read."""
-    key = _cache_key()
-    cached = _read_cache(key) if key else None
+    """The lists shipped with the toolkit, from the cache (toolkit.cache) when it holds them for these
+    very files, else read and validated, and then cached. Why a cache: reading the YAML and checking
+    it with jsonschema (whose import alone is most of it) was a sixth of a one-article `qst extract`.
+    The key covers this module's code (how files are read and checked), the schema, and every bundled
+    file's path and bytes."""
+    from toolkit import cache
+
+    key = cache.key(str(LEXICON_DIR), Path(__file__), LEXICON_SCHEMA, *(LEXICON_DIR / f for f in BUNDLED_FILES))
+    cached = _from_cache(cache.read("lexicon", key))
     if cached is not None:
         return cached
     lexicon = _read_bundled()
-    if key:
-        _write_cache(key, lexicon)
+    cache.write("lexicon", key, {n: {"match": w.match, "entries": list(w.entries), "frames": list(w.frames),
+                                     "doc": w.doc, "sources": list(w.sources)} for n, w in lexicon.lists.items()})
     return lexicon
 
 
-# ------------------------------------------------------------------------------ the lexicon cache
-
-#: Bumped when the cache file's layout changes.
-_CACHE_FORMAT = 1
-#: Cache files kept; older ones (other versions of the lists or of this code) are removed.
-_CACHE_KEEP = 8
-
-
-def cache_dir() -> Path | None:
-    """Where the lexicon cache lives: $QST_CACHE_DIR, else $XDG_CACHE_HOME/qst, else ~/.cache/qst;
-    None (no cache) when QST_NO_CACHE is set to anything but "" or "0", or there is no home folder."""
-    if os.environ.get("QST_NO_CACHE", "") not in ("", "0"):
+def _from_cache(value: Any) -> Lexicon | None:
+    """The lists of a cache entry, or None if it is not the shape the cache writes."""
+    if not isinstance(value, dict):
         return None
-    if os.environ.get("QST_CACHE_DIR"):
-        return Path(os.environ["QST_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME")
-    if not base:
-        try:
-            base = str(Path.home() / ".cache")
-        except RuntimeError:  # no home folder to be found
-            return None
-    return Path(base) / "qst"
-
-
-def _cache_key() -> str | None:
-    """SHA-256 of everything the validated lists depend on: this module's code (how files are read
-    and checked), the schema, every bundled file's bytes and path, the Python version and the cache
-    format. Any edit to any of them is another key, so a stale entry is never read. None when a file
-    cannot be read (then the uncached path reports it)."""
-    h = hashlib.sha256(f"{_CACHE_FORMAT}\0{sys.version}\0{LEXICON_DIR}\0".encode())
+    lists = {}
     try:
-        for path in (Path(__file__), LEXICON_SCHEMA, *(LEXICON_DIR / f for f in BUNDLED_FILES)):
-            data = path.read_bytes()
-            h.update(f"{path.name}\0{len(data)}\0".encode())
-            h.update(data)
-    except OSError:
-        return None
-    return h.hexdigest()
-
-
-def _cache_file(key: str) -> Path | None:
-    folder = cache_dir()
-    return folder / f"lexicon-{key[:32]}.json" if folder is not None else None
-
-
-def _read_cache(key: str) -> Lexicon | None:
-    """The cached lists for `key`, or None if there are none or the file is not what it should be."""
-    path = _cache_file(key)
-    if path is None:
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if data["key"] != key or data["format"] != _CACHE_FORMAT:
-            return None
-        lists = {}
-        for name, w in data["lists"].items():
+        for name, w in value.items():
             if not (_strings([name, w["match"], w["doc"]]) and all(_strings(w[k]) for k in ("entries", "frames", "sources"))):
                 return None
             lists[name] = WordList(name, w["match"], tuple(w["entries"]), tuple(w["frames"]), w["doc"], tuple(w["sources"]))
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except (KeyError, TypeError):
         return None
     return Lexicon(lists)
 
 
 def _strings(values: Any) -> bool:
     return isinstance(values, list) and all(isinstance(v, str) for v in values)
-
-
-def _write_cache(key: str, lexicon: Lexicon) -> None:
-    """Write the entry atomically (a temporary file in the same folder, then a rename), readable by
-    the user alone; any failure leaves no file behind and is not an error."""
-    path = _cache_file(key)
-    if path is None:
-        return
-    lists = {n: {"match": w.match, "entries": list(w.entries), "frames": list(w.frames), "doc": w.doc,
-                 "sources": list(w.sources)} for n, w in lexicon.lists.items()}
-    import tempfile
-
-    tmp = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp = tempfile.mkstemp(prefix=".lexicon-", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({"format": _CACHE_FORMAT, "key": key, "lists": lists}, f, ensure_ascii=False)
-        os.replace(tmp, path)
-        tmp = None
-        old = sorted(path.parent.glob("lexicon-*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
-        for stale in old[_CACHE_KEEP:]:
-            stale.unlink(missing_ok=True)
-    except OSError:
-        pass
-    finally:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
 
 
 def merge_extra(base: Lexicon, path: Path) -> Lexicon:
