@@ -70,6 +70,32 @@ def test_help_lists_every_command_and_an_unknown_one_gets_suggestions():
     assert proc.stderr.strip() == "error: No such command 'extrac'. Did you mean 'extract', 'extract-corpus'?"
 
 
+_HELP_PROBE = r"""
+import sys
+from toolkit.cli import main
+sys.argv = ["qst", "--help"]
+try:
+    main()
+except SystemExit:
+    pass
+print(" ".join(sorted(m for m in sys.modules if m.startswith("toolkit.cli."))), file=sys.stderr)
+"""
+
+
+def test_help_from_the_cached_listing_is_the_help_of_the_commands(tmp_path):
+    """`qst --help` draws the command list from the cached listing (toolkit.cli._listing) once the
+    cache holds it: the same bytes as from the commands themselves, without importing their modules."""
+    env = {**os.environ, "QST_CACHE_DIR": str(tmp_path / "cache"), "COLUMNS": "100"}
+    env.pop("QST_NO_CACHE", None)
+    runs = [subprocess.run([sys.executable, "-c", _HELP_PROBE], capture_output=True, text=True, timeout=120, env=e)
+            for e in (env, env, {**env, "QST_NO_CACHE": "1"})]
+    assert all(r.returncode == 0 for r in runs), [r.stderr for r in runs]
+    assert runs[0].stdout == runs[1].stdout == runs[2].stdout
+    assert "extract-corpus" in runs[1].stdout and "Find direct, indirect and mixed quotes" in runs[1].stdout
+    assert runs[1].stderr.split() == ["toolkit.cli.options"]  # no command module on the cached path
+    assert "toolkit.cli.labelstudio" in runs[2].stderr.split()  # without the cache: all of them
+
+
 def test_help_constants_match_the_library():
     from toolkit import agreement
     from toolkit.cli import agreement as cli_agreement, labelstudio as cli_ls, stance as cli_stance
