@@ -11,10 +11,13 @@ from __future__ import annotations
 import json
 import shutil
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from toolkit import ANNOTATIONS_DIR
 from toolkit import cache as qcache
 from toolkit.attribution import speakers
 from toolkit.errors import InputError
@@ -165,3 +168,19 @@ def test_a_damaged_registry_entry_is_ignored(cache: Path, tmp_path: Path) -> Non
     assert _load(path) == good
     entry.write_text(json.dumps({**data, "value": {"speakers": [{"id": "x"}]}}), encoding="utf-8")
     assert _load(path) == good
+
+
+def test_user_lists_that_do_not_compile_together_are_one_error_before_any_output(tmp_path: Path) -> None:
+    """An entry valid alone ("(?i)…" at its own start) that cannot stand inside the joined pattern:
+    the bundled patterns compile on first use, a user's lists all at once, so this is found before
+    an article is read and is one `error:` line, not a traceback halfway through."""
+    extra = tmp_path / "x.yaml"
+    extra.write_text('lists:\n  speech_verbs:\n    entries:\n      - "(?i)polterte"\n', encoding="utf-8")
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "toolkit.cli", "extract", str(ANNOTATIONS_DIR / "articles"),
+                           "--lexicon", str(extra), "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"error: {extra}: the lists with these entries do not compile into pattern SPEECH_VERB (global flags not "
+        "at the start of the expression at position " + proc.stderr.split("position ")[1].strip()]
+    assert not out.exists()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
+from toolkit.errors import InputError
 from toolkit.lexicon.compile import NAME_TOKEN, WB_AFTER, WB_BEFORE, Patterns
 from toolkit.lexicon.load import BUNDLED_FILES, LEXICON_DIR, Lexicon, WordList, bundled_lexicon, merge_extra
 
@@ -28,7 +30,15 @@ def _patterns_cached(key: tuple[tuple[str, float], ...]) -> Patterns:
     lexicon = bundled_lexicon()
     for path, _mtime in key:
         lexicon = merge_extra(lexicon, Path(path))
-    return Patterns(lexicon)
+    compiled = Patterns(lexicon)
+    if key:  # a user's lists: compile them all now, so a problem is found before any article is read
+        try:
+            for name in compiled.pattern_names():
+                getattr(compiled, name)
+        except re.error as exc:
+            raise InputError(f"{', '.join(p for p, _ in key)}: the lists with these entries do not compile "
+                             f"into pattern {name} ({exc})") from None
+    return compiled
 
 
 def load_lexicon(extra: Sequence[str | Path] = ()) -> Lexicon:
