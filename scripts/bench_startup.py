@@ -76,14 +76,14 @@ def _row(name: str, a: list[tuple[float, float]], b: list[tuple[float, float]] |
     return " | ".join(cells)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tree", type=Path, default=Path(__file__).resolve().parents[1], help="tree A (default: this one)")
     ap.add_argument("--compare", type=Path, default=None, help="tree B, measured in turn with A")
     ap.add_argument("--runs", type=int, default=7, help="counted runs per command and tree (default 7)")
     ap.add_argument("--no-bytecode", action="store_true", help="PYTHONDONTWRITEBYTECODE=1: compile sources every run")
     ap.add_argument("--no-lexicon-cache", action="store_true", help="QST_NO_CACHE=1: read and validate the lists every run")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     trees = [args.tree.resolve()] + ([args.compare.resolve()] if args.compare else [])
     with tempfile.TemporaryDirectory(prefix="qst-bench-startup-") as tmp:
         scratch = [Path(tmp) / f"tree{i}" for i in range(len(trees))]
@@ -104,7 +104,8 @@ def main() -> None:
     print(" | ".join(head))
     for name, per_tree in results.items():
         print(_row(name, per_tree[0], per_tree[1] if len(trees) > 1 else None))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
