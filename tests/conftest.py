@@ -17,3 +17,8 @@ from pathlib import Path
 _SALT_DIR = tempfile.mkdtemp(prefix="qst-test-salt-")
 atexit.register(shutil.rmtree, _SALT_DIR, True)
 os.environ.setdefault("QST_ANNOTATOR_SALT_FILE", str(Path(_SALT_DIR) / "annotator-salt"))
+
+# The lexicon cache (toolkit.lexicon.load.cache_dir): likewise in a session temp folder, not ~/.cache.
+_CACHE_DIR = tempfile.mkdtemp(prefix="qst-test-cache-")
+atexit.register(shutil.rmtree, _CACHE_DIR, True)
+os.environ.setdefault("QST_CACHE_DIR", _CACHE_DIR)

@@ -12,6 +12,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 import bench_extract  # noqa: E402
 import bench_scaling  # noqa: E402
 import bench_speed  # noqa: E402
+import bench_startup  # noqa: E402
 import make_corpus  # noqa: E402
 
 
@@ -77,3 +78,20 @@ def test_bench_scaling_prints_the_table_with_doubling_ratios(capsys):
     assert int(rows[1][2].replace(",", "")) > int(rows[0][2].replace(",", ""))
     assert rows[0][6] == rows[2][6] == "–"
     assert all(float(r[4]) >= 0 and float(r[5]) > 0 and float(r[6]) > 0 for r in (rows[1], rows[3]))
+
+
+def test_bench_startup_times_both_commands_in_both_trees(tmp_path, capsys):
+    assert bench_startup.main(["--runs", "1", "--compare", str(REPO)]) == 0
+    rows = {line.split("|")[0].strip(): line.split("|") for line in capsys.readouterr().out.splitlines()
+            if line.startswith("qst ")}
+    assert set(rows) == {"qst --help", "qst extract (1 article)"}
+    for cells in rows.values():
+        a_cpu, b_cpu, ratio = float(cells[1].split()[0]), float(cells[3].split()[0]), float(cells[5])
+        assert a_cpu > 0 and b_cpu > 0 and ratio == round(a_cpu / b_cpu, 2)
+    # a tree where the command fails is an error naming it, not a figure
+    try:
+        bench_startup.main(["--runs", "1", "--tree", str(tmp_path)])
+    except SystemExit as exc:
+        assert str(tmp_path) in str(exc) and "exit 2" in str(exc) and "no such file" in str(exc)
+    else:
+        raise AssertionError("a failing tree was timed")

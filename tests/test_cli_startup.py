@@ -7,6 +7,7 @@ library constants without importing them are checked against the constants.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -16,9 +17,9 @@ HEAVY = ("pandas", "sklearn", "scipy", "datasets", "dask", "pyarrow", "label_stu
 _PROBE = r"""
 import sys
 from typer.testing import CliRunner
-from toolkit.cli import app
+from toolkit.cli import app, command_names
 runner = CliRunner()
-names = [c.name or c.callback.__name__ for c in app.registered_commands]
+names = command_names()
 for args in [["--help"]] + [[n, "--help"] for n in names]:
     result = runner.invoke(app, args)
     assert result.exit_code == 0, (args, result.output)
@@ -35,6 +36,66 @@ def test_help_of_every_command_imports_no_heavy_library():
     assert loaded == []
 
 
+def test_command_table_matches_what_the_modules_register():
+    """`COMMANDS` names each command's module without importing it; the modules are the truth."""
+    import importlib
+
+    import typer
+
+    from toolkit.cli import COMMAND_MODULES, COMMANDS
+
+    registered: dict[str, str] = {}
+    for module in COMMAND_MODULES:
+        sub = typer.Typer()
+        importlib.import_module(f"toolkit.cli.{module}").register(sub)
+        registered.update({c.name: module for c in sub.registered_commands})
+    assert registered == COMMANDS
+    assert list(registered) == list(COMMANDS)  # the help lists them in this order
+
+
+def test_help_lists_every_command_and_an_unknown_one_gets_suggestions():
+    from typer.testing import CliRunner
+
+    from toolkit.cli import COMMANDS, app
+
+    result = CliRunner().invoke(app, ["--help"], terminal_width=200)
+    assert result.exit_code == 0
+    # A command's row starts right after the panel's border; a wrapped help line is indented.
+    rows = [line[2:].split(maxsplit=1) for line in result.output.splitlines() if line[:2] == "│ " and line[2:3] != " "]
+    listed = [row[0] for row in rows if row and row[0] in COMMANDS]
+    assert listed == list(COMMANDS)
+    assert all(len(row) == 2 for row in rows if row and row[0] in COMMANDS)  # each with its help text
+    proc = subprocess.run([sys.executable, "-m", "toolkit.cli", "extrac"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "error: No such command 'extrac'. Did you mean 'extract', 'extract-corpus'?"
+
+
+_HELP_PROBE = r"""
+import sys
+from toolkit.cli import main
+sys.argv = ["qst", "--help"]
+try:
+    main()
+except SystemExit:
+    pass
+print(" ".join(sorted(m for m in sys.modules if m.startswith("toolkit.cli."))), file=sys.stderr)
+"""
+
+
+def test_help_from_the_cached_listing_is_the_help_of_the_commands(tmp_path):
+    """`qst --help` draws the command list from the cached listing (toolkit.cli._listing) once the
+    cache holds it: the same bytes as from the commands themselves, without importing their modules."""
+    env = {**os.environ, "QST_CACHE_DIR": str(tmp_path / "cache"), "COLUMNS": "100"}
+    env.pop("QST_NO_CACHE", None)
+    runs = [subprocess.run([sys.executable, "-c", _HELP_PROBE], capture_output=True, text=True, timeout=120, env=e)
+            for e in (env, env, {**env, "QST_NO_CACHE": "1"})]
+    assert all(r.returncode == 0 for r in runs), [r.stderr for r in runs]
+    assert runs[0].stdout == runs[1].stdout == runs[2].stdout
+    assert "extract-corpus" in runs[1].stdout and "Find direct, indirect and mixed quotes" in runs[1].stdout
+    assert runs[1].stderr.split() == ["toolkit.cli.options"]  # no command module on the cached path
+    assert "toolkit.cli.labelstudio" in runs[2].stderr.split()  # without the cache: all of them
+
+
 def test_help_constants_match_the_library():
     from toolkit import agreement
     from toolkit.cli import agreement as cli_agreement, labelstudio as cli_ls, stance as cli_stance
@@ -47,9 +108,14 @@ def test_help_constants_match_the_library():
 
 
 #: What `qst extract` must never import: the stance, dataset, Label Studio and corpus-engine stacks.
-#: (pandas and pyarrow it needs, for quotes.parquet; SoMaJo for sentences.)
+#: (pyarrow it needs, for quotes.parquet; SoMaJo for sentences.)
 EXTRACT_NEVER = ("sklearn", "scipy", "datasets", "dask", "distributed", "label_studio_sdk", "matplotlib",
-                 "statsmodels", "skops", "huggingface_hub")
+                 "statsmodels", "skops", "huggingface_hub", "pandas")
+#: ... and, once the cache (toolkit.cache) holds the bundled word lists and the registry: no YAML
+#: parser, no jsonschema (records are checked with fastjsonschema), no other command's module.
+EXTRACT_WARM_NEVER = EXTRACT_NEVER + ("yaml", "jsonschema", "typer.rich_utils", "markdown_it", "pygments") + tuple(
+    f"toolkit.cli.{m}" for m in ("attribution", "evaluation", "labelstudio", "agreement", "stance", "dataset", "corpus",
+                                 "pipeline"))
 
 _EXTRACT_PROBE = r"""
 import sys
@@ -57,17 +123,24 @@ from typer.testing import CliRunner
 from toolkit.cli import app
 result = CliRunner().invoke(app, ["extract", sys.argv[1], "--out", sys.argv[2]])
 assert result.exit_code == 0, result.output
-print(" ".join(sorted(m for m in sys.modules if m.split(".")[0] in NEVER and "." not in m)) or "-")
+print(" ".join(sorted(m for m in sys.modules if m in NEVER or (m.split(".")[0] in NEVER and "." not in m))) or "-")
 """
 
 
 def test_extract_imports_no_stage_it_does_not_run(tmp_path):
     from toolkit import ANNOTATIONS_DIR
 
-    code = f"NEVER = {EXTRACT_NEVER!r}\n" + _EXTRACT_PROBE
-    out = tmp_path / "q"
-    proc = subprocess.run([sys.executable, "-c", code, str(ANNOTATIONS_DIR / "articles"), str(out)],
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    assert (out / "quotes.jsonl").stat().st_size > 0 and (out / "quotes.parquet").exists()
-    assert proc.stdout.split() == ["-"]
+    env = {**os.environ, "QST_CACHE_DIR": str(tmp_path / "cache")}
+    env.pop("QST_NO_CACHE", None)
+    outputs = []
+    for run, never in ((1, EXTRACT_NEVER), (2, EXTRACT_WARM_NEVER)):
+        code = f"NEVER = {never!r}\n" + _EXTRACT_PROBE
+        out = tmp_path / f"q{run}"
+        proc = subprocess.run([sys.executable, "-c", code, str(ANNOTATIONS_DIR / "articles"), str(out)],
+                              capture_output=True, text=True, timeout=300, env=env)
+        assert proc.returncode == 0, proc.stderr
+        assert (out / "quotes.jsonl").stat().st_size > 0 and (out / "quotes.parquet").exists()
+        assert proc.stdout.split() == ["-"], run
+        outputs.append((out / "quotes.jsonl").read_bytes())
+    assert outputs[0] == outputs[1]  # the cached lists and registry give the same quotes
+    assert {p.name.split("-")[0] for p in (tmp_path / "cache").glob("*.json")} == {"lexicon", "registry"}

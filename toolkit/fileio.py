@@ -16,7 +16,6 @@ file 0600, unreadable to a team sharing a server).
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import hashlib
 import io
@@ -126,6 +125,8 @@ def check_not_input(outputs: Iterable[Path], inputs: Iterable[str | Path | None]
 
 def _renameat2_exchange(a: Path, b: Path) -> bool:
     """Swap two paths atomically (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
+    import ctypes  # here, not at the top: only a swap needs it
+
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         fn = libc.renameat2

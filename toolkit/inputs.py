@@ -28,10 +28,10 @@ import os
 import re
 import stat
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from toolkit.errors import InputError
 
@@ -177,25 +177,31 @@ def decode_utf8(data: bytes, where: str) -> str:
 
 # ------------------------------------------------------------------------------------------ YAML
 
-class _NoAliasLoader(yaml.SafeLoader):
-    """SafeLoader that refuses anchors and aliases (the alias bomb) and keeps dates as strings."""
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        event = self.peek_event()
-        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
-            mark = event.start_mark
-            kind = "alias *" if isinstance(event, yaml.AliasEvent) else "anchor &"
-            raise InputError(f"{self.name}:{mark.line + 1}: YAML {kind}{event.anchor} is not allowed "
-                             "(anchors and aliases are refused; write the value out)")
-        return super().compose_node(parent, index)
-
-
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
-_NoAliasLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != _TIMESTAMP]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_NoAliasLoader.add_constructor(_TIMESTAMP, lambda loader, node: loader.construct_scalar(node))
+
+
+@lru_cache(maxsize=1)
+def _no_alias_loader() -> type:
+    """SafeLoader that refuses anchors and aliases (the alias bomb) and keeps dates as strings.
+    Built on first use, so that importing this module (every `qst` command does) costs no YAML import."""
+    import yaml
+
+    class _NoAliasLoader(yaml.SafeLoader):
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            event = self.peek_event()
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+                mark = event.start_mark
+                kind = "alias *" if isinstance(event, yaml.AliasEvent) else "anchor &"
+                raise InputError(f"{self.name}:{mark.line + 1}: YAML {kind}{event.anchor} is not allowed "
+                                 "(anchors and aliases are refused; write the value out)")
+            return super().compose_node(parent, index)
+
+    _NoAliasLoader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != _TIMESTAMP]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    _NoAliasLoader.add_constructor(_TIMESTAMP, lambda loader, node: loader.construct_scalar(node))
+    return _NoAliasLoader
 
 
 def load_yaml(path: str | Path, what: str = "YAML file", max_bytes: int = MAX_YAML_BYTES) -> Any:
@@ -205,7 +211,9 @@ def load_yaml(path: str | Path, what: str = "YAML file", max_bytes: int = MAX_YA
     if size > max_bytes:
         raise InputError(f"{path}: {size:,} bytes; a {what} may have at most {max_bytes:,}")
     text = decode_utf8(path.read_bytes(), str(path))
-    loader = _NoAliasLoader(text)
+    import yaml
+
+    loader = _no_alias_loader()(text)
     loader.name = str(path)
     try:
         return loader.get_single_data()

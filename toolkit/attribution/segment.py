@@ -195,7 +195,7 @@ def _abbreviations_on_dotted_words(somajo: SoMaJo) -> SoMaJo:
     sources = _abbreviation_sources(getattr(tokenizer, "language", ""))
     for name, source in (sources or {}).items():
         pattern = getattr(tokenizer, name, None)
-        if isinstance(pattern, regex.Pattern) and pattern.pattern == source:
+        if isinstance(pattern, _PATTERNS) and pattern.pattern == source:
             setattr(tokenizer, name, _DottedWords(pattern))
     return somajo
 
@@ -302,10 +302,10 @@ def _gate_rare_passes(somajo: SoMaJo) -> SoMaJo:
     tokenizer = getattr(somajo, "_tokenizer", None)
     for name, (gate, digest) in _GATES.items():
         pattern = getattr(tokenizer, name, None)
-        if isinstance(pattern, regex.Pattern) and _fingerprint(pattern.pattern) == digest:
+        if isinstance(pattern, _PATTERNS) and _fingerprint(pattern.pattern) == digest:
             setattr(tokenizer, name, _Gated(pattern, regex.compile(gate, pattern.flags & regex.IGNORECASE)))
     spaces = getattr(tokenizer, "spaces", None)
-    if isinstance(spaces, regex.Pattern) and spaces.pattern == r"\s+":
+    if isinstance(spaces, _PATTERNS) and spaces.pattern == r"\s+":
         tokenizer.spaces = _Spaces(spaces)
     original = getattr(tokenizer, "_split_all_matches", None)
     if original is None or not callable(getattr(tokenizer, "_split_matches", None)):
@@ -434,18 +434,64 @@ def _plain_somajo() -> SoMaJo:
     return SoMaJo("de_CMC", split_camel_case=False, character_offsets=True)
 
 
+class _LazyPattern:
+    """A SoMaJo pattern compiled on first use. SoMaJo's tokenizer compiles its 139 patterns in the
+    constructor, 0.14 CPU-s of every process start; a German run with split_camel_case=False never
+    touches some of them (the camel-case list, a third of the cost of the longest two; the English
+    ones; most gated passes on prose without their characters), and one article touches few more.
+    The first use compiles with the very arguments SoMaJo gave (`regex.compile(pattern, flags)`: the
+    same pattern object SoMaJo would have held) and puts the compiled pattern in the place this
+    stand-in was bound to (`_bind_lazy_patterns`), so from then on SoMaJo's code reads the pattern
+    itself, with no stand-in in between. `pattern` and `flags` are SoMaJo's arguments, readable
+    without compiling (the patches above check sources and the IGNORECASE bit)."""
+
+    __slots__ = ("pattern", "flags", "_compiled", "_holder", "_name")
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self.pattern, self.flags = pattern, flags
+        self._compiled: regex.Pattern[str] | None = None
+        self._holder: object = None
+        self._name = ""
+
+    def bind(self, holder: object, name: str) -> None:
+        """On compiling, set `holder.<name>` (where this stand-in sits) to the compiled pattern."""
+        self._holder, self._name = holder, name
+
+    def compiled(self) -> regex.Pattern[str]:
+        compiled = self._compiled
+        if compiled is None:
+            compiled = self._compiled = regex.compile(self.pattern, self.flags)
+            if self._holder is not None:
+                setattr(self._holder, self._name, compiled)
+                self._holder = None
+        return compiled
+
+    def __getattr__(self, name: str):  # noqa: ANN204 - finditer, sub, groupindex, ... of the compiled pattern
+        return getattr(self.compiled(), name)
+
+
+#: What a SoMaJo pattern attribute of the project's instance may be before its first use.
+_PATTERNS = (regex.Pattern, _LazyPattern)
+
+
 class _CompiledSearch:
-    r"""`regex` as SoMaJo's tokenizer module sees it, except that `search(pattern, string)` keeps the
-    compiled pattern: SoMaJo's constructor calls regex.search(r"^\w+$", entry) for each of its 7,647
-    camel-case entries (and r"^\w+[&+]\w+$" for the +/& ones), and regex's per-call cache look-up
-    (flag enums included) was two thirds of building the tokenizer, about 0.2 CPU-s of every
-    process start. Same pattern, same flags, same search: the same match."""
+    r"""`regex` as SoMaJo's tokenizer module sees it while the constructor runs: `compile` gives a
+    `_LazyPattern`, and `search(pattern, string)` keeps the compiled pattern: SoMaJo's constructor
+    calls regex.search(r"^\w+$", entry) for each of its 7,647 camel-case entries (and
+    r"^\w+[&+]\w+$" for the +/& ones), and regex's per-call cache look-up (flag enums included) was
+    two thirds of building the tokenizer, about 0.2 CPU-s of every process start. Same pattern,
+    same flags, same search: the same match."""
 
     def __init__(self) -> None:
         self._compiled: dict[str, regex.Pattern[str]] = {}
 
-    def __getattr__(self, name: str):  # noqa: ANN204 - compile, escape, IGNORECASE, ... of regex
+    def __getattr__(self, name: str):  # noqa: ANN204 - escape, IGNORECASE, ... of regex
         return getattr(regex, name)
+
+    def compile(self, pattern, flags=0, *args, **kwargs):  # noqa: ANN001, ANN201 - regex.compile's signature
+        if args or kwargs or not isinstance(pattern, str):
+            return regex.compile(pattern, flags, *args, **kwargs)
+        return _LazyPattern(pattern, flags)
 
     def search(self, pattern, string, *args, **kwargs):  # noqa: ANN001, ANN201 - regex.search's signature
         if args or kwargs or not isinstance(pattern, str):
@@ -456,11 +502,25 @@ class _CompiledSearch:
         return compiled.search(string)
 
 
+def _bind_lazy_patterns(somajo: SoMaJo) -> SoMaJo:
+    """Bind each `_LazyPattern` where it sits, after the patches: a tokenizer attribute, or the
+    `pattern` of a patch's wrapper (`_Gated`, `_DottedWords`, `_Spaces`), so that its first use
+    replaces it there by the compiled pattern. One in a list (English contractions) stays a
+    stand-in; it compiles on first use all the same."""
+    tokenizer = getattr(somajo, "_tokenizer", None)
+    for name, value in list(vars(tokenizer).items()) if tokenizer is not None else ():
+        if isinstance(value, _LazyPattern):
+            value.bind(tokenizer, name)
+        elif isinstance(value, (_Gated, _DottedWords, _Spaces)) and isinstance(value.pattern, _LazyPattern):
+            value.pattern.bind(value, "pattern")
+    return somajo
+
+
 def _built_quickly() -> SoMaJo:
     """`_plain_somajo()` with `_CompiledSearch` as the tokenizer module's `re` while the constructor
     runs (then `regex` again, also on error). Only that name is swapped, only for the construction
-    (anything else calling through it meanwhile gets regex's own answer); the instance holds the
-    very patterns `regex.compile` gives."""
+    (anything else calling through it meanwhile gets regex's own answer); the instance holds
+    `_LazyPattern`s that compile, on first use, to the very patterns `regex.compile` gives."""
     module = somajo_tokenizer
     if getattr(module, "re", None) is not regex:
         return _plain_somajo()
@@ -477,7 +537,7 @@ def _tokenizer() -> SoMaJo:
     leaves tokens, offsets and sentences as they were; tests/test_segment.py compares)."""
     somajo = _built_quickly()
     for patch in (_skip_emoji_pass_without_emoji, _split_long_nodes_in_chunks, _abbreviations_on_dotted_words,
-                  _gate_rare_passes, _linear_offsets):
+                  _gate_rare_passes, _linear_offsets, _bind_lazy_patterns):
         somajo = patch(somajo)
     return somajo
 

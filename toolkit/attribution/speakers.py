@@ -9,6 +9,7 @@ and organisations/metonymy ("Washington", "der Kreml") as non-person sources.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import re
 from bisect import bisect_left, bisect_right
@@ -17,8 +18,6 @@ from functools import lru_cache
 from itertools import accumulate
 from pathlib import Path
 from typing import Any
-
-import jsonschema
 
 from toolkit import SCHEMAS_DIR
 from toolkit.errors import InputError
@@ -167,14 +166,56 @@ def _stringify_dates(obj: Any) -> Any:
     return obj
 
 
-def registry_from_dict(data: Any, source: str = "<memory>") -> Registry:
-    """Validate against schemas/speakers.schema.json; errors name the entry and field."""
+_RE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
+
+
+def _iso_date(value: str) -> bool:
+    """jsonschema's "date" format check (jsonschema._format.is_date), for fastjsonschema."""
+    try:
+        return bool(_RE_DATE.fullmatch(value) and dt.date.fromisoformat(value))
+    except ValueError:
+        return False
+
+
+@lru_cache(maxsize=1)
+def _registry_check() -> Any:
+    """The registry schema compiled by fastjsonschema as draft 7 (its keywords mean the same there),
+    with jsonschema's own "date" check, so it accepts exactly what jsonschema accepts
+    (tests/test_extract_validation.py). Why: jsonschema's import was a tenth of every `qst extract`."""
     import json
 
-    data = _stringify_dates(data)
+    import fastjsonschema
+
+    schema = json.loads(REGISTRY_SCHEMA.read_text(encoding="utf-8"))
+    schema["$schema"] = "http://json-schema.org/draft-07/schema#"
+    return fastjsonschema.compile(schema, formats={"date": _iso_date})
+
+
+def _registry_valid(data: Any) -> bool:
+    import fastjsonschema
+
+    try:
+        _registry_check()(data)
+    except fastjsonschema.JsonSchemaException:
+        return False
+    return True
+
+
+def _registry_errors(data: Any) -> list[Any]:
+    """jsonschema's errors for the registry, first by path: it words the message of an invalid file."""
+    import json
+
+    import jsonschema
+
     schema = json.loads(REGISTRY_SCHEMA.read_text(encoding="utf-8"))
     validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
-    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    return sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+
+
+def registry_from_dict(data: Any, source: str = "<memory>") -> Registry:
+    """Validate against schemas/speakers.schema.json; errors name the entry and field."""
+    data = _stringify_dates(data)
+    errors = [] if _registry_valid(data) else _registry_errors(data)
     if errors:
         err = errors[0]
         path = list(err.absolute_path)
@@ -187,6 +228,11 @@ def registry_from_dict(data: Any, source: str = "<memory>") -> Registry:
         elif path:
             where = f"{source}: field {'.'.join(str(p) for p in path)}"
         raise InputError(f"{where}: {err.message}")
+    return _registry(data, source)
+
+
+def _registry(data: dict[str, Any], source: str) -> Registry:
+    """The registry of data that passed the schema (the checks the schema cannot express are here)."""
     speakers: dict[str, Speaker] = {}
     for i, entry in enumerate(data["speakers"]):
         if entry["id"] in speakers:
@@ -213,17 +259,40 @@ def load_registry(path: str | Path | None = None) -> Registry:
 
 @lru_cache(maxsize=8)
 def _load_registry_cached(path: str, _mtime: float) -> Registry:
-    """toolkit.inputs.load_yaml: regular file, size cap, UTF-8, no aliases, dates kept as text."""
+    """toolkit.inputs.load_yaml: regular file, size cap, UTF-8, no aliases, dates kept as text.
+
+    A file's checked data is kept in the cache (toolkit.cache), keyed by its path and bytes, the
+    schema and the code that reads and checks it (this module, toolkit.inputs): parsing the YAML with
+    PyYAML's Python loader and compiling the schema was a twentieth of a one-article `qst extract`.
+    An entry that does not build (it could only be damaged) is ignored and the file read."""
+    from toolkit import cache, inputs
+
     p = Path(path)
     if not p.exists():
         raise InputError(f"{p}: speaker registry not found")
-    data = load_yaml(p, "speaker registry (YAML)")
-    if not isinstance(data, dict):
-        raise InputError(f"{p}: expected a mapping with a 'speakers' list")
-    registry = registry_from_dict(data, str(p))
+    key = cache.key(path, p, REGISTRY_SCHEMA, Path(__file__), Path(inputs.__file__))
+    registry = _cached_registry(cache.read("registry", key), path)
+    if registry is None:
+        data = load_yaml(p, "speaker registry (YAML)")
+        if not isinstance(data, dict):
+            raise InputError(f"{p}: expected a mapping with a 'speakers' list")
+        registry = registry_from_dict(data, str(p))
+        data = _stringify_dates(data)
+        if json.loads(json.dumps(data)) == data:  # JSON keeps it as it is (no non-string keys)
+            cache.write("registry", key, data)
     for message in overlapping_roles(registry):
         log.warning("%s", message)
     return registry
+
+
+def _cached_registry(data: Any, source: str) -> Registry | None:
+    if not isinstance(data, dict) or not isinstance(data.get("speakers"), list) or not all(
+            isinstance(e, dict) and all(isinstance(e.get(k), str) for k in ("id", "name", "kind")) for e in data["speakers"]):
+        return None
+    try:
+        return _registry(data, source)
+    except (KeyError, TypeError, AttributeError, ValueError, InputError):
+        return None
 
 
 def overlapping_roles(registry: Registry) -> list[str]:

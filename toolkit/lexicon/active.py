@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
+from toolkit.errors import InputError
 from toolkit.lexicon.compile import NAME_TOKEN, WB_AFTER, WB_BEFORE, Patterns
 from toolkit.lexicon.load import BUNDLED_FILES, LEXICON_DIR, Lexicon, WordList, bundled_lexicon, merge_extra
 
@@ -28,7 +30,15 @@ def _patterns_cached(key: tuple[tuple[str, float], ...]) -> Patterns:
     lexicon = bundled_lexicon()
     for path, _mtime in key:
         lexicon = merge_extra(lexicon, Path(path))
-    return Patterns(lexicon)
+    compiled = Patterns(lexicon)
+    if key:  # a user's lists: compile them all now, so a problem is found before any article is read
+        try:
+            for name in compiled.pattern_names():
+                getattr(compiled, name)
+        except re.error as exc:
+            raise InputError(f"{', '.join(p for p, _ in key)}: the lists with these entries do not compile "
+                             f"into pattern {name} ({exc})") from None
+    return compiled
 
 
 def load_lexicon(extra: Sequence[str | Path] = ()) -> Lexicon:
@@ -41,16 +51,26 @@ def patterns(extra: Sequence[str | Path] = ()) -> Patterns:
     return _patterns_cached(_key(extra))
 
 
+def _refill(target: Patterns, source: Patterns) -> None:
+    """`target` takes `source`'s lists and pattern sources; a pattern `target` had compiled from the
+    lists before is dropped (it compiles again from the new source on first use; `re` caches)."""
+    new = source.__dict__
+    target.__dict__.update(new)
+    for name in [k for k in target.__dict__ if k not in new]:
+        target.__dict__.pop(name, None)
+
+
 #: The patterns the rules use; `use_lexicon` refills this object in place.
 LEX: Patterns = Patterns.__new__(Patterns)
-LEX.__dict__.update(patterns().__dict__)
+_refill(LEX, patterns())
 _active: list[tuple[str, float]] = []
 
 
 def use_lexicon(extra: Sequence[str | Path] = ()) -> Patterns:
     """Make the rules use the bundled lists plus `extra` files (no files: the bundled lists alone)."""
     compiled = patterns(extra)
-    LEX.__dict__.update(compiled.__dict__)
+    if LEX.__dict__.get("lexicon") is not compiled.lexicon:  # the same lists: keep what LEX compiled
+        _refill(LEX, compiled)
     _active[:] = _key(extra)
     return LEX
 
@@ -84,6 +104,6 @@ class LivePattern:
 
 def live(name: str) -> LivePattern:
     """`LEX.<name>` as it is whenever it is used."""
-    if not hasattr(LEX, name):
+    if name not in LEX.__dict__ and name not in LEX.pattern_names():
         raise AttributeError(f"toolkit.lexicon.LEX has no pattern {name!r}")
     return LivePattern(name)

@@ -5,13 +5,14 @@ around one or more word lists; the lists come from the lexicon files, in file or
 patterns match exactly what the rules were written and measured with. A list's alternation is
 laid out by first letter (`grouped_alt`: the same strings, the same first-match order, about four
 times fewer steps for the regex engine on a list of hundreds of verbs). Everything here is built
-once per lexicon (`toolkit.lexicon.patterns`) and shared.
+once per lexicon (`toolkit.lexicon.patterns`) and shared; each pattern is compiled on first use.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 from toolkit.lexicon.load import Lexicon
 
@@ -147,6 +148,36 @@ class Patterns:
         _konjunktiv_and_nouns(self, lexicon)
         _noun_phrases(self, lexicon)
         _clauses(self, lexicon)
+        # The builders leave each pattern as its source; it is compiled on first use (`__getattr__`).
+        self._sources: dict[str, _Source] = {k: v for k, v in vars(self).items() if isinstance(v, _Source)}
+        for name in self._sources:
+            del self.__dict__[name]
+
+    def __getattr__(self, name: str) -> Any:
+        """A pattern compiled on first use and kept: compiling all of them is a tenth of a CPU-second
+        of every `qst extract` start, and an article that never reaches a construction never needs
+        its pattern. Called only for a name not (yet) in the instance's __dict__."""
+        sources = self.__dict__.get("_sources")
+        if sources is None or name not in sources:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        compiled = self.__dict__[name] = re.compile(*sources[name])
+        return compiled
+
+    def pattern_names(self) -> tuple[str, ...]:
+        """The names of the compiled patterns (the rest are strings and word sets)."""
+        return tuple(self._sources)
+
+
+class _Source(NamedTuple):
+    """A pattern not compiled yet: `re.compile`'s arguments."""
+
+    pattern: str
+    flags: int = 0
+
+
+def _source(pattern: str, flags: int = 0) -> Any:
+    """What a builder assigns for a pattern (typed Any: the attribute reads as the compiled pattern)."""
+    return _Source(pattern, flags)
 
 
 def _words(lx: Lexicon, name: str) -> str:
@@ -157,38 +188,38 @@ def _words(lx: Lexicon, name: str) -> str:
 def _cue_verbs(p: Patterns, lx: Lexicon) -> None:
     speech, core = _alt(lx, "speech_verbs"), _alt(lx, "clause_verbs")
     p.SPEECH_VERB_ALT, p.CORE_VERB_ALT = speech, core
-    p.SPEECH_VERB = re.compile(rf"{WB_BEFORE}(?:{speech}){WB_AFTER}", re.IGNORECASE)
-    p.CORE_VERB = re.compile(rf"{WB_BEFORE}(?:{core}){WB_AFTER}")
-    p.TRAILING_FRAME = re.compile(
+    p.SPEECH_VERB = _source(rf"{WB_BEFORE}(?:{speech}){WB_AFTER}", re.IGNORECASE)
+    p.CORE_VERB = _source(rf"{WB_BEFORE}(?:{core}){WB_AFTER}")
+    p.TRAILING_FRAME = _source(
         rf",\s*(?:(?:das|dies)\s+(?={core}))?(?P<cue>{core}|so)(?:\s+|(?=[.!?:]?\s*$))"
         r"(?P<rest>[^,.;:!?]*(?:,[^,.;:!?]*)?)[.!?:]?\s*$")
-    p.SPEECH_AFTER = re.compile(rf"\s*,\s*(?:{speech}){WB_AFTER}")
-    p.SPEECH_AFTER_QUOTE = re.compile(rf"\s*,?\s*(?P<verb>{speech}|so){WB_AFTER}", re.IGNORECASE)
-    p.STATEMENT_VERB = re.compile(rf"{WB_BEFORE}(?:{speech}|{_alt(lx, 'statement_verbs')}){WB_AFTER}")
-    p.ANAPHORIC_FRAME = re.compile(rf"(?:Dies|Das|Dieses)\s+(?P<cue>{core}|{_alt(lx, 'anaphoric_verbs')}){WB_AFTER}")
-    p.NAMING_VERB = re.compile(_words(lx, "naming_verbs"))
-    p.ZU_VERB = re.compile(_words(lx, "zu_verbs"))
+    p.SPEECH_AFTER = _source(rf"\s*,\s*(?:{speech}){WB_AFTER}")
+    p.SPEECH_AFTER_QUOTE = _source(rf"\s*,?\s*(?P<verb>{speech}|so){WB_AFTER}", re.IGNORECASE)
+    p.STATEMENT_VERB = _source(rf"{WB_BEFORE}(?:{speech}|{_alt(lx, 'statement_verbs')}){WB_AFTER}")
+    p.ANAPHORIC_FRAME = _source(rf"(?:Dies|Das|Dieses)\s+(?P<cue>{core}|{_alt(lx, 'anaphoric_verbs')}){WB_AFTER}")
+    p.NAMING_VERB = _source(_words(lx, "naming_verbs"))
+    p.ZU_VERB = _source(_words(lx, "zu_verbs"))
     p.INFINITIVE_CUES = lx.words("infinitive_cues")
     # One pass for the sentence gate (toolkit.attribution.quotes.may_hold_speech): wherever
     # SPEECH_VERB, CORE_VERB, ZU_VERB or SPEECH_NOUN match, this matches too (the union of their
     # entries, word-bounded, in any case), so a sentence it finds nothing in has no verb frame.
     cue_entries = [e for name in ("speech_verbs", "clause_verbs", "zu_verbs", "speech_nouns")
                    for e in lx.lists[name].entries]
-    p.CUE_WORD = re.compile(rf"{WB_BEFORE}(?:{grouped_alt(cue_entries)}){WB_AFTER}", re.IGNORECASE)
+    p.CUE_WORD = _source(rf"{WB_BEFORE}(?:{grouped_alt(cue_entries)}){WB_AFTER}", re.IGNORECASE)
     p.PASSIVE_PARTICIPLE = lx.words("passive_participles")
 
 
 def _konjunktiv_and_nouns(p: Patterns, lx: Lexicon) -> None:
-    p.KONJUNKTIV_I = re.compile(_words(lx, "konjunktiv_i"))
-    p.KONJUNKTIV = re.compile(_words(lx, "konjunktiv_ii"))
+    p.KONJUNKTIV_I = _source(_words(lx, "konjunktiv_i"))
+    p.KONJUNKTIV = _source(_words(lx, "konjunktiv_ii"))
     p.SAY_NOUN = rf"[\wÄÖÜäöüß-]*(?:{_alt(lx, 'say_nouns')})"
     nach_det = (r"(?:(?:deren|dessen|seine[nmr]?|ihre[nmr]?|eigene[nmr]?|den|dem|der|einem|einer|eine[nmr]?|"
                 r"[a-zäöü][\wäöüß]*(?:en|er|em))\s+){0,3}")
-    p.NACH_FRAME = re.compile(rf"{WB_BEFORE}(?P<cue>[Nn]ach)\s+(?P<noun>{nach_det}{p.SAY_NOUN}){WB_AFTER}")
-    p.NACH_POST = re.compile(
+    p.NACH_FRAME = _source(rf"{WB_BEFORE}(?P<cue>[Nn]ach)\s+(?P<noun>{nach_det}{p.SAY_NOUN}){WB_AFTER}")
+    p.NACH_POST = _source(
         rf"{WB_BEFORE}(?P<noun>(?:[Dd]em\s+Vernehmen|{nach_det}{p.SAY_NOUN}))\s+(?P<cue>nach){WB_AFTER}")
-    p.SPEECH_NOUN = re.compile(rf"{WB_BEFORE}(?:{_alt(lx, 'speech_nouns')})(?=,\s)")
-    p.REPORT_NOUN = re.compile(rf"(?:{_alt(lx, 'report_nouns')})")
+    p.SPEECH_NOUN = _source(rf"{WB_BEFORE}(?:{_alt(lx, 'speech_nouns')})(?=,\s)")
+    p.REPORT_NOUN = _source(rf"(?:{_alt(lx, 'report_nouns')})")
 
 
 def _noun_phrases(p: Patterns, lx: Lexicon) -> None:
@@ -202,33 +233,33 @@ def _noun_phrases(p: Patterns, lx: Lexicon) -> None:
     core = rf"(?:{det}\s+)?(?:{adj}\s+){{0,3}}{noun}(?:\s+{noun}){{0,3}}"
     paren = r"(?:\s*\([^()\n,.;:]{1,30}\))?"  # "Matthias Berninger (Grüne)", "(IGDRB)"
     connect = r"(?:aus|von|vom|und|der|des|für|im|in(?=\s+[A-ZÄÖÜ]))"  # "in" only before a bare name
-    p.NP = re.compile(rf"{core}{paren}(?:\s+{connect}\s+(?!(?:einem|einer|eine|einen)\s){core}{paren})*")
-    p.APPOSITION = re.compile(
+    p.NP = _source(rf"{core}{paren}(?:\s+{connect}\s+(?!(?:einem|einer|eine|einen)\s){core}{paren})*")
+    p.APPOSITION = _source(
         rf",\s+(?:(?:{det}\s+)?(?:{adj}\s+){{0,3}}{noun}(?:\s+(?:{connect}\s+)?(?:{det}\s+)?(?:{adj}\s+){{0,2}}"
         rf"{noun}){{0,4}})(?=\s*(?:[,:]|[.!?](?:\s|$)))")
-    p.ADVERB_LIKE = re.compile(_alt(lx, "adverb_like"))
+    p.ADVERB_LIKE = _source(_alt(lx, "adverb_like"))
     p.NOT_A_SPEAKER = lx.words("not_a_speaker")
     p.STARTERS = lx.words("clause_starters")
     p.ADVERBS = lx.words("after_verb")
     p.ROLE_NOUN = rf"(?:[\wÄÖÜäöüß-]*(?:{_alt(lx, 'role_nouns')}))"
-    p.ROLE_THEN_NAME = re.compile(rf"\b{p.ROLE_NOUN}\s+(?P<name>{NAME_TOKEN}(?:\s+{NAME_TOKEN}){{0,2}})")
-    p.NAME_THEN_APPOSITION = re.compile(
+    p.ROLE_THEN_NAME = _source(rf"\b{p.ROLE_NOUN}\s+(?P<name>{NAME_TOKEN}(?:\s+{NAME_TOKEN}){{0,2}})")
+    p.NAME_THEN_APPOSITION = _source(
         rf"(?P<name>{NAME_TOKEN}(?:\s+{NAME_TOKEN}){{1,2}}),\s+(?:der|die)\s+(?:[\wÄÖÜäöüß-]+\s+){{0,2}}{p.ROLE_NOUN}")
-    p.ORG_HEAD = re.compile(rf"({_alt(lx, 'organisation_heads')})\b")
+    p.ORG_HEAD = _source(rf"({_alt(lx, 'organisation_heads')})\b")
 
 
 def _clauses(p: Patterns, lx: Lexicon) -> None:
-    p.PARTICLE_COMMA = re.compile(rf"\s*(?:(?:{_alt(lx, 'before_comma')})\s+){{0,2}}(?:hinzu|mit|an|ein)?\s*,\s*")
-    p.SO_SOURCE_TAIL = re.compile(rf"\s+(?:{_alt(lx, 'after_so_source')})$")
+    p.PARTICLE_COMMA = _source(rf"\s*(?:(?:{_alt(lx, 'before_comma')})\s+){{0,2}}(?:hinzu|mit|an|ein)?\s*,\s*")
+    p.SO_SOURCE_TAIL = _source(rf"\s+(?:{_alt(lx, 'after_so_source')})$")
     p.TEMPORAL_BEFORE_NACH = lx.words("temporal_before_nach")
     aux = _alt(lx, "auxiliaries")  # whole words bounded on both sides: their order does not matter
-    p.AUX = re.compile(rf",?\s*(?:{aux}|{_alt(lx, 'auxiliaries_after_subject')}){WB_AFTER}")
-    p.AUX_WORD = re.compile(rf"{WB_BEFORE}(?:{aux}|{_alt(lx, 'auxiliaries_inverted')}){WB_AFTER}")
+    p.AUX = _source(rf",?\s*(?:{aux}|{_alt(lx, 'auxiliaries_after_subject')}){WB_AFTER}")
+    p.AUX_WORD = _source(rf"{WB_BEFORE}(?:{aux}|{_alt(lx, 'auxiliaries_inverted')}){WB_AFTER}")
     # ", der …", ", in der …", ", nach denen …": one relative-clause opener for both patterns.
     relative = rf"(?:(?:{_alt(lx, 'relative_prepositions')})\s+)?(?:{_alt(lx, 'relative_pronouns')})"
-    p.RELATIVE = re.compile(rf",\s+{relative}\s")
-    p.SUBCLAUSE_START = re.compile(rf",\s+(?P<w>{relative}|{_alt(lx, 'subclause_conjunctions')})\s")
-    p.MAIN_CLAUSE_RESUMES = re.compile(
+    p.RELATIVE = _source(rf",\s+{relative}\s")
+    p.SUBCLAUSE_START = _source(rf",\s+(?P<w>{relative}|{_alt(lx, 'subclause_conjunctions')})\s")
+    p.MAIN_CLAUSE_RESUMES = _source(
         rf",\s+(?!(?:{_alt(lx, 'not_main_clause')})(?![\wäöüß]))(?=[a-zäöüß]+(?![\wäöüß-]))")
     p.DET_WORDS = lx.words("determiner_words")
     p.SUBORDINATORS = lx.words("subordinators")

@@ -12,13 +12,13 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import jsonschema
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from toolkit import SCHEMAS_DIR
 from toolkit.errors import InputError
+
+if TYPE_CHECKING:  # PyYAML and jsonschema are imported where a file is read and checked
+    import yaml
 
 LEXICON_DIR = Path(__file__).resolve().parent
 LEXICON_SCHEMA = SCHEMAS_DIR / "lexicon.schema.json"
@@ -27,7 +27,12 @@ BUNDLED_FILES = ("cue_verbs.yaml", "konjunktiv.yaml", "source_nouns.yaml", "role
 
 #: (list name, entry index or None) -> 1-based line of that node in its file.
 Lines = dict[tuple[str, int | None], int]
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _loader() -> Any:
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -62,9 +67,11 @@ def _read_yaml(path: Path) -> tuple[Any, Lines]:
         raise InputError(f"{path}: is a folder; a lexicon YAML file was expected")
     if not path.is_file():
         raise InputError(f"{path}: lexicon file not found")
+    import yaml
+
     try:
         text = path.read_text(encoding="utf-8")
-        data = yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader
+        data = yaml.load(text, Loader=_loader())  # noqa: S506 - a safe loader
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except yaml.YAMLError as exc:
@@ -83,12 +90,16 @@ class _LazyLines(dict):  # type: ignore[type-arg]
 
     def get(self, key, default=None):  # type: ignore[no-untyped-def,override]
         if self._text is not None:
-            self.update(_node_lines(yaml.compose(self._text, Loader=_LOADER)))
+            import yaml
+
+            self.update(_node_lines(yaml.compose(self._text, Loader=_loader())))
             self._text = None
         return super().get(key, default)
 
 
 def _node_lines(root: yaml.Node | None) -> Lines:
+    import yaml
+
     lines: Lines = {}
     lists = _mapping_value(root, "lists")
     if not isinstance(lists, yaml.MappingNode):
@@ -104,6 +115,8 @@ def _node_lines(root: yaml.Node | None) -> Lines:
 
 
 def _mapping_value(node: yaml.Node | None, key: str) -> yaml.Node | None:
+    import yaml
+
     if not isinstance(node, yaml.MappingNode):
         return None
     return next((v for k, v in node.value if k.value == key), None)
@@ -119,6 +132,8 @@ def _where(path: Path, lines: Lines, name: str | None, index: int | None = None)
 
 def _validate(path: Path, data: Any, lines: Lines) -> None:
     """Schema check (schemas/lexicon.schema.json), then each entry on its own."""
+    import jsonschema
+
     schema = json.loads(LEXICON_SCHEMA.read_text(encoding="utf-8"))
     err = next(iter(sorted(jsonschema.Draft202012Validator(schema).iter_errors(data),
                            key=lambda e: list(map(str, e.absolute_path)))), None)
@@ -163,8 +178,8 @@ def read_lexicon_file(path: Path) -> tuple[dict[str, Any], Lines]:
     return data, lines
 
 
-def bundled_lexicon() -> Lexicon:
-    """The lists shipped with the toolkit; each list is defined in exactly one bundled file."""
+def _read_bundled() -> Lexicon:
+    """The bundled files, read and validated (each list is defined in exactly one of them)."""
     lists: dict[str, WordList] = {}
     for fname in BUNDLED_FILES:
         path = LEXICON_DIR / fname
@@ -177,6 +192,43 @@ def bundled_lexicon() -> Lexicon:
             lists[name] = WordList(name, spec["match"], tuple(spec["entries"]), tuple(spec.get("frames", ())),
                                    spec.get("doc", ""), (str(path),))
     return Lexicon(lists)
+
+
+def bundled_lexicon() -> Lexicon:
+    """The lists shipped with the toolkit, from the cache (toolkit.cache) when it holds them for these
+    very files, else read and validated, and then cached. Why a cache: reading the YAML and checking
+    it with jsonschema (whose import alone is most of it) was a sixth of a one-article `qst extract`.
+    The key covers this module's code (how files are read and checked), the schema, and every bundled
+    file's path and bytes."""
+    from toolkit import cache
+
+    key = cache.key(str(LEXICON_DIR), Path(__file__), LEXICON_SCHEMA, *(LEXICON_DIR / f for f in BUNDLED_FILES))
+    cached = _from_cache(cache.read("lexicon", key))
+    if cached is not None:
+        return cached
+    lexicon = _read_bundled()
+    cache.write("lexicon", key, {n: {"match": w.match, "entries": list(w.entries), "frames": list(w.frames),
+                                     "doc": w.doc, "sources": list(w.sources)} for n, w in lexicon.lists.items()})
+    return lexicon
+
+
+def _from_cache(value: Any) -> Lexicon | None:
+    """The lists of a cache entry, or None if it is not the shape the cache writes."""
+    if not isinstance(value, dict):
+        return None
+    lists = {}
+    try:
+        for name, w in value.items():
+            if not (_strings([name, w["match"], w["doc"]]) and all(_strings(w[k]) for k in ("entries", "frames", "sources"))):
+                return None
+            lists[name] = WordList(name, w["match"], tuple(w["entries"]), tuple(w["frames"]), w["doc"], tuple(w["sources"]))
+    except (KeyError, TypeError):
+        return None
+    return Lexicon(lists)
+
+
+def _strings(values: Any) -> bool:
+    return isinstance(values, list) and all(isinstance(v, str) for v in values)
 
 
 def merge_extra(base: Lexicon, path: Path) -> Lexicon:

@@ -1,0 +1,104 @@
+"""A small on-disk cache of checked input data (the bundled lexicon, a speaker registry), so that a
+`qst` process does not parse and validate the same unchanged files at every start.
+
+Why: a one-article `qst extract` spent about a fifth of its CPU time reading the word lists and the
+registry with PyYAML and checking them with jsonschema, on files that had not changed since the last
+run. The rules, so that the cache can never change an outcome:
+
+- An entry's key is the SHA-256 of everything its value depends on (the files' bytes and paths, the
+  schema, the code that reads and checks them, the Python version, `FORMAT`): any edit is another
+  key, so a stale entry is never read.
+- It is never needed: no cache folder (QST_NO_CACHE=1, no home), a file that cannot be written or
+  read, or one that is not what it should be, and the caller reads its files as it always did.
+- Entries are written atomically (a temporary file in the same folder, then a rename), readable by
+  the user alone, in the user's cache folder (never next to an input); old entries are pruned.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+#: Bumped when an entry's layout changes.
+FORMAT = 1
+#: Entries kept per kind; older ones (other versions of the files or of the code) are removed.
+KEEP = 8
+
+
+def cache_dir() -> Path | None:
+    """$QST_CACHE_DIR, else $XDG_CACHE_HOME/qst, else ~/.cache/qst; None (no cache) when
+    QST_NO_CACHE is set to anything but "" or "0", or there is no home folder."""
+    if os.environ.get("QST_NO_CACHE", "") not in ("", "0"):
+        return None
+    if os.environ.get("QST_CACHE_DIR"):
+        return Path(os.environ["QST_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base:
+        try:
+            base = str(Path.home() / ".cache")
+        except RuntimeError:  # no home folder to be found
+            return None
+    return Path(base) / "qst"
+
+
+def key(*parts: str | Path) -> str | None:
+    """SHA-256 over `parts`: a Path counts by its name and bytes, a str as it is. None when a file
+    cannot be read (the caller's own reading then reports it)."""
+    h = hashlib.sha256(f"{FORMAT}\0{sys.version}\0".encode())
+    try:
+        for part in parts:
+            data = part.read_bytes() if isinstance(part, Path) else part.encode()
+            label = part.name if isinstance(part, Path) else "str"
+            h.update(f"{label}\0{len(data)}\0".encode())
+            h.update(data)
+    except OSError:
+        return None
+    return h.hexdigest()
+
+
+def _file(kind: str, digest: str) -> Path | None:
+    folder = cache_dir()
+    return folder / f"{kind}-{digest[:32]}.json" if folder is not None else None
+
+
+def read(kind: str, digest: str | None) -> Any:
+    """The value stored under `digest`, or None (no entry, an unreadable one, another key inside)."""
+    path = _file(kind, digest) if digest else None
+    if path is None:
+        return None
+    try:
+        entry = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(entry, dict) or entry.get("key") != digest or entry.get("format") != FORMAT:
+            return None
+        return entry.get("value")
+    except (OSError, ValueError):
+        return None
+
+
+def write(kind: str, digest: str | None, value: Any) -> None:
+    """Store `value` (JSON) under `digest`; any failure leaves no file behind and is not an error."""
+    path = _file(kind, digest) if digest else None
+    if path is None:
+        return
+    import tempfile
+
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp = tempfile.mkstemp(prefix=f".{kind}-", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump({"format": FORMAT, "key": digest, "value": value}, f, ensure_ascii=False)
+        os.replace(tmp, path)
+        tmp = None
+        entries = sorted(path.parent.glob(f"{kind}-*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for stale in entries[KEEP:]:
+            stale.unlink(missing_ok=True)
+    except (OSError, TypeError, ValueError):
+        pass
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
