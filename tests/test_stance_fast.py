@@ -153,7 +153,7 @@ def _cue_only(n_articles: int, seed: int) -> pd.DataFrame:
     return df.assign(cue=df["label"].map(cues), quote_type="indirect")
 
 
-@pytest.mark.parametrize("name", ["linear-calibrated"])  # ensemble: not yet (docs/baseline.md)
+@pytest.mark.parametrize("name", ["linear-calibrated", "ensemble"])
 def test_stronger_models_use_the_metadata_a_tweet_set_lacks(tmp_path, name):
     _cue_only(30, 1).to_parquet(tmp_path / "train.parquet")
     _cue_only(10, 2).assign(article_id=lambda d: "t" + d["article_id"]).to_parquet(tmp_path / "test.parquet")
