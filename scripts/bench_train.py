@@ -82,8 +82,13 @@ def _seed_sentences() -> list[dict]:
     return rows
 
 
-def make_table(n_rows: int, seed: int = 0, source: str = "auto") -> tuple[pd.DataFrame, str]:
-    """`n_rows` labelled rows over 5 targets; (table, where the sentences came from)."""
+def make_table(n_rows: int, seed: int = 0, source: str = "auto",
+               with_article: bool = False) -> tuple[pd.DataFrame, str]:
+    """`n_rows` labelled rows over 5 targets; (table, where the sentences came from).
+
+    `with_article` adds each sentence's article id (scripts/simulate_selection.py splits by
+    article); the benchmark leaves it out, since its train and test tables draw from one pool.
+    """
     use_spkatt = source == "spkatt" or (source == "auto" and SPKATT.exists())
     pool = _spkatt_sentences(SPKATT) if use_spkatt else _seed_sentences()
     rng = np.random.default_rng(seed)
@@ -100,7 +105,8 @@ def make_table(n_rows: int, seed: int = 0, source: str = "auto") -> tuple[pd.Dat
         words.insert(int(rng.integers(len(words) + 1)), str(rng.choice(CUES[cue_label])))
         rows.append({"quote_id": f"b{seed}-{i:05d}", "text": " ".join(words),
                      "target": TARGETS[int(rng.integers(len(TARGETS)))], "label": label, "speaker": speaker,
-                     "cue": base["cue"], "quote_type": base["quote_type"]})
+                     "cue": base["cue"], "quote_type": base["quote_type"],
+                     **({"article_id": base["article_id"]} if with_article else {})})
     return pd.DataFrame(rows), ("SpkAtt-2023 sentences" if use_spkatt else "seed-article sentences")
 
 
