@@ -245,8 +245,9 @@ def main(argv: list[str] | None = None) -> int:
     test, _ = make_table(args.test_rows, seed=1, source=args.source)
     train.to_parquet(args.out / "train.parquet")
     test.to_parquet(args.out / "test.parquet")
+    load_at_start = os.getloadavg()
     print(f"table: {len(train)} train + {len(test)} test rows from {src}, {len(TARGETS)} targets; "
-          f"{os.cpu_count()} CPUs, load {os.getloadavg()}", file=sys.stderr)
+          f"{os.cpu_count()} CPUs, load {load_at_start}", file=sys.stderr)
     results: dict[str, list[dict]] = {name: [] for name, _ in trees}
     for i in range(args.repeat):
         for name, path in trees:
@@ -257,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"model {res['model_mb']:.1f} MB", file=sys.stderr, flush=True)
     (args.out / "bench_train.json").write_text(json.dumps(
         {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-                     "load_avg_at_start": os.getloadavg()}, "table": src, "rows": args.rows,
+                     "load_avg_at_start": load_at_start, "load_avg_at_end": os.getloadavg()}, "table": src, "rows": args.rows,
          "test_rows": args.test_rows, "models": args.model or ["svm-ngrams"], "results": results}, indent=2) + "\n")
     print(table(results))
     return 0
