@@ -82,8 +82,13 @@ def _seed_sentences() -> list[dict]:
     return rows
 
 
-def make_table(n_rows: int, seed: int = 0, source: str = "auto") -> tuple[pd.DataFrame, str]:
-    """`n_rows` labelled rows over 5 targets; (table, where the sentences came from)."""
+def make_table(n_rows: int, seed: int = 0, source: str = "auto",
+               with_article: bool = False) -> tuple[pd.DataFrame, str]:
+    """`n_rows` labelled rows over 5 targets; (table, where the sentences came from).
+
+    `with_article` adds each sentence's article id (scripts/simulate_selection.py splits by
+    article); the benchmark leaves it out, since its train and test tables draw from one pool.
+    """
     use_spkatt = source == "spkatt" or (source == "auto" and SPKATT.exists())
     pool = _spkatt_sentences(SPKATT) if use_spkatt else _seed_sentences()
     rng = np.random.default_rng(seed)
@@ -100,7 +105,8 @@ def make_table(n_rows: int, seed: int = 0, source: str = "auto") -> tuple[pd.Dat
         words.insert(int(rng.integers(len(words) + 1)), str(rng.choice(CUES[cue_label])))
         rows.append({"quote_id": f"b{seed}-{i:05d}", "text": " ".join(words),
                      "target": TARGETS[int(rng.integers(len(TARGETS)))], "label": label, "speaker": speaker,
-                     "cue": base["cue"], "quote_type": base["quote_type"]})
+                     "cue": base["cue"], "quote_type": base["quote_type"],
+                     **({"article_id": base["article_id"]} if with_article else {})})
     return pd.DataFrame(rows), ("SpkAtt-2023 sentences" if use_spkatt else "seed-article sentences")
 
 
@@ -239,8 +245,9 @@ def main(argv: list[str] | None = None) -> int:
     test, _ = make_table(args.test_rows, seed=1, source=args.source)
     train.to_parquet(args.out / "train.parquet")
     test.to_parquet(args.out / "test.parquet")
+    load_at_start = os.getloadavg()
     print(f"table: {len(train)} train + {len(test)} test rows from {src}, {len(TARGETS)} targets; "
-          f"{os.cpu_count()} CPUs, load {os.getloadavg()}", file=sys.stderr)
+          f"{os.cpu_count()} CPUs, load {load_at_start}", file=sys.stderr)
     results: dict[str, list[dict]] = {name: [] for name, _ in trees}
     for i in range(args.repeat):
         for name, path in trees:
@@ -251,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"model {res['model_mb']:.1f} MB", file=sys.stderr, flush=True)
     (args.out / "bench_train.json").write_text(json.dumps(
         {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-                     "load_avg_at_start": os.getloadavg()}, "table": src, "rows": args.rows,
+                     "load_avg_at_start": load_at_start, "load_avg_at_end": os.getloadavg()}, "table": src, "rows": args.rows,
          "test_rows": args.test_rows, "models": args.model or ["svm-ngrams"], "results": results}, indent=2) + "\n")
     print(table(results))
     return 0

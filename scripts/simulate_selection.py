@@ -15,6 +15,9 @@ reach a target macro-F1 (default: what random sampling reaches with the whole bu
 
 `--synthetic N` generates a German table at run time (nothing is downloaded or committed); its
 cue phrases are invented, so its saving says how the method behaves, not what real news gives.
+`--spkatt N` takes real news sentences instead (SpkAtt-2023, read from ../shared/spkatt-news, with
+their speakers and articles) labelled by scripts/bench_train.py's noisy cue words and speaker
+leanings: real wording, invented stance.
 Writes OUT/simulation.json, curves.csv, learning_curves.png, report.md and report.html.
 """
 
@@ -261,8 +264,21 @@ def _cell(curves: pd.DataFrame, strategy: str, labels: float) -> str:
     return f"{r['mean']:.3f} [{r['lo']:.3f}, {r['hi']:.3f}]"
 
 
+def _spkatt_table(n: int, seed: int) -> tuple[pd.DataFrame, str]:
+    """scripts/bench_train.py's table (SpkAtt-2023 sentences, cue-word labels) with article ids."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_train", ROOT / "scripts" / "bench_train.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    raw, src = bench.make_table(n, seed=seed, with_article=True)
+    return raw, f"{src} with cue-word labels ({n} quotes, scripts/bench_train.py's table)"
+
+
 def _load(args: argparse.Namespace) -> tuple[pd.DataFrame, str]:
-    if args.synthetic:
+    if args.spkatt:
+        raw, name = _spkatt_table(args.spkatt, args.seed)
+    elif args.synthetic:
         raw, name = synthetic_table(args.synthetic, seed=args.seed), f"synthetic German table ({args.synthetic} quotes)"
     else:
         raw, _ = load_labelled(args.data)
@@ -287,6 +303,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--data", type=Path, help="A labelled table (as for `qst train`).")
     src.add_argument("--synthetic", type=int, help="Generate a synthetic German table of N quotes.")
+    src.add_argument("--spkatt", type=int, metavar="N",
+                     help="N SpkAtt-2023 sentences (../shared/spkatt-news) labelled as scripts/bench_train.py does.")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--strategies", nargs="+", default=["random", "uncertainty"], choices=STRATEGIES)
     ap.add_argument("--start", type=int, default=20, help="Random seed labels.")

@@ -206,18 +206,33 @@ def test_selected_batch_pushes_with_predictions_and_strategy(model_and_pool, ls_
         assert remote.meta["qst_select"] == t["meta"]["qst_select"]  # which strategy chose it, on the server
 
 
+def _stream_next(server: LSServer, project_id: int) -> dict:
+    """The task the label stream (Label All Tasks) gives this user next: GET /api/projects/{id}/next."""
+    import httpx
+
+    r = httpx.get(f"{server.url}/api/projects/{project_id}/next", headers={"Authorization": f"Token {server.token}"},
+                  timeout=60)
+    assert r.status_code == 200, r.text[:300]
+    return r.json()
+
+
 @pytest.mark.labelstudio
 @pytest.mark.browser
-def test_pushed_prediction_is_shown_as_the_suggestion_in_the_browser(model_and_pool, ls_server: LSServer):  # noqa: F811
-    """An annotator opening a selected task sees the model's suggestion, with no stance pre-selected."""
+def test_label_stream_starts_with_the_top_pick_and_shows_its_suggestion(model_and_pool,
+                                                                         ls_server: LSServer):  # noqa: F811
+    """An annotator pressing Label All Tasks gets the model's rank-1 pick first, sees the model's
+    suggestion (label, model version, score) on it, and finds no stance pre-selected."""
     d, _ = model_and_pool
     tasks = json.loads((d / "ls_batch.json").read_text())
     ls = ls_server.client()
     proj = next(p for p in ls.projects.list(title="Select check") if p.title == "Select check")
-    first = tasks[0]
-    remote = next(t for t in ls.tasks.list(project=proj.id, fields="all")
-                  if t.data["quote_id"] == first["data"]["quote_id"])
-    server, project_id, task_id = ls_server, proj.id, remote.id
+    first = next(t for t in tasks if t["meta"]["qst_select"]["rank"] == 1)
+    nxt = _stream_next(ls_server, proj.id)  # the queue, as the label stream asks it
+    assert nxt["data"]["quote_id"] == first["data"]["quote_id"] and nxt["meta"]["qst_select"]["rank"] == 1
+    pred = first["predictions"][0]
+    assert nxt["data"]["suggestion_stance"] == pred["result"][0]["value"]["choices"][0]
+    shown = nxt["data"]["suggestion"]
+    assert pred["model_version"] in shown and f"score {pred['score']:.2f}" in shown
     if not CHROMIUM.exists():
         pytest.fail("Debian chromium missing: run `bash scripts/install-browser.sh`", pytrace=False)
     from playwright.sync_api import expect, sync_playwright
@@ -227,14 +242,22 @@ def test_pushed_prediction_is_shown_as_the_suggestion_in_the_browser(model_and_p
                                      args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
         page = browser.new_page(viewport={"width": 1280, "height": 1200})
         page.set_default_timeout(60_000)
-        page.goto(f"{server.url}/user/login/")
-        page.fill("input[name=email]", server.username)
-        page.fill("input[name=password]", server.password)
+        # the Label Studio frontend reports to an outside Sentry host: nothing leaves 127.0.0.1
+        page.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/])"), lambda route: route.abort())
+        page.goto(f"{ls_server.url}/user/login/")
+        page.fill("input[name=email]", ls_server.username)
+        page.fill("input[name=password]", ls_server.password)
         page.click("button[type=submit], input[type=submit]")
         page.wait_for_url(lambda u: "/user/login" not in u)
-        page.goto(f"{server.url}/projects/{project_id}/data?task={task_id}")
-        expect(page.get_by_text(first["data"]["text"][:30], exact=False).first).to_be_visible(timeout=120_000)
-        expect(page.get_by_text(remote.data["suggestion"]).first).to_be_visible(timeout=60_000)
+        # the stream asks the queue through the data manager's next_task action
+        with page.expect_response(lambda r: "/api/dm/actions?id=next_task" in r.url, timeout=120_000) as streamed:
+            page.goto(f"{ls_server.url}/projects/{proj.id}/data?labeling=1")  # Label All Tasks
+        assert streamed.value.json()["data"]["quote_id"] == first["data"]["quote_id"]
+        region = page.locator(".htx-highlight")  # the quote, highlighted in its context
+        expect(region.first).to_be_visible(timeout=120_000)
+        marked = " ".join(region.evaluate_all("els => els.map(e => e.textContent)"))
+        assert marked.split() == first["data"]["text"].split()
+        expect(page.get_by_text(shown).first).to_be_visible(timeout=60_000)
         for stance in ("favor", "against", "neutral"):
             expect(page.get_by_role("radio", name=re.compile(f"^{stance}")).first).not_to_be_checked()
         browser.close()
@@ -277,3 +300,30 @@ def test_simulation_is_deterministic():
     pd.testing.assert_frame_equal(a, b)
     assert sim.labels_to_reach(np.array([10, 20, 30.]), np.array([.5, .6, .8]), .7) == pytest.approx(25)
     assert np.isnan(sim.labels_to_reach(np.array([10, 20.]), np.array([.5, .6]), .9))
+
+
+def test_simulation_on_spkatt_sentences_keeps_their_articles(tmp_path):
+    """--spkatt: bench_train's table (real sentences, cue-word labels) with each sentence's article,
+    so the held-out test set is whole articles; the benchmark's own table stays without them."""
+    import importlib.util
+    import os
+
+    spec = importlib.util.spec_from_file_location("bench_train", ROOT / "scripts" / "bench_train.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    plain, _ = bench.make_table(120, seed=3)
+    grouped, _ = bench.make_table(120, seed=3, with_article=True)
+    assert "article_id" not in plain and grouped.drop(columns="article_id").equals(plain)
+    out = tmp_path / "sim"
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "simulate_selection.py"), "--spkatt", "240",
+                           "--out", str(out), "--start", "20", "--batch", "20", "--budget", "60", "--repeats", "2"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600, env={**os.environ, **ENV_1THREAD})
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((out / "simulation.json").read_text())
+    assert summary["n_quotes"] == 240 and summary["n_articles"] == _articles_in(bench, 240)
+    assert "cue-word labels" in summary["data"] and re.search(r"uncertainty\s+60\s+0\.\d+", proc.stdout)
+
+
+def _articles_in(bench: object, n: int) -> int:
+    """Distinct articles in bench_train's table of `n` rows (seed 0, as the script draws it)."""
+    return int(bench.make_table(n, seed=0, with_article=True)[0]["article_id"].nunique())

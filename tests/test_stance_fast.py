@@ -153,7 +153,7 @@ def _cue_only(n_articles: int, seed: int) -> pd.DataFrame:
     return df.assign(cue=df["label"].map(cues), quote_type="indirect")
 
 
-@pytest.mark.parametrize("name", ["linear-calibrated"])  # ensemble: not yet (docs/baseline.md)
+@pytest.mark.parametrize("name", ["linear-calibrated", "ensemble"])
 def test_stronger_models_use_the_metadata_a_tweet_set_lacks(tmp_path, name):
     _cue_only(30, 1).to_parquet(tmp_path / "train.parquet")
     _cue_only(10, 2).assign(article_id=lambda d: "t" + d["article_id"]).to_parquet(tmp_path / "test.parquet")
@@ -182,3 +182,12 @@ def test_semeval_evaluate_prints_ours_beside_the_published_figures(tmp_path, cap
     assert f"{ours:.2f} [" in row and "68.98" in row and f"{ours - 68.98:+.2f}" in row
     assert "| majority |" in out and "65.22" in out and "67.82" in out and "| linear-calibrated |" in out
     assert "| case kept |" in out and (tmp_path / "ev" / "ablation-0" / "metrics.json").exists()
+    # the saved model's per-target table: F_avg with intervals, support, the pooled figure (SemEval's score)
+    assert "## Per target (svm-ngrams)" in out and "| pooled (all targets) |" in out
+    per_target = {r["target"]: r for r in metrics["per_target"]}
+    assert set(per_target) == set(pd.read_parquet(tmp_path / "ev" / "data" / "test.parquet")["target"])
+    for name, r in per_target.items():
+        lo, hi = r["f_avg_ci95"]
+        line = next(line for line in out.splitlines() if line.startswith(f"| {name} |"))
+        assert f"| {r['n']} |" in line and f"{r['f_avg']:.3f} [{lo:.3f}, {hi:.3f}]" in line
+        assert ("< 20 test items" in line) == (r["n"] < 20)

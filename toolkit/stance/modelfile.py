@@ -46,6 +46,9 @@ ALLOWED_TYPES = frozenset({
     # does not list by default because they are private classes
     "sklearn.calibration._CalibratedClassifier",
     "sklearn.calibration._SigmoidCalibration",
+    # VotingClassifier.named_estimators_ (ensemble): scikit-learn's dict with attribute access;
+    # skops rebuilds it from its items (the members themselves are checked like any other type)
+    "sklearn.utils._bunch.Bunch",
 })
 
 
