@@ -91,6 +91,8 @@ cmd_start() {
   local log="$DATA/server.log"
   echo "starting label-studio on http://127.0.0.1:$port (data: $DATA, log: $log)"
   # setsid: own process group, so `stop` can end the server and its workers together.
+  # No error reports to sentry.io from the server or the page (Label Studio's default DSNs), unless
+  # the caller sets SENTRY_DSN / FRONTEND_SENTRY_DSN: annotation text must not leave the machine.
   LABEL_STUDIO_USERNAME="${LABEL_STUDIO_USERNAME:-admin@example.com}" \
   LABEL_STUDIO_PASSWORD="${LABEL_STUDIO_PASSWORD:-qst-admin-password}" \
   LABEL_STUDIO_USER_TOKEN="$token" \
@@ -98,6 +100,8 @@ cmd_start() {
   LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK="${LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK:-false}" \
   LATEST_VERSION_CHECK=false \
   COLLECT_ANALYTICS=false \
+  SENTRY_DSN="${SENTRY_DSN-}" \
+  FRONTEND_SENTRY_DSN="${FRONTEND_SENTRY_DSN-}" \
   LABEL_STUDIO_BASE_DATA_DIR="$DATA" \
   DJANGO_DB=sqlite \
   LABEL_STUDIO_HOST="http://127.0.0.1:$port" \

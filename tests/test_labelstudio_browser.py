@@ -156,6 +156,9 @@ def test_label_a_task_in_the_browser(ls_server: LSServer, tmp_path: Path) -> Non
         page = browser.new_page(viewport={"width": 1280, "height": 1400}, locale="de-DE")
         page.set_default_timeout(60_000)
         page.on("pageerror", lambda e: errors.append(str(e)))
+        outside: list[str] = []  # test traffic stays on 127.0.0.1: anything else is stopped and counted
+        page.route(re.compile(r"^(?!https?://127\.0\.0\.1[:/]|data:|blob:)"),
+                   lambda route: (outside.append(route.request.url), route.abort()))
         try:
             login_and_open_list(page, ls_server, proj)
             check_markup_task(page, ls_server.url, inj)
@@ -177,3 +180,4 @@ def test_label_a_task_in_the_browser(ls_server: LSServer, tmp_path: Path) -> Non
     assert task.data["context"][span["value"]["start"]:span["value"]["end"]] == first["text"]
     assert shot.stat().st_size > 10_000
     assert errors == [], errors  # no uncaught script error on the way
+    assert outside == [], outside  # e.g. Label Studio's default Sentry DSN, off in scripts/labelstudio.sh
