@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--folds", type=Path, default=ROOT / "scripts" / "spkatt_folds.json")
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--limit", type=int, default=None, help="Only the first N articles of fold 5.")
+    ap.add_argument("--limit", type=int, default=None, help="Only the first N articles of the last fold.")
     ap.add_argument("--warm", action="store_true", help="Keep the paragraph sentence cache between passes.")
     ap.add_argument("--tree", type=Path, default=ROOT, help="Repository whose toolkit is timed (default: this one).")
     args = ap.parse_args(argv)
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"round {r + 1}: rules {rules[-1]:.1f} ms, rules + learned {learned[-1]:.1f} ms, "
               f"ratio {learned[-1] / rules[-1]:.2f}")
     ratios = [b / a for a, b in zip(rules, learned)]
-    print(f"{args.tree}: {len(articles)} articles of fold 5, {args.rounds} rounds, sentence cache "
+    print(f"{args.tree}: {len(articles)} articles of fold {len(folds)}, {args.rounds} rounds, sentence cache "
           f"{'kept' if args.warm else 'emptied before each pass'}: CPU ms per article rules "
           f"{statistics.median(rules):.1f}, rules + learned layer {statistics.median(learned):.1f}; "
           f"ratio median {statistics.median(ratios):.2f} (range {min(ratios):.2f}-{max(ratios):.2f})")
