@@ -185,6 +185,9 @@ def folds_main(args: argparse.Namespace, docs: list[dict[str, Any]], registry: A
     lf = _figures(last, _keep_types(learned_all, types))[0]
     console.print(f"learned, fold {len(folds)} alone (model of the other folds), --types set: Message / Source / Joint F1 "
                   f"{100 * lf['message_f1']:.2f} / {100 * lf['source_f1']:.2f} / {100 * lf['joint_f1']:.2f}")
+    rl = _figures(last, _keep_types(rules_all, types))[0]
+    console.print(f"rules, fold {len(folds)} alone (a training figure), --types set: Message / Source / Joint F1 "
+                  f"{100 * rl['message_f1']:.2f} / {100 * rl['source_f1']:.2f} / {100 * rl['joint_f1']:.2f}")
     console.print(f"types emitted below: {', '.join(sorted(types))}")
     (rs, rg), (ls, lg) = _figures(docs, rules), _figures(docs, learned)
     console.print(f"{len(docs)} articles in {len(folds)} folds ({args.folds.name}); "

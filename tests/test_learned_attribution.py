@@ -173,6 +173,21 @@ def test_eval_script_folds_prints_training_and_out_of_fold_figures(tmp_path):
     assert 0.0 < figures["learned_out_of_fold"]["message_f1"] <= 1.0
 
 
+def test_bench_learned_times_both_sides_on_the_last_fold(tmp_path):
+    from toolkit.attribution.learned.folds import make_folds
+
+    ids = [d["doc_id"] for d in read_gold(GOLD)]
+    folds = tmp_path / "folds.json"
+    folds.write_text(json.dumps({"folds": make_folds(ids, k=2, seed=1)}), encoding="utf-8")
+    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "bench_learned.py"), "--data", str(GOLD),
+                           "--folds", str(folds), "--rounds", "2"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("round ") == 2
+    assert "3 articles of fold 2, 2 rounds, sentence cache emptied before each pass" in proc.stdout
+    assert "ratio median" in proc.stdout
+
+
 def test_folds_file_must_cover_every_document(tmp_path):
     from toolkit.attribution.learned.folds import read_folds
 

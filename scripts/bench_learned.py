@@ -1,0 +1,82 @@
+#!/usr/bin/env python
+"""CPU time per article of extraction with the learned layer against the rules alone, side by side.
+
+Why a separate bench: `scripts/eval_spkatt.py --folds` times the rules during the capture (the
+first pass over the articles) and the learned layer afterwards, when the paragraph sentence
+cache is warm, so its ratio flatters the layer. Here a model is trained on folds 1-4, and the
+articles of fold 5 are extracted with and without it, alternating round by round after one
+warm-up pass of each, so both sides see the same machine load. The paragraph sentence cache is
+emptied before every pass (`--warm` keeps it), so each pass segments as a run on new articles does.
+
+    python scripts/bench_learned.py --rounds 3            # fold 5 of scripts/spkatt_folds.json
+    python scripts/bench_learned.py --rounds 3 --tree /work/main    # another tree's toolkit, same protocol
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "spkatt-news" / "train.jsonl"
+
+
+def _cpu_ms(articles: list[dict], registry: Any, model: Any, warm: bool) -> float:
+    """CPU milliseconds per article of one extraction pass (sentence cache emptied first unless `warm`)."""
+    from toolkit.attribution import segment
+    from toolkit.attribution.extract import extract_article
+
+    if not warm:
+        segment._cached_paragraph_sentences.cache_clear()
+    t = time.process_time()
+    for a in articles:
+        extract_article(a, registry, model)
+    return 1000 * (time.process_time() - t) / len(articles)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", type=Path, default=DATA)
+    ap.add_argument("--folds", type=Path, default=ROOT / "scripts" / "spkatt_folds.json")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--limit", type=int, default=None, help="Only the first N articles of the last fold.")
+    ap.add_argument("--warm", action="store_true", help="Keep the paragraph sentence cache between passes.")
+    ap.add_argument("--tree", type=Path, default=ROOT, help="Repository whose toolkit is timed (default: this one).")
+    args = ap.parse_args(argv)
+    sys.path.insert(0, str(args.tree))
+    from toolkit.attribution.learned.data import article_of, capture, read_gold
+    from toolkit.attribution.learned.folds import read_folds
+    from toolkit.attribution.learned.layer import AttributionModel
+    from toolkit.attribution.speakers import load_registry
+
+    if not args.data.exists():
+        print(f"skipped: {args.data} not found")
+        return 0
+    docs = read_gold(args.data)
+    folds = read_folds(args.folds, [d["doc_id"] for d in docs])
+    held = set(folds[-1])
+    registry = load_registry()
+    model = AttributionModel().fit(capture([d for d in docs if d["doc_id"] not in held], registry))
+    articles = [article_of(d) for d in docs if d["doc_id"] in held][:args.limit]
+    _cpu_ms(articles, registry, None, True), _cpu_ms(articles, registry, model, True)  # warm-up, both sides
+    rules, learned = [], []
+    for r in range(args.rounds):
+        rules.append(_cpu_ms(articles, registry, None, args.warm))
+        learned.append(_cpu_ms(articles, registry, model, args.warm))
+        print(f"round {r + 1}: rules {rules[-1]:.1f} ms, rules + learned {learned[-1]:.1f} ms, "
+              f"ratio {learned[-1] / rules[-1]:.2f}")
+    ratios = [b / a for a, b in zip(rules, learned)]
+    print(f"{args.tree}: {len(articles)} articles of fold {len(folds)}, {args.rounds} rounds, sentence cache "
+          f"{'kept' if args.warm else 'emptied before each pass'}: CPU ms per article rules "
+          f"{statistics.median(rules):.1f}, rules + learned layer {statistics.median(learned):.1f}; "
+          f"ratio median {statistics.median(ratios):.2f} (range {min(ratios):.2f}-{max(ratios):.2f})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
