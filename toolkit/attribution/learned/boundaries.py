@@ -24,8 +24,7 @@ def _delta(d: int) -> str:
 def start_options(view: ArticleView, c: Candidate) -> list[int]:
     """Token positions where the message could start: the rule's start and the plausible ones near it."""
     sa, _ = view.sentences[view.sentence_of(c.first)] if view.sentences else (c.first, c.last)
-    # A sentence candidate spans its whole sentence: its message may start at any clause in it.
-    lo, hi = max(sa, c.first - WINDOW), (c.last if c.quote is None else min(c.last, c.first + WINDOW))
+    lo, hi = max(sa, c.first - WINDOW), min(c.last, c.first + WINDOW)
     out = [c.first]
     for t in range(lo, hi + 1):
         if t != c.first and (t == sa or view.cls(t - 1) in _EDGE or view.cls(t) == "quote"
@@ -45,27 +44,9 @@ def end_options(view: ArticleView, c: Candidate) -> list[int]:
     return out
 
 
-def _between(view: ArticleView, c: Candidate, a: int, b: int, side: str) -> list[str]:
-    """What lies between the rule's edge and the option (tokens a..b-1): moving an edge past the
-    cue, the source mention, a comma, a quote mark or a Konjunktiv form is what decides a
-    boundary, whatever the words are."""
-    if a >= b:
-        return [f"{side}:same"]
-    direction = "out" if (side == "s" and b == c.first) or (side == "e" and a == c.last + 1) else "in"
-    inside = set(range(a, b))
-    hits = [k for k, span in (("cue", c.cue), ("mention", c.mention))
-            if span is not None and inside.intersection(range(span[0], span[1] + 1))]
-    hits += sorted({k for k in view.classes[a:b] if k in ("punct", "quote", "konj", "cue")})
-    return [f"{side}:{direction}"] + [f"{side}:{direction}&btw={k}" for k in hits] + \
-        [f"{side}:{direction}&k={c.kind}&btw={k}" for k in hits]
-
-
 def start_features(view: ArticleView, c: Candidate, t: int) -> list[str]:
     d = _delta(t - c.first)
-    cue = "none" if c.cue is None else "before" if c.cue[1] < t else "after"
-    return _between(view, c, min(t, c.first), max(t, c.first), "s") + [
-            f"k={c.kind}&cue={cue}", f"k={c.kind}&cue={cue}&w-1={view.word(t - 1)}",
-            f"k={c.kind}&cue={cue}&w={view.word(t)}", f"cueadj={c.cue is not None and 0 < t - c.cue[1] <= 2}",f"d={d}", f"k={c.kind}&d={d}", f"w={view.word(t)}", f"w-1={view.word(t - 1)}", f"c={view.cls(t)}",
+    return [f"d={d}", f"k={c.kind}&d={d}", f"w={view.word(t)}", f"w-1={view.word(t - 1)}", f"c={view.cls(t)}",
             f"c-1={view.cls(t - 1)}", f"c-1c={view.cls(t - 1)}&{view.cls(t)}", f"k={c.kind}&w-1={view.word(t - 1)}",
             f"w-2={view.word(t - 2)}", f"cue_before={c.cue is not None and c.cue[1] < t}",
             f"q={c.quote.type if c.quote else 'none'}&d={d}"]
@@ -73,7 +54,7 @@ def start_features(view: ArticleView, c: Candidate, t: int) -> list[str]:
 
 def end_features(view: ArticleView, c: Candidate, t: int) -> list[str]:
     d = _delta(t - c.last)
-    return _between(view, c, min(t, c.last) + 1, max(t, c.last) + 1, "e") + [f"d={d}", f"k={c.kind}&d={d}", f"w={view.word(t)}", f"w+1={view.word(t + 1)}", f"c={view.cls(t)}",
+    return [f"d={d}", f"k={c.kind}&d={d}", f"w={view.word(t)}", f"w+1={view.word(t + 1)}", f"c={view.cls(t)}",
             f"c+1={view.cls(t + 1)}", f"cc+1={view.cls(t)}&{view.cls(t + 1)}", f"k={c.kind}&w+1={view.word(t + 1)}",
             f"w+2={view.word(t + 2)}", f"k={c.kind}&w={view.word(t)}",
             f"q={c.quote.type if c.quote else 'none'}&d={d}"]

@@ -169,21 +169,21 @@ class AttributionModel(BaseEstimator):
             if not ok:
                 continue
             g = paired[i][0]
-            decisions = [(self._source_model_name(c), src.source_options(view, c), src.source_features, g.source)]
+            decisions = [("source", src.source_options(view, c), src.source_features, g.source)]
             if seen is None:
                 for t in OWN_TYPES:
                     add(f"type_{t}", feats, int(g.type == t))
                 decisions += [("start", bd.start_options(view, c), bd.start_features, g.first),
                               ("end", bd.end_options(view, c), bd.end_features, g.last)]
             for name, options, feat, want in decisions:
-                if want not in options or (name.startswith("source") and id(g) in unknown_source):
+                if want not in options or (name == "source" and id(g) in unknown_source):
                     continue
                 for opt in options:
                     add(name, feat(view, c, opt), int(opt == want))
 
     def fit(self, docs: Sequence[TrainingDoc], y: Any = None) -> AttributionModel:
         """Train the decisions on captured rule output with gold quotes (or reviews); returns self."""
-        names = ("speech", "start", "end", "source", "source_frameless", *(f"type_{t}" for t in OWN_TYPES))
+        names = ("speech", "start", "end", "source", *(f"type_{t}" for t in OWN_TYPES))
         rows: dict[str, tuple[list, list, list]] = {k: ([], [], []) for k in names}
         for doc in docs:
             self._training_rows(doc, rows)
@@ -217,18 +217,6 @@ class AttributionModel(BaseEstimator):
             last_end = max(last_end, q.end)
         return out
 
-    @staticmethod
-    def _source_model_name(c: Candidate) -> str:
-        """Which source model decides for a candidate: `source` where the rules found a mention,
-        `source_frameless` where they found none (frameless quotes, sentence candidates).
-
-        Why two: where the rules found a mention it is the gold source nine times in ten, so
-        one shared model learns "not the rule's mention: unlikely" and scores every option of a
-        frameless quote too low to be taken; on its own model the frameless quotes rank their
-        options among themselves.
-        """
-        return "source" if c.mention is not None else "source_frameless"
-
     def _type_of(self, feats: list[str], rule_type: str) -> str:
         """`reported` or `free_indirect` where its classifier says so with probability >= 0.5 (the
         likelier of the two), else the rules' type. Models trained before the type decision
@@ -254,16 +242,15 @@ class AttributionModel(BaseEstimator):
         if c.kind != "continuation" and (self.source_for == "all" or c.mention is None):
             options = src.source_options(view, c)
             rows = [src.source_features(view, c, o) for o in options]
-            model = self.models_.get(self._source_model_name(c)) or self.models_["source"]
-            best = argmax_option(model, rows)
+            best = argmax_option(self.models_["source"], rows)
             pick = options[best]
             # A learned source that replaces the rules' needs confidence; else the quote keeps the
             # rules' mention, or gets none where the rules had none.
-            if pick != c.mention and model.positive([rows[best]])[0] < self.source_threshold:
+            if pick != c.mention and self.models_["source"].positive([rows[best]])[0] < self.source_threshold:
                 pick = c.mention or src.NONE
         q = c.quote or QuoteSpan(0, 0, "indirect", Frame(kind="learned"), flags=["learned_candidate"])
         q.start, q.end = view.chars(first, last)
-        if pick != (c.mention or src.NONE):  # (no mention kept as none is no change)
+        if pick != c.mention:
             q.frame.mention = None if pick == src.NONE else view.chars(*pick)
             q.flags = [*q.flags, "learned_source"]
         if (first, last) != (c.first, c.last) and c.quote is not None:

@@ -15,9 +15,6 @@ from toolkit.attribution.learned.view import ArticleView, Span
 NONE: Span = (-1, -1)
 _NOUNISH = frozenset({"cap", "role", "say"})
 _GENITIVE = frozenset({"des", "der"})
-#: Prepositions that extend a source noun phrase in SpkAtt's gold ("ein Sprecher des Weißen
-#: Hauses in Washington", "das Bundesministerium für Bildung und Forschung").
-_PP = frozenset({"in", "im", "für", "von", "vom", "aus", "bei", "beim", "zur", "zum", "der", "und"})
 
 
 def _noun_phrase(view: ArticleView, t: int, stop: int) -> int | None:
@@ -37,43 +34,6 @@ def _noun_phrase(view: ArticleView, t: int, stop: int) -> int | None:
             break
         i = j
     return i
-
-
-def _extensions(view: ArticleView, t: int, end: int, stop: int) -> list[tuple[int, str]]:
-    """Longer readings of the noun phrase t..end, each with its shape: a prepositional or
-    coordinated tail ("… in Washington", "… und Forschung") and an apposition after a comma
-    ("Milovan Rajevac, der Trainer Ghanas"; "Der Vorsitzende …, Jean Claude Mignon").
-
-    Why: a third of the sources the options missed on SpkAtt folds 1-4 were such longer phrases;
-    the plain noun phrase gets only part of the tokens.
-    """
-    out: list[tuple[int, str]] = []
-    cur = end
-    for _ in range(2):
-        if cur + 2 < stop and view.lower[cur + 1] in _PP:
-            nxt = _noun_phrase(view, cur + 2, stop)
-            if nxt is None:
-                break
-            cur = nxt
-            out.append((cur, "pp"))
-    for base in (end, cur):
-        if base + 2 < stop and view.words[base + 1] == ",":
-            app = _noun_phrase(view, base + 2, stop)
-            if app is not None:
-                out.append((app, "app"))
-    return out
-
-
-def _quoted_name(view: ArticleView, t: int, stop: int) -> int | None:
-    """Last token of a quoted name starting at quote mark t ("„heise online“"), at most 5 words."""
-    if view.cls(t) != "quote":
-        return None
-    for j in range(t + 1, min(t + 7, stop)):
-        if view.cls(j) == "quote":
-            return j if j > t + 1 else None
-        if view.cls(j) == "punct":
-            return None
-    return None
 
 
 def source_options(view: ArticleView, c: Candidate) -> list[Span]:
@@ -98,10 +58,6 @@ def source_options(view: ArticleView, c: Candidate) -> list[Span]:
             spans.append((t, end))
             if view.classes[t] == "det" and end > t + 1:
                 spans.append((t + 1, end))
-            spans += [(t, e) for e, _ in _extensions(view, t, end, stop)]
-        quoted = _quoted_name(view, t, stop)
-        if quoted is not None and not (c.first <= t and quoted >= c.last):
-            spans.append((t, quoted))
         for sp in spans:
             if sp not in seen:
                 seen.add(sp)
@@ -126,12 +82,8 @@ def source_features(view: ArticleView, c: Candidate, option: Span) -> list[str]:
     feats = base + [f"rule={is_rule}", f"rule&kind={is_rule}&{c.kind}", f"rel={rel}", f"rel&ds={rel}&{ds}",
                     f"dist={dist_s}", f"rel&dist={rel}&{dist_s}", f"w0={view.word(a)}", f"c0={view.cls(a)}",
                     f"wl={view.word(b)}", f"cl={view.cls(b)}", f"w-1={view.word(a - 1)}", f"c-1={view.cls(a - 1)}",
-                    f"w+1={view.word(b + 1)}", f"c+1={view.cls(b + 1)}", f"len={min(b - a + 1, 6) if b - a < 8 else '8+'}",
+                    f"w+1={view.word(b + 1)}", f"c+1={view.cls(b + 1)}", f"len={min(b - a + 1, 6)}",
                     f"sinit={a == sa}", f"kind&rel={c.kind}&{rel}"]
-    inner = view.words[a:b + 1]
-    feats += [f"shape={k}" for k, hit in (("comma", "," in inner), ("quoted", view.cls(a) == "quote"),
-                                            ("pp", any(w in _PP for w in view.lower[a + 1:b + 1])))
-              if hit]
     if c.cue is not None:
         cd = a - c.cue[1] if a > c.cue[1] else b - c.cue[0]
         feats.append(f"cue_d={max(min(cd, 4), -4)}")

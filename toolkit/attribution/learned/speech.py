@@ -48,19 +48,6 @@ def rule_candidates(view: ArticleView, spans: list[tuple[int, QuoteSpan]]) -> li
     return out
 
 
-def _first_cue(view: ArticleView, a: int, b: int) -> Span | None:
-    """The sentence's first cue verb (else say noun) as the candidate's cue.
-
-    Why: a sentence candidate has no frame, so without it the source and speech features know
-    nothing of where the cue is; the lexicon position stands in for the frame the rules lack.
-    """
-    for wanted in ("cue", "say"):
-        for t in range(a, b + 1):
-            if view.classes[t] == wanted:
-                return (t, t)
-    return None
-
-
 def sentence_candidates(view: ArticleView, taken: list[Candidate], skip_tokens: list[Span],
                         paragraph_of: list[int], triggered: bool = True) -> list[Candidate]:
     """Sentences no rule quote or boilerplate touches (and, if `triggered`, that hold a speech trigger)."""
@@ -74,7 +61,7 @@ def sentence_candidates(view: ArticleView, taken: list[Candidate], skip_tokens: 
         last = b
         while last > a and view.classes[last] == "punct":
             last -= 1
-        out.append(Candidate(a, last, paragraph_of[si], None, "sentence", cue=_first_cue(view, a, b)))
+        out.append(Candidate(a, last, paragraph_of[si], None, "sentence"))
     return out
 
 
@@ -83,15 +70,12 @@ def speech_features(view: ArticleView, c: Candidate, prev_quoted: bool) -> list[
     si = view.sentence_of(c.first)
     sa, sb = view.sentences[si] if view.sentences else (c.first, c.last)
     inner = view.classes[c.first:c.last + 1]
-    cue_kind = "lex" if c.quote is None else ""
     feats = [f"kind={c.kind}", f"len={_bucket(c.last - c.first + 1)}", f"w0={view.word(c.first)}",
              f"c0={view.cls(c.first)}", f"w-1={view.word(c.first - 1)}", f"c-1={view.cls(c.first - 1)}",
              f"wl={view.word(c.last)}", f"w+1={view.word(c.last + 1)}", f"c+1={view.cls(c.last + 1)}",
              f"sstart={c.first == sa}", f"send={c.last >= sb - 1}", f"prevq={prev_quoted}",
              f"sent={_bucket(si)}", f"mention={view.cls(c.mention[0]) if c.mention else 'none'}",
-             # A sentence candidate's cue is the lexicon's (its first cue verb), not a frame's:
-             # its own feature names keep the rule quotes' cue weights apart.
-             f"{cue_kind}cue={view.word(c.cue[0]) if c.cue else 'none'}", f"{cue_kind}hascue={c.cue is not None}"]
+             f"cue={view.word(c.cue[0]) if c.cue else 'none'}", f"hascue={c.cue is not None}"]
     feats += [f"note={n}" for n in c.notes]
     feats += [f"kind={c.kind}&{k}" for k in ("konj", "cue", "quote", "say") if k in inner]
     feats += [f"in={k}" for k in set(inner) if k in TRIGGERS or k in ("quote", "pron")]
