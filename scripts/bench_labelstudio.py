@@ -79,6 +79,20 @@ def annotate_export(snapshot: Path, out: Path, annotators: int, seed: int = 11) 
     return aid
 
 
+def annotate_apart(snapshot: Path, out: Path, annotators: int) -> int:
+    """`annotate_export` in a child process, so this process never holds the parsed snapshot.
+
+    Why: a child's peak RSS (ru_maxrss from wait4) starts at its parent's RSS at fork time. At 100k
+    tasks this process held ~2 GB right after building the export, and `qst import` and
+    `qst agreement` were both reported at 2,060 MB, which was this process, not theirs.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(annotate_export, snapshot, out, annotators).result()
+
+
 def server_cpu(server: Any) -> float:
     """CPU seconds of the Label Studio server process so far (user + system, all threads)."""
     pid = int((server.data_dir / "server.pid").read_text())
@@ -119,6 +133,16 @@ def raw_import(server: Any, task_file: Path, title: str, label_config: str) -> d
     return res
 
 
+class _Rows(list):
+    """The table's rows; each is also printed to stderr when its step ends, so a run stopped
+    half-way (a 100k run takes most of an hour on a loaded machine) still leaves its figures."""
+
+    def append(self, row: dict[str, Any]) -> None:
+        super().append(row)
+        shown = {k: (round(v, 2) if isinstance(v, float) else v) for k, v in row.items() if k not in ("stderr", "stdout")}
+        print(f"[{time.strftime('%H:%M:%S')}] {json.dumps(shown, ensure_ascii=False)}", file=sys.stderr, flush=True)
+
+
 def measure(n: int, annotators: int, work: Path, server: Any) -> list[dict[str, Any]]:
     """All steps against one server; rows of the table in order."""
     py = [sys.executable, "-m", "toolkit.cli"]
@@ -126,7 +150,7 @@ def measure(n: int, annotators: int, work: Path, server: Any) -> list[dict[str, 
                PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     quotes, tasks, config = work / "quotes.jsonl", work / "tasks.json", work / "config.xml"
     make_quotes(n, quotes)
-    rows = []
+    rows = _Rows()
     rows.append({"step": "qst export (quotes -> task file)", "n": n, **run([*py, "export", quotes, "--out", tasks, "--rule", "lexicon"], env)})
     run([*py, "ls-config", "--out", config], env)
     rows.append({"step": "raw import (one POST of the task file)", **raw_import(server, tasks, "bench raw", config.read_text())})
@@ -135,7 +159,7 @@ def measure(n: int, annotators: int, work: Path, server: Any) -> list[dict[str, 
     snap = work / "pulled.json"
     rows.append({"step": "qst pull (export snapshot)", "n": n, **run([*py, "pull", "-p", "bench", "--out", snap], env, server)})
     export = work / "export.json"
-    n_ann = annotate_export(snap, export, annotators)
+    n_ann = annotate_apart(snap, export, annotators)
     size_mb = export.stat().st_size / 2**20
     rows.append({"step": f"qst import ({size_mb:.0f} MB export)", "n": n_ann, "file_mb": size_mb,
                  **run([*py, "import", export, "--out", work / "table"], env)})

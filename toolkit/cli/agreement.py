@@ -104,13 +104,13 @@ def agreement_command(
     df = ag.validate_annotations(table, source)
     exclude = [adjudicator] if adjudicator else []
     adjudicated = ag.adjudicate(df, rule=rule, adjudicator=adjudicator, min_annotators=min_annotators,
-                                source=source)
+                                source=source, validated=True)
     stance = ag.compute_agreement(df, "stance", exclude_annotators=exclude, source=source, validated=True)
     review = ag.compute_agreement(df, "speaker_review", exclude_annotators=exclude, source=source,
                                   validated=True)
     summary = ag.adjudication_summary(adjudicated)
     accuracy = ag.attribution_accuracy(adjudicated)
-    report = ag.disagreement_report(df, adjudicated, source=source)
+    report = ag.disagreement_report(df, adjudicated, source=source, validated=True)
     result: dict[str, Any] = {
         "source": source,
         "target": adjudicated["target"].iloc[0] if "target" in adjudicated.columns and len(adjudicated) else None,
