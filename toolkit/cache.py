@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import sys
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,8 @@ from typing import Any
 FORMAT = 1
 #: Entries kept per kind; older ones (other versions of the files or of the code) are removed.
 KEEP = 8
+#: Largest file a key reads: the cached inputs are hand-written lists; a bigger one is read as usual.
+MAX_KEY_BYTES = 16 * 1024 * 1024
 
 
 def cache_dir() -> Path | None:
@@ -51,6 +54,8 @@ def key(*parts: str | Path) -> str | None:
     h = hashlib.sha256(f"{FORMAT}\0{sys.version}\0".encode())
     try:
         for part in parts:
+            if isinstance(part, Path) and not _small_regular_file(part):
+                return None  # a FIFO would block and /dev/zero never end: the caller's reading refuses them
             data = part.read_bytes() if isinstance(part, Path) else part.encode()
             label = part.name if isinstance(part, Path) else "str"
             h.update(f"{label}\0{len(data)}\0".encode())
@@ -58,6 +63,11 @@ def key(*parts: str | Path) -> str | None:
     except OSError:
         return None
     return h.hexdigest()
+
+
+def _small_regular_file(path: Path) -> bool:
+    info = os.stat(path)
+    return stat.S_ISREG(info.st_mode) and info.st_size <= MAX_KEY_BYTES
 
 
 def _file(kind: str, digest: str) -> Path | None:
