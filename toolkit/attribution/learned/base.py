@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from itertools import repeat
 
 import numpy as np
 from scipy.sparse import csr_matrix
@@ -65,9 +66,11 @@ class FeatureLogit(ClassifierMixin, BaseEstimator):
         return self
 
     def decision(self, feats: Features) -> float:
-        """The linear score (log-odds) of one candidate."""
-        w = self.weights_
-        return self.intercept_ + sum(w.get(f, 0.0) for f in set(feats))
+        """The linear score (log-odds) of one candidate: a feature listed twice counts once.
+
+        The weights are looked up by `map` (no Python-level loop): this sum is most of what
+        applying the layer costs, and the sum runs in the same order as a generator would."""
+        return self.intercept_ + sum(map(self.weights_.get, set(feats), repeat(0.0)))
 
     def positive(self, X: Sequence[Features]) -> np.ndarray:
         """Probability of the positive class for each candidate."""

@@ -241,7 +241,7 @@ class AttributionModel(BaseEstimator):
         # link outside the local window the source options come from: it stays.
         if c.kind != "continuation" and (self.source_for == "all" or c.mention is None):
             options = src.source_options(view, c)
-            rows = [src.source_features(view, c, o) for o in options]
+            rows = src.source_rows(view, c, options)
             best = argmax_option(self.models_["source"], rows)
             pick = options[best]
             # A learned source that replaces the rules' needs confidence; else the quote keeps the

@@ -15,6 +15,8 @@ from toolkit.attribution.learned.view import ArticleView, Span
 NONE: Span = (-1, -1)
 _NOUNISH = frozenset({"cap", "role", "say"})
 _GENITIVE = frozenset({"des", "der"})
+#: Classes a noun phrase can start with (_noun_phrase is None at any other token).
+_NP_START = _NOUNISH | {"det", "low"}
 
 
 def _noun_phrase(view: ArticleView, t: int, stop: int) -> int | None:
@@ -53,7 +55,7 @@ def source_options(view: ArticleView, c: Candidate) -> list[Span]:
         spans: list[Span] = []
         if view.classes[t] == "pron":
             spans.append((t, t))
-        end = _noun_phrase(view, t, stop)
+        end = _noun_phrase(view, t, stop) if view.classes[t] in _NP_START else None
         if end is not None:
             spans.append((t, end))
             if view.classes[t] == "det" and end > t + 1:
@@ -68,23 +70,37 @@ def source_options(view: ArticleView, c: Candidate) -> list[Span]:
 
 def source_features(view: ArticleView, c: Candidate, option: Span) -> list[str]:
     """Where the option is relative to message and cue, its words and edges."""
-    base = [f"kind={c.kind}"]
-    if option == NONE:
-        return base + ["none", f"none&kind={c.kind}", f"none&hasmention={c.mention is not None}",
-                       f"none&q={c.quote.type if c.quote else 'sentence'}"]
-    a, b = option
-    rel = "before" if b < c.first else "after" if a > c.last else "inside"
-    ds = view.sentence_of(a) - view.sentence_of(c.first)
-    dist = c.first - b if rel == "before" else a - c.last if rel == "after" else 0
-    dist_s = str(dist) if dist < 4 else "4-7" if dist < 8 else "8+"
-    sa = view.sentences[view.sentence_of(a)][0] if view.sentences else 0
-    is_rule = option == c.mention
-    feats = base + [f"rule={is_rule}", f"rule&kind={is_rule}&{c.kind}", f"rel={rel}", f"rel&ds={rel}&{ds}",
-                    f"dist={dist_s}", f"rel&dist={rel}&{dist_s}", f"w0={view.word(a)}", f"c0={view.cls(a)}",
-                    f"wl={view.word(b)}", f"cl={view.cls(b)}", f"w-1={view.word(a - 1)}", f"c-1={view.cls(a - 1)}",
-                    f"w+1={view.word(b + 1)}", f"c+1={view.cls(b + 1)}", f"len={min(b - a + 1, 6)}",
-                    f"sinit={a == sa}", f"kind&rel={c.kind}&{rel}"]
-    if c.cue is not None:
-        cd = a - c.cue[1] if a > c.cue[1] else b - c.cue[0]
-        feats.append(f"cue_d={max(min(cd, 4), -4)}")
-    return feats
+    return source_rows(view, c, [option])[0]
+
+
+def source_rows(view: ArticleView, c: Candidate, options: list[Span]) -> list[list[str]]:
+    """`source_features` of each option; what depends on the candidate alone is built once."""
+    kind, c_first, c_last, sents = c.kind, c.first, c.last, view.sentences
+    base = [f"kind={kind}"]
+    none = base + ["none", f"none&kind={kind}", f"none&hasmention={c.mention is not None}",
+                   f"none&q={c.quote.type if c.quote else 'sentence'}"]
+    s_first = view.sentence_of(c_first)
+    word, cls, sentence_of = view.word, view.cls, view.sentence_of
+    rows = []
+    for option in options:
+        if option == NONE:
+            rows.append(list(none))
+            continue
+        a, b = option
+        rel = "before" if b < c_first else "after" if a > c_last else "inside"
+        sa_i = sentence_of(a)
+        ds = sa_i - s_first
+        dist = c_first - b if rel == "before" else a - c_last if rel == "after" else 0
+        dist_s = str(dist) if dist < 4 else "4-7" if dist < 8 else "8+"
+        sa = sents[sa_i][0] if sents else 0
+        is_rule = option == c.mention
+        feats = base + [f"rule={is_rule}", f"rule&kind={is_rule}&{kind}", f"rel={rel}", f"rel&ds={rel}&{ds}",
+                        f"dist={dist_s}", f"rel&dist={rel}&{dist_s}", f"w0={word(a)}", f"c0={cls(a)}",
+                        f"wl={word(b)}", f"cl={cls(b)}", f"w-1={word(a - 1)}", f"c-1={cls(a - 1)}",
+                        f"w+1={word(b + 1)}", f"c+1={cls(b + 1)}", f"len={min(b - a + 1, 6)}",
+                        f"sinit={a == sa}", f"kind&rel={kind}&{rel}"]
+        if c.cue is not None:
+            cd = a - c.cue[1] if a > c.cue[1] else b - c.cue[0]
+            feats.append(f"cue_d={max(min(cd, 4), -4)}")
+        rows.append(feats)
+    return rows
