@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from itertools import repeat
+from weakref import WeakKeyDictionary
 
 import numpy as np
 from scipy.sparse import csr_matrix
@@ -19,6 +20,9 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 
 Features = list[str]
+#: FeatureLogit -> (the weights_ they were built from, prefix -> value -> weight): kept beside
+#: the model, not on it, so that a model file holds only what training learned.
+_TABLES: WeakKeyDictionary[FeatureLogit, tuple[dict[str, float], dict[str, dict[str, float]]]] = WeakKeyDictionary()
 
 
 class FeatureLogit(ClassifierMixin, BaseEstimator):
@@ -72,6 +76,20 @@ class FeatureLogit(ClassifierMixin, BaseEstimator):
         applying the layer costs, and the sum runs in the same order as a generator would."""
         return self.intercept_ + sum(map(self.weights_.get, set(feats), repeat(0.0)))
 
+    def table(self, prefix: str) -> dict[str, float]:
+        """The weights of the features `prefix + value`, by value (built once per prefix and fit).
+
+        Why: a scorer that looks a token's word up here builds no feature string for it, which
+        is most of the cost of scoring the many source options of a message."""
+        held = _TABLES.get(self)
+        if held is None or held[0] is not self.weights_:
+            held = _TABLES[self] = (self.weights_, {})
+        tables = held[1]
+        if prefix not in tables:
+            n = len(prefix)
+            tables[prefix] = {f[n:]: v for f, v in self.weights_.items() if f.startswith(prefix)}
+        return tables[prefix]
+
     def positive(self, X: Sequence[Features]) -> np.ndarray:
         """Probability of the positive class for each candidate."""
         return np.array([1.0 / (1.0 + math.exp(-max(min(self.decision(f), 30.0), -30.0))) for f in X])
@@ -83,6 +101,20 @@ class FeatureLogit(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Sequence[Features]) -> np.ndarray:
         return (self.positive(X) >= 0.5).astype(int)
+
+
+def sigmoid(score: float) -> float:
+    """The probability of a linear score, clipped as `FeatureLogit.positive` clips it."""
+    return 1.0 / (1.0 + math.exp(-max(min(score, 30.0), -30.0)))
+
+
+def first_max(scores: Sequence[float]) -> int:
+    """Index of the highest score (the first one on ties), as `argmax_option` picks; -1 for none."""
+    best, best_score = -1, -math.inf
+    for i, s in enumerate(scores):
+        if s > best_score:
+            best, best_score = i, s
+    return best
 
 
 def argmax_option(model: FeatureLogit, options: Sequence[Features]) -> int:

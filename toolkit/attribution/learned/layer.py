@@ -17,7 +17,7 @@ from sklearn.base import BaseEstimator
 
 from toolkit.attribution.learned import boundaries as bd
 from toolkit.attribution.learned import source as src
-from toolkit.attribution.learned.base import FeatureLogit, argmax_option
+from toolkit.attribution.learned.base import FeatureLogit, argmax_option, first_max, sigmoid
 from toolkit.attribution.learned.data import TrainingDoc
 from toolkit.attribution.learned.speech import Candidate, rule_candidates, sentence_candidates, speech_features
 from toolkit.attribution.learned.view import ArticleView, Span
@@ -241,12 +241,12 @@ class AttributionModel(BaseEstimator):
         # link outside the local window the source options come from: it stays.
         if c.kind != "continuation" and (self.source_for == "all" or c.mention is None):
             options = src.source_options(view, c)
-            rows = src.source_rows(view, c, options)
-            best = argmax_option(self.models_["source"], rows)
+            scores = src.source_scores(view, c, options, self.models_["source"])
+            best = first_max(scores)
             pick = options[best]
             # A learned source that replaces the rules' needs confidence; else the quote keeps the
             # rules' mention, or gets none where the rules had none.
-            if pick != c.mention and self.models_["source"].positive([rows[best]])[0] < self.source_threshold:
+            if pick != c.mention and sigmoid(scores[best]) < self.source_threshold:
                 pick = c.mention or src.NONE
         q = c.quote or QuoteSpan(0, 0, "indirect", Frame(kind="learned"), flags=["learned_candidate"])
         q.start, q.end = view.chars(first, last)
