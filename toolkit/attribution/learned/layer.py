@@ -17,7 +17,7 @@ from sklearn.base import BaseEstimator
 
 from toolkit.attribution.learned import boundaries as bd
 from toolkit.attribution.learned import source as src
-from toolkit.attribution.learned.base import FeatureLogit, argmax_option, first_max, sigmoid
+from toolkit.attribution.learned.base import FeatureLogit, first_max, sigmoid
 from toolkit.attribution.learned.data import TrainingDoc
 from toolkit.attribution.learned.speech import Candidate, rule_candidates, sentence_candidates, speech_features
 from toolkit.attribution.learned.view import ArticleView, Span
@@ -232,8 +232,8 @@ class AttributionModel(BaseEstimator):
     def _decide(self, view: ArticleView, text: str, c: Candidate) -> QuoteSpan:
         """The candidate's quote with the learned start, end and source."""
         starts, ends = bd.start_options(view, c), bd.end_options(view, c)
-        first = starts[argmax_option(self.models_["start"], [bd.start_features(view, c, t) for t in starts])]
-        last = ends[argmax_option(self.models_["end"], [bd.end_features(view, c, t) for t in ends])]
+        first = starts[first_max(bd.start_scores(view, c, starts, self.models_["start"]))]
+        last = ends[first_max(bd.end_scores(view, c, ends, self.models_["end"]))]
         if first > last:
             first, last = c.first, c.last
         pick = c.mention or src.NONE
