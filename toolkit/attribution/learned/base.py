@@ -10,8 +10,9 @@ learned layer costs less per article than the rules it sits on.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from itertools import repeat
+from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
 import numpy as np
@@ -20,9 +21,10 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 
 Features = list[str]
-#: FeatureLogit -> (the weights_ they were built from, prefix -> value -> weight): kept beside
+T = TypeVar("T")
+#: FeatureLogit -> (the weights_ they were built from, key -> FeatureLogit.memo value): kept beside
 #: the model, not on it, so that a model file holds only what training learned.
-_TABLES: WeakKeyDictionary[FeatureLogit, tuple[dict[str, float], dict[str, dict[str, float]]]] = WeakKeyDictionary()
+_TABLES: WeakKeyDictionary[FeatureLogit, tuple[dict[str, float], dict[Hashable, Any]]] = WeakKeyDictionary()
 
 
 class FeatureLogit(ClassifierMixin, BaseEstimator):
@@ -81,14 +83,17 @@ class FeatureLogit(ClassifierMixin, BaseEstimator):
 
         Why: a scorer that looks a token's word up here builds no feature string for it, which
         is most of the cost of scoring the many source options of a message."""
+        n = len(prefix)
+        return self.memo(prefix, lambda: {f[n:]: v for f, v in self.weights_.items() if f.startswith(prefix)})
+
+    def memo(self, key: Hashable, build: Callable[[], T]) -> T:
+        """`build()`, computed once per key and fit: weights a scorer sums for every option alike."""
         held = _TABLES.get(self)
         if held is None or held[0] is not self.weights_:
             held = _TABLES[self] = (self.weights_, {})
-        tables = held[1]
-        if prefix not in tables:
-            n = len(prefix)
-            tables[prefix] = {f[n:]: v for f, v in self.weights_.items() if f.startswith(prefix)}
-        return tables[prefix]
+        if key not in held[1]:
+            held[1][key] = build()
+        return held[1][key]
 
     def positive(self, X: Sequence[Features]) -> np.ndarray:
         """Probability of the positive class for each candidate."""

@@ -9,6 +9,8 @@ one before (inside the message too: a sentence candidate holds its frame), and "
 
 from __future__ import annotations
 
+from typing import Any
+
 from toolkit.attribution.learned.base import FeatureLogit
 from toolkit.attribution.learned.speech import Candidate
 from toolkit.attribution.learned.view import ArticleView, Span
@@ -120,17 +122,24 @@ def source_rows(view: ArticleView, c: Candidate, options: list[Span]) -> list[li
 _TABLED = ("w0", "c0", "wl", "cl", "w-1", "c-1", "w+1", "c+1", "rel&ds", "dist", "rel&dist", "len", "sinit", "cue_d")
 
 
+def _kind_weights(model: FeatureLogit, kind: str) -> tuple[dict[str, Any], float, dict[bool, float], dict[str, float]]:
+    """For one candidate kind: the value tables' lookups, and the weights that depend on the
+    kind, the rule flag or the relative place alone (with the intercept in the base)."""
+    w = model.weights_.get
+    t = {p: model.table(p + "=").get for p in _TABLED}
+    base = model.intercept_ + w(f"kind={kind}", 0.0)
+    by_rule = {r: w(f"rule={r}", 0.0) + w(f"rule&kind={r}&{kind}", 0.0) for r in (True, False)}
+    by_rel = {r: w(f"rel={r}", 0.0) + w(f"kind&rel={kind}&{r}", 0.0) for r in ("before", "after", "inside")}
+    return t, base, by_rule, by_rel
+
+
 def source_scores(view: ArticleView, c: Candidate, options: list[Span], model: FeatureLogit) -> list[float]:
     """`model.decision` of each option's `source_features`, without building them.
 
     Why: scoring the source options is most of the learned layer's cost. The same weights are
     looked up by value (FeatureLogit.table: a token's word is its own key) and what depends on
     the candidate alone is summed once; the sums agree with `decision` up to rounding order."""
-    w, kind = model.weights_.get, c.kind
-    t = {p: model.table(p + "=").get for p in _TABLED}
-    base = model.intercept_ + w(f"kind={kind}", 0.0)
-    by_rule = {r: w(f"rule={r}", 0.0) + w(f"rule&kind={r}&{kind}", 0.0) for r in (True, False)}
-    by_rel = {r: w(f"rel={r}", 0.0) + w(f"kind&rel={kind}&{r}", 0.0) for r in ("before", "after", "inside")}
+    t, base, by_rule, by_rel = model.memo(("source", c.kind), lambda: _kind_weights(model, c.kind))
     none = model.decision(source_rows(view, c, [NONE])[0])
     s_first = view.sentence_of(c.first)
     word, cls = view.word, view.cls
