@@ -224,7 +224,7 @@ class AttributionModel(BaseEstimator):
         best, best_p = rule_type, 0.5
         for t in OWN_TYPES:
             model = self.models_.get(f"type_{t}")
-            p = model.positive([feats])[0] if model is not None else 0.0
+            p = sigmoid(model.decision(feats)) if model is not None else 0.0
             if p >= best_p:
                 best, best_p = t, p
         return best

@@ -20,20 +20,21 @@ _NOUNISH = frozenset({"cap", "role", "say"})
 _GENITIVE = frozenset({"des", "der"})
 #: Classes a noun phrase can start with (_noun_phrase is None at any other token).
 _NP_START = _NOUNISH | {"det", "low"}
+_NOUNISH_OR_LOW = _NOUNISH | {"low"}
 
 
 def _noun_phrase(view: ArticleView, t: int, stop: int) -> int | None:
-    """Last token of a noun phrase starting at t (None if none starts there)."""
-    i = t
-    if view.cls(i) == "det":
+    """Last token of a noun phrase starting at t (None if none starts there); t < stop <= len(view)."""
+    cls, i = view.classes, t  # every index read is below stop: no bounds check needed
+    if cls[i] == "det":
         i += 1
-    while i < stop and view.cls(i) == "low" and view.lower[i].endswith(("e", "en", "er", "es")):
+    while i < stop and cls[i] == "low" and view.lower[i].endswith(("e", "en", "er", "es")):
         i += 1
-    if i >= stop or view.cls(i) not in _NOUNISH:
+    if i >= stop or cls[i] not in _NOUNISH:
         return None
-    while i + 1 < stop and view.cls(i + 1) in _NOUNISH:
+    while i + 1 < stop and cls[i + 1] in _NOUNISH:
         i += 1
-    while i + 2 < stop and view.lower[i + 1] in _GENITIVE and view.cls(i + 2) in _NOUNISH | {"low"}:
+    while i + 2 < stop and view.lower[i + 1] in _GENITIVE and cls[i + 2] in _NOUNISH_OR_LOW:
         j = _noun_phrase(view, i + 2, stop)
         if j is None:
             break
