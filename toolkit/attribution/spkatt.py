@@ -71,9 +71,9 @@ class Tokens:
     """Regex tokens of a text with a fast character-span → token-indices lookup."""
 
     def __init__(self, text: str) -> None:
-        spans = [(m.start(), m.end()) for m in _TOKEN.finditer(text)]
-        self.starts = [s for s, _ in spans]
-        self.ends = [e for _, e in spans]
+        matches = list(_TOKEN.finditer(text))  # read by `map`: the learned layer tokenises every article
+        self.starts: list[int] = list(map(re.Match.start, matches))
+        self.ends: list[int] = list(map(re.Match.end, matches))
 
     def __len__(self) -> int:
         return len(self.starts)

@@ -10,7 +10,10 @@ learned layer costs less per article than the rules it sits on.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
+from itertools import repeat
+from typing import Any, TypeVar
+from weakref import WeakKeyDictionary
 
 import numpy as np
 from scipy.sparse import csr_matrix
@@ -18,6 +21,10 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 
 Features = list[str]
+T = TypeVar("T")
+#: FeatureLogit -> (the weights_ they were built from, key -> FeatureLogit.memo value): kept beside
+#: the model, not on it, so that a model file holds only what training learned.
+_TABLES: WeakKeyDictionary[FeatureLogit, tuple[dict[str, float], dict[Hashable, Any]]] = WeakKeyDictionary()
 
 
 class FeatureLogit(ClassifierMixin, BaseEstimator):
@@ -65,9 +72,28 @@ class FeatureLogit(ClassifierMixin, BaseEstimator):
         return self
 
     def decision(self, feats: Features) -> float:
-        """The linear score (log-odds) of one candidate."""
-        w = self.weights_
-        return self.intercept_ + sum(w.get(f, 0.0) for f in set(feats))
+        """The linear score (log-odds) of one candidate: a feature listed twice counts once.
+
+        The weights are looked up by `map` (no Python-level loop): this sum is most of what
+        applying the layer costs, and the sum runs in the same order as a generator would."""
+        return self.intercept_ + sum(map(self.weights_.get, set(feats), repeat(0.0)))
+
+    def table(self, prefix: str) -> dict[str, float]:
+        """The weights of the features `prefix + value`, by value (built once per prefix and fit).
+
+        Why: a scorer that looks a token's word up here builds no feature string for it, which
+        is most of the cost of scoring the many source options of a message."""
+        n = len(prefix)
+        return self.memo(prefix, lambda: {f[n:]: v for f, v in self.weights_.items() if f.startswith(prefix)})
+
+    def memo(self, key: Hashable, build: Callable[[], T]) -> T:
+        """`build()`, computed once per key and fit: weights a scorer sums for every option alike."""
+        held = _TABLES.get(self)
+        if held is None or held[0] is not self.weights_:
+            held = _TABLES[self] = (self.weights_, {})
+        if key not in held[1]:
+            held[1][key] = build()
+        return held[1][key]
 
     def positive(self, X: Sequence[Features]) -> np.ndarray:
         """Probability of the positive class for each candidate."""
@@ -80,6 +106,20 @@ class FeatureLogit(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Sequence[Features]) -> np.ndarray:
         return (self.positive(X) >= 0.5).astype(int)
+
+
+def sigmoid(score: float) -> float:
+    """The probability of a linear score, clipped as `FeatureLogit.positive` clips it."""
+    return 1.0 / (1.0 + math.exp(-max(min(score, 30.0), -30.0)))
+
+
+def first_max(scores: Sequence[float]) -> int:
+    """Index of the highest score (the first one on ties), as `argmax_option` picks; -1 for none."""
+    best, best_score = -1, -math.inf
+    for i, s in enumerate(scores):
+        if s > best_score:
+            best, best_score = i, s
+    return best
 
 
 def argmax_option(model: FeatureLogit, options: Sequence[Features]) -> int:

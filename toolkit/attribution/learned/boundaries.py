@@ -9,6 +9,7 @@ best one wins, separately for the start and the end.
 
 from __future__ import annotations
 
+from toolkit.attribution.learned.base import FeatureLogit
 from toolkit.attribution.learned.speech import Candidate
 from toolkit.attribution.learned.view import ArticleView
 
@@ -58,3 +59,41 @@ def end_features(view: ArticleView, c: Candidate, t: int) -> list[str]:
             f"c+1={view.cls(t + 1)}", f"cc+1={view.cls(t)}&{view.cls(t + 1)}", f"k={c.kind}&w+1={view.word(t + 1)}",
             f"w+2={view.word(t + 2)}", f"k={c.kind}&w={view.word(t)}",
             f"q={c.quote.type if c.quote else 'none'}&d={d}"]
+
+
+def _by_delta(c: Candidate, model: FeatureLogit) -> dict[str, float]:
+    """The weights of the delta features (d, k&d, q&d) for each delta bucket, summed once per
+    candidate kind and quote type."""
+    w, k, q = model.weights_.get, c.kind, c.quote.type if c.quote else "none"
+    return model.memo(("delta", k, q), lambda: {d: w(f"d={d}", 0.0) + w(f"k={k}&d={d}", 0.0) + w(f"q={q}&d={d}", 0.0)
+                                                for d in ("-far", "+far", *map(str, range(-3, 4)))})
+
+
+def start_scores(view: ArticleView, c: Candidate, options: list[int], model: FeatureLogit) -> list[float]:
+    """`model.decision` of each option's `start_features`, looked up by value as
+    source.source_scores does (the same weights; sums agree up to rounding order)."""
+    t = model.memo(("start", c.kind), lambda: {p: model.table(p).get for p in (
+        "w=", "w-1=", "c=", "c-1=", "c-1c=", f"k={c.kind}&w-1=", "w-2=")})
+    cue_w = model.memo("cue_before", lambda: {b: model.weights_.get(f"cue_before={b}", 0.0) for b in (True, False)})
+    by_d = _by_delta(c, model)
+    word, cls, out = view.word, view.cls, []
+    for o in options:
+        w_1, c_1, c0 = word(o - 1), cls(o - 1), cls(o)
+        out.append(model.intercept_ + by_d[_delta(o - c.first)] + t["w="](word(o), 0.0) + t["w-1="](w_1, 0.0)
+                   + t["c="](c0, 0.0) + t["c-1="](c_1, 0.0) + t["c-1c="](f"{c_1}&{c0}", 0.0)
+                   + t[f"k={c.kind}&w-1="](w_1, 0.0) + t["w-2="](word(o - 2), 0.0)
+                   + cue_w[c.cue is not None and c.cue[1] < o])
+    return out
+
+
+def end_scores(view: ArticleView, c: Candidate, options: list[int], model: FeatureLogit) -> list[float]:
+    """`model.decision` of each option's `end_features`, looked up by value (see start_scores)."""
+    t = model.memo(("end", c.kind), lambda: {p: model.table(p).get for p in (
+        "w=", "w+1=", "c=", "c+1=", "cc+1=", f"k={c.kind}&w+1=", "w+2=", f"k={c.kind}&w=")})
+    by_d, word, cls, out = _by_delta(c, model), view.word, view.cls, []
+    for o in options:
+        w0, w1, c0, c1 = word(o), word(o + 1), cls(o), cls(o + 1)
+        out.append(model.intercept_ + by_d[_delta(o - c.last)] + t["w="](w0, 0.0) + t["w+1="](w1, 0.0)
+                   + t["c="](c0, 0.0) + t["c+1="](c1, 0.0) + t["cc+1="](f"{c0}&{c1}", 0.0)
+                   + t[f"k={c.kind}&w+1="](w1, 0.0) + t["w+2="](word(o + 2), 0.0) + t[f"k={c.kind}&w="](w0, 0.0))
+    return out

@@ -17,7 +17,7 @@ from sklearn.base import BaseEstimator
 
 from toolkit.attribution.learned import boundaries as bd
 from toolkit.attribution.learned import source as src
-from toolkit.attribution.learned.base import FeatureLogit, argmax_option
+from toolkit.attribution.learned.base import FeatureLogit, first_max, sigmoid
 from toolkit.attribution.learned.data import TrainingDoc
 from toolkit.attribution.learned.speech import Candidate, rule_candidates, sentence_candidates, speech_features
 from toolkit.attribution.learned.view import ArticleView, Span
@@ -224,7 +224,7 @@ class AttributionModel(BaseEstimator):
         best, best_p = rule_type, 0.5
         for t in OWN_TYPES:
             model = self.models_.get(f"type_{t}")
-            p = model.positive([feats])[0] if model is not None else 0.0
+            p = sigmoid(model.decision(feats)) if model is not None else 0.0
             if p >= best_p:
                 best, best_p = t, p
         return best
@@ -232,8 +232,8 @@ class AttributionModel(BaseEstimator):
     def _decide(self, view: ArticleView, text: str, c: Candidate) -> QuoteSpan:
         """The candidate's quote with the learned start, end and source."""
         starts, ends = bd.start_options(view, c), bd.end_options(view, c)
-        first = starts[argmax_option(self.models_["start"], [bd.start_features(view, c, t) for t in starts])]
-        last = ends[argmax_option(self.models_["end"], [bd.end_features(view, c, t) for t in ends])]
+        first = starts[first_max(bd.start_scores(view, c, starts, self.models_["start"]))]
+        last = ends[first_max(bd.end_scores(view, c, ends, self.models_["end"]))]
         if first > last:
             first, last = c.first, c.last
         pick = c.mention or src.NONE
@@ -241,12 +241,12 @@ class AttributionModel(BaseEstimator):
         # link outside the local window the source options come from: it stays.
         if c.kind != "continuation" and (self.source_for == "all" or c.mention is None):
             options = src.source_options(view, c)
-            rows = [src.source_features(view, c, o) for o in options]
-            best = argmax_option(self.models_["source"], rows)
+            scores = src.source_scores(view, c, options, self.models_["source"])
+            best = first_max(scores)
             pick = options[best]
             # A learned source that replaces the rules' needs confidence; else the quote keeps the
             # rules' mention, or gets none where the rules had none.
-            if pick != c.mention and self.models_["source"].positive([rows[best]])[0] < self.source_threshold:
+            if pick != c.mention and sigmoid(scores[best]) < self.source_threshold:
                 pick = c.mention or src.NONE
         q = c.quote or QuoteSpan(0, 0, "indirect", Frame(kind="learned"), flags=["learned_candidate"])
         q.start, q.end = view.chars(first, last)

@@ -9,26 +9,32 @@ one before (inside the message too: a sentence candidate holds its frame), and "
 
 from __future__ import annotations
 
+from typing import Any
+
+from toolkit.attribution.learned.base import FeatureLogit
 from toolkit.attribution.learned.speech import Candidate
 from toolkit.attribution.learned.view import ArticleView, Span
 
 NONE: Span = (-1, -1)
 _NOUNISH = frozenset({"cap", "role", "say"})
 _GENITIVE = frozenset({"des", "der"})
+#: Classes a noun phrase can start with (_noun_phrase is None at any other token).
+_NP_START = _NOUNISH | {"det", "low"}
+_NOUNISH_OR_LOW = _NOUNISH | {"low"}
 
 
 def _noun_phrase(view: ArticleView, t: int, stop: int) -> int | None:
-    """Last token of a noun phrase starting at t (None if none starts there)."""
-    i = t
-    if view.cls(i) == "det":
+    """Last token of a noun phrase starting at t (None if none starts there); t < stop <= len(view)."""
+    cls, i = view.classes, t  # every index read is below stop: no bounds check needed
+    if cls[i] == "det":
         i += 1
-    while i < stop and view.cls(i) == "low" and view.lower[i].endswith(("e", "en", "er", "es")):
+    while i < stop and cls[i] == "low" and view.lower[i].endswith(("e", "en", "er", "es")):
         i += 1
-    if i >= stop or view.cls(i) not in _NOUNISH:
+    if i >= stop or cls[i] not in _NOUNISH:
         return None
-    while i + 1 < stop and view.cls(i + 1) in _NOUNISH:
+    while i + 1 < stop and cls[i + 1] in _NOUNISH:
         i += 1
-    while i + 2 < stop and view.lower[i + 1] in _GENITIVE and view.cls(i + 2) in _NOUNISH | {"low"}:
+    while i + 2 < stop and view.lower[i + 1] in _GENITIVE and cls[i + 2] in _NOUNISH_OR_LOW:
         j = _noun_phrase(view, i + 2, stop)
         if j is None:
             break
@@ -53,7 +59,7 @@ def source_options(view: ArticleView, c: Candidate) -> list[Span]:
         spans: list[Span] = []
         if view.classes[t] == "pron":
             spans.append((t, t))
-        end = _noun_phrase(view, t, stop)
+        end = _noun_phrase(view, t, stop) if view.classes[t] in _NP_START else None
         if end is not None:
             spans.append((t, end))
             if view.classes[t] == "det" and end > t + 1:
@@ -68,23 +74,89 @@ def source_options(view: ArticleView, c: Candidate) -> list[Span]:
 
 def source_features(view: ArticleView, c: Candidate, option: Span) -> list[str]:
     """Where the option is relative to message and cue, its words and edges."""
-    base = [f"kind={c.kind}"]
-    if option == NONE:
-        return base + ["none", f"none&kind={c.kind}", f"none&hasmention={c.mention is not None}",
-                       f"none&q={c.quote.type if c.quote else 'sentence'}"]
-    a, b = option
+    return source_rows(view, c, [option])[0]
+
+
+def _place(view: ArticleView, c: Candidate, a: int, b: int, s_first: int) -> tuple[str, int, str, bool]:
+    """Where option [a, b] lies: before/after/inside the message, sentences from its first one,
+    token distance (bucketed) and whether it opens its sentence."""
     rel = "before" if b < c.first else "after" if a > c.last else "inside"
-    ds = view.sentence_of(a) - view.sentence_of(c.first)
+    sa_i = view.sentence_of(a)
     dist = c.first - b if rel == "before" else a - c.last if rel == "after" else 0
     dist_s = str(dist) if dist < 4 else "4-7" if dist < 8 else "8+"
-    sa = view.sentences[view.sentence_of(a)][0] if view.sentences else 0
-    is_rule = option == c.mention
-    feats = base + [f"rule={is_rule}", f"rule&kind={is_rule}&{c.kind}", f"rel={rel}", f"rel&ds={rel}&{ds}",
-                    f"dist={dist_s}", f"rel&dist={rel}&{dist_s}", f"w0={view.word(a)}", f"c0={view.cls(a)}",
-                    f"wl={view.word(b)}", f"cl={view.cls(b)}", f"w-1={view.word(a - 1)}", f"c-1={view.cls(a - 1)}",
-                    f"w+1={view.word(b + 1)}", f"c+1={view.cls(b + 1)}", f"len={min(b - a + 1, 6)}",
-                    f"sinit={a == sa}", f"kind&rel={c.kind}&{rel}"]
-    if c.cue is not None:
-        cd = a - c.cue[1] if a > c.cue[1] else b - c.cue[0]
-        feats.append(f"cue_d={max(min(cd, 4), -4)}")
-    return feats
+    sa = view.sentences[sa_i][0] if view.sentences else 0
+    return rel, sa_i - s_first, dist_s, a == sa
+
+
+def _cue_d(c: Candidate, a: int, b: int) -> str:
+    cd = a - c.cue[1] if a > c.cue[1] else b - c.cue[0]
+    return str(max(min(cd, 4), -4))
+
+
+def source_rows(view: ArticleView, c: Candidate, options: list[Span]) -> list[list[str]]:
+    """`source_features` of each option; what depends on the candidate alone is built once."""
+    kind = c.kind
+    base = [f"kind={kind}"]
+    none = base + ["none", f"none&kind={kind}", f"none&hasmention={c.mention is not None}",
+                   f"none&q={c.quote.type if c.quote else 'sentence'}"]
+    s_first = view.sentence_of(c.first)
+    word, cls = view.word, view.cls
+    rows = []
+    for option in options:
+        if option == NONE:
+            rows.append(list(none))
+            continue
+        a, b = option
+        rel, ds, dist_s, sinit = _place(view, c, a, b, s_first)
+        is_rule = option == c.mention
+        feats = base + [f"rule={is_rule}", f"rule&kind={is_rule}&{kind}", f"rel={rel}", f"rel&ds={rel}&{ds}",
+                        f"dist={dist_s}", f"rel&dist={rel}&{dist_s}", f"w0={word(a)}", f"c0={cls(a)}",
+                        f"wl={word(b)}", f"cl={cls(b)}", f"w-1={word(a - 1)}", f"c-1={cls(a - 1)}",
+                        f"w+1={word(b + 1)}", f"c+1={cls(b + 1)}", f"len={min(b - a + 1, 6)}",
+                        f"sinit={sinit}", f"kind&rel={kind}&{rel}"]
+        if c.cue is not None:
+            feats.append(f"cue_d={_cue_d(c, a, b)}")
+        rows.append(feats)
+    return rows
+
+
+_TABLED = ("w0", "c0", "wl", "cl", "w-1", "c-1", "w+1", "c+1", "rel&ds", "dist", "rel&dist", "len", "sinit", "cue_d")
+
+
+def _kind_weights(model: FeatureLogit, kind: str) -> tuple[dict[str, Any], float, dict[bool, float], dict[str, float]]:
+    """For one candidate kind: the value tables' lookups, and the weights that depend on the
+    kind, the rule flag or the relative place alone (with the intercept in the base)."""
+    w = model.weights_.get
+    t = {p: model.table(p + "=").get for p in _TABLED}
+    base = model.intercept_ + w(f"kind={kind}", 0.0)
+    by_rule = {r: w(f"rule={r}", 0.0) + w(f"rule&kind={r}&{kind}", 0.0) for r in (True, False)}
+    by_rel = {r: w(f"rel={r}", 0.0) + w(f"kind&rel={kind}&{r}", 0.0) for r in ("before", "after", "inside")}
+    return t, base, by_rule, by_rel
+
+
+def source_scores(view: ArticleView, c: Candidate, options: list[Span], model: FeatureLogit) -> list[float]:
+    """`model.decision` of each option's `source_features`, without building them.
+
+    Why: scoring the source options is most of the learned layer's cost. The same weights are
+    looked up by value (FeatureLogit.table: a token's word is its own key) and what depends on
+    the candidate alone is summed once; the sums agree with `decision` up to rounding order."""
+    t, base, by_rule, by_rel = model.memo(("source", c.kind), lambda: _kind_weights(model, c.kind))
+    none = model.decision(source_rows(view, c, [NONE])[0])
+    s_first = view.sentence_of(c.first)
+    word, cls = view.word, view.cls
+    scores = []
+    for option in options:
+        if option == NONE:
+            scores.append(none)
+            continue
+        a, b = option
+        rel, ds, dist_s, sinit = _place(view, c, a, b, s_first)
+        s = (base + by_rule[option == c.mention] + by_rel[rel] + t["rel&ds"](f"{rel}&{ds}", 0.0)
+             + t["dist"](dist_s, 0.0) + t["rel&dist"](f"{rel}&{dist_s}", 0.0) + t["w0"](word(a), 0.0)
+             + t["c0"](cls(a), 0.0) + t["wl"](word(b), 0.0) + t["cl"](cls(b), 0.0) + t["w-1"](word(a - 1), 0.0)
+             + t["c-1"](cls(a - 1), 0.0) + t["w+1"](word(b + 1), 0.0) + t["c+1"](cls(b + 1), 0.0)
+             + t["len"](str(min(b - a + 1, 6)), 0.0) + t["sinit"](str(sinit), 0.0))
+        if c.cue is not None:
+            s += t["cue_d"](_cue_d(c, a, b), 0.0)
+        scores.append(s)
+    return scores

@@ -66,9 +66,11 @@ class ArticleView:
         self.text = text
         tokens = Tokens(text)
         self.starts, self.ends = tokens.starts, tokens.ends
-        self.words = [text[s:e] for s, e in zip(self.starts, self.ends)]
-        self.lower = [w.lower() for w in self.words]
-        self.classes = [word_class(w) for w in self.words]
+        # `map` over C-level callables (word_class is an lru_cache): no Python loop per token.
+        self.words = list(map(text.__getitem__, map(slice, self.starts, self.ends)))
+        self.lower = list(map(str.lower, self.words))
+        self.classes = list(map(word_class, self.words))
+        self._n = len(self.words)
         self.sentences: list[Span] = []  # token ranges [first, last]
         for s, e in sentences:
             a, b = bisect_left(self.ends, s + 1), bisect_right(self.starts, e - 1) - 1
@@ -89,10 +91,10 @@ class ArticleView:
         return max(bisect_right(self._sent_first, t) - 1, 0)
 
     def word(self, t: int) -> str:
-        return self.lower[t] if 0 <= t < len(self.lower) else "<none>"
+        return self.lower[t] if 0 <= t < self._n else "<none>"
 
     def cls(self, t: int) -> str:
-        return self.classes[t] if 0 <= t < len(self.classes) else "<none>"
+        return self.classes[t] if 0 <= t < self._n else "<none>"
 
     def chars(self, first: int, last: int) -> Span:
         return self.starts[first], self.ends[last]
