@@ -9,7 +9,7 @@ warm-up pass of each, so both sides see the same machine load. The paragraph sen
 emptied before every pass (`--warm` keeps it), so each pass segments as a run on new articles does.
 
     python scripts/bench_learned.py --rounds 3            # fold 5 of scripts/spkatt_folds.json
-    python scripts/bench_learned.py --rounds 3 --tree /work/main    # another tree's toolkit, same protocol
+    python scripts/bench_learned.py --rounds 3 --tree /path/to/main    # another tree's toolkit, same protocol
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ speaker discourse scan and record building: the project's own rules. Each tree g
 --tree runs in its own child process (PYTHONPATH = that tree), and the trees alternate round by
 round, so before/after figures are side by side under the same machine load.
 
-    python scripts/bench_rules.py --tree /work/main --tree . --spkatt 200 --corpus c.jsonl --n 1000 --rounds 3
+    python scripts/bench_rules.py --tree /path/to/main --tree . --spkatt 200 --corpus c.jsonl --n 1000 --rounds 3
     python scripts/bench_rules.py --tree . --spkatt 200 --profile 25     # cProfile, top 25 by own time
 """
 

@@ -26,8 +26,8 @@ recall, F1 of end offsets; exact-span F1).
 
     .venv/bin/python scripts/bench_speed.py                      # both corpora, this tree
     .venv/bin/python scripts/bench_speed.py --n 2000 --phases read,somajo,extract
-    .venv/bin/python scripts/bench_speed.py --phases extract --compare /work/main --repeat 2
-    .venv/bin/python scripts/bench_speed.py --boundaries --phases none --compare /work/main
+    .venv/bin/python scripts/bench_speed.py --phases extract --compare /path/to/main --repeat 2
+    .venv/bin/python scripts/bench_speed.py --boundaries --phases none --compare /path/to/main
 
 Figures go to stdout as Markdown tables and to OUT/bench_speed.json.
 """

@@ -14,7 +14,7 @@ Each tree runs `run_training` in a fresh child process (its own peak RSS) with t
 PYTHONPATH, and the child wraps the run's steps to charge CPU seconds (its own and its worker
 processes', via psutil) and wall seconds to phases, exclusive of nested phases:
 
-    .venv/bin/python scripts/bench_train.py --tree before=/work/main --tree after=.
+    .venv/bin/python scripts/bench_train.py --tree before=/path/to/main --tree after=.
     .venv/bin/python scripts/bench_train.py --model ensemble --repeat 3
 
 Figures go to stdout as a Markdown table (phases as rows, trees as columns) and to
