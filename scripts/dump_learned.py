@@ -7,7 +7,7 @@ extracted with it, under the default types and with the model's own types, one s
 record a line.
 
     python scripts/dump_learned.py OUT.jsonl                          # this tree
-    PYTHONPATH=/work/wt/integ python scripts/dump_learned.py OUT.jsonl --tree /work/wt/integ
+    PYTHONPATH=/path/to/other python scripts/dump_learned.py OUT.jsonl --tree /path/to/other
 """
 
 from __future__ import annotations
