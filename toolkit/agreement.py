@@ -27,8 +27,6 @@ from typing import Any
 import krippendorff
 import numpy as np
 import pandas as pd
-from sklearn.metrics import cohen_kappa_score
-from statsmodels.stats.inter_rater import fleiss_kappa
 
 from toolkit.errors import InputError
 
@@ -223,6 +221,40 @@ def _alpha(matrix: np.ndarray, domain: Sequence[int], n_items: int) -> dict[str,
     return {"value": float(value), "reason": None, "n_items": n_items, "n_values": int(values.size)}
 
 
+def fleiss_kappa(table: np.ndarray) -> float:
+    """Fleiss' kappa of an items x labels count table: statsmodels' ``fleiss_kappa(method="fleiss")``
+    step for step, so the figure is the same float.
+
+    Why not statsmodels itself: importing it (with scipy) was about 1 CPU-s of every
+    `qst agreement`; tests/test_agreement.py checks this copy against statsmodels."""
+    table = 1.0 * np.asarray(table)
+    n_total = table.sum()
+    n_rat = table.sum(1).max()
+    p_cat = table.sum(0) / n_total
+    p_mean = (((table * table).sum(1) - n_rat) / (n_rat * (n_rat - 1.))).mean()
+    p_mean_exp = (p_cat * p_cat).sum()
+    return float((p_mean - p_mean_exp) / (1 - p_mean_exp))
+
+
+def cohen_kappa_score(y1: Sequence[str], y2: Sequence[str], labels: Sequence[str]) -> float:
+    """Unweighted Cohen's kappa: scikit-learn's ``cohen_kappa_score(y1, y2, labels=labels)`` step for
+    step (confusion counts, outer product of the marginals), so the figure is the same float.
+
+    Why not scikit-learn itself: importing sklearn.metrics (with scipy) was about 1 CPU-s of
+    every `qst agreement`; tests/test_agreement.py checks this copy against scikit-learn.
+    Callers pass labels drawn from ``labels`` with at least two distinct values."""
+    index = {lab: i for i, lab in enumerate(labels)}
+    n = len(labels)
+    codes = np.array([index[a] * n + index[b] for a, b in zip(y1, y2)], dtype=np.int64)
+    confusion = np.bincount(codes, minlength=n * n).reshape(n, n).astype(np.float64)
+    sum0 = confusion.sum(axis=0)
+    sum1 = confusion.sum(axis=1)
+    expected = np.outer(sum0, sum1) / np.sum(sum0)
+    w_mat = np.ones((n, n), dtype=np.float64)
+    np.fill_diagonal(w_mat, 0)
+    return float(1 - np.sum(w_mat * confusion) / np.sum(w_mat * expected))
+
+
 def _fleiss(items: dict[str, dict[str, str]], labels: Sequence[str]) -> dict[str, Any]:
     """Fleiss' kappa over the items sharing the most common number of raters.
 
@@ -245,7 +277,7 @@ def _fleiss(items: dict[str, dict[str, str]], labels: Sequence[str]) -> dict[str
     if np.count_nonzero(table.sum(axis=0)) < 2:
         return _undefined("all labels are identical: chance agreement is 1, so kappa is undefined (0/0)",
                           **extra)
-    return {"value": float(fleiss_kappa(table, method="fleiss")), "reason": None, **extra}
+    return {"value": fleiss_kappa(table), "reason": None, **extra}
 
 
 def _cohen_pairs(items: dict[str, dict[str, str]], annotators: list[str],
@@ -813,9 +845,30 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+_PLAIN = (type(None), str, bool, int)
+
+
+def _jsonable_column(values: list[Any]) -> list[Any]:
+    """One column's cells as `_jsonable` would give them, converting only what needs it.
+
+    Why per column: calling `_jsonable` on every cell of a 100k-row table was about 2 CPU-s of
+    `qst agreement`; most columns hold only None/str/bool/int, float columns only need NaN -> None
+    and dict columns (annotator_labels) usually hold str -> str/None already."""
+    kinds = set(map(type, values))
+    if kinds <= set(_PLAIN):
+        return values
+    if kinds <= {type(None), float}:
+        return [None if v is None or math.isnan(v) else v for v in values]
+    if kinds == {dict} and all(type(k) is str and type(x) in _PLAIN for d in values for k, x in d.items()):
+        return [dict(d) for d in values]
+    return [_jsonable(v) for v in values]
+
+
 def adjudicated_records(table: pd.DataFrame) -> list[dict[str, Any]]:
     """Plain JSON-ready dicts (NaN -> None, numpy -> Python) for writing JSONL."""
-    return [{k: _jsonable(v) for k, v in rec.items()} for rec in _records(table)]
+    cols = list(table.columns)
+    values = [_jsonable_column(table[c].tolist()) for c in cols]
+    return [dict(zip(cols, row)) for row in zip(*values)] if cols else [{} for _ in range(len(table))]
 
 
 def adjudicated_for_parquet(adjudicated: pd.DataFrame) -> pd.DataFrame:
