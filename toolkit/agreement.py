@@ -340,6 +340,10 @@ def _percent_agreement(items: dict[str, dict[str, str]]) -> dict[str, Any]:
         m = len(votes)
         if m < 2:
             continue
+        if m == 2:  # the usual case, without a Counter: c*(c-1)/(m*(m-1)) is exactly 1.0 or 0.0
+            a, b = votes.values()
+            shares.append(1.0 if a == b else 0.0)
+            continue
         counts = Counter(votes.values())
         shares.append(sum(c * (c - 1) for c in counts.values()) / (m * (m - 1)))
     if not shares:
@@ -433,6 +437,7 @@ def compute_agreement(annotations: pd.DataFrame, field: str = "stance",
         items.setdefault(qid, {})[ann] = lab
     multi = {q: v for q, v in items.items() if len(v) >= 2}
     annotators = sorted({a for v in multi.values() for a in v})
+    tally = Counter(x for v in multi.values() for x in v.values())  # one pass, not one per label
 
     result: dict[str, Any] = {
         "field": field,
@@ -446,8 +451,7 @@ def compute_agreement(annotations: pd.DataFrame, field: str = "stance",
         "single_annotator_items_excluded": len(items) - len(multi),
         "items_used": len(multi),
         "annotators": annotators,
-        "label_counts": {lab: int(sum(lab == x for v in multi.values() for x in v.values()))
-                         for lab in labels},
+        "label_counts": {lab: tally[lab] for lab in labels},
     }
     result["krippendorff_alpha"], result["per_label_alpha"] = _alpha_figures(multi, annotators, labels)
     pairs, without_overlap = _cohen_pairs(multi, annotators, labels)
@@ -906,7 +910,27 @@ def adjudicated_records(table: pd.DataFrame) -> list[dict[str, Any]]:
 def adjudicated_for_parquet(adjudicated: pd.DataFrame) -> pd.DataFrame:
     """Parquet has no dict-with-varying-keys type: store ``annotator_labels`` as a JSON string."""
     out = adjudicated.copy()
-    out["annotator_labels"] = [json.dumps(d, ensure_ascii=False, sort_keys=True) for d in out["annotator_labels"]]
+    out["annotator_labels"] = _labels_json(out["annotator_labels"].tolist())
+    return out
+
+
+def _labels_json(dicts: list[dict[str, Any]]) -> list[str]:
+    """``json.dumps(d, sort_keys=True)`` of each dict, each distinct dict encoded once.
+
+    Why: a 100k-quote table holds few distinct annotator -> label dicts; encoding every one was
+    about 1 CPU-s of `qst agreement`."""
+    done: dict[tuple[Any, ...], str] = {}
+    out = []
+    for d in dicts:
+        # only str -> str/None dicts share an entry: 1 == True == 1.0 would merge different JSON
+        plain = type(d) is dict and all(type(k) is str and (v is None or type(v) is str) for k, v in d.items())
+        key = tuple(d.items()) if plain else None
+        text = done.get(key) if plain else None
+        if text is None:
+            text = json.dumps(d, ensure_ascii=False, sort_keys=True)
+            if plain:
+                done[key] = text
+        out.append(text)
     return out
 
 
