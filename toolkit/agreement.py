@@ -495,13 +495,15 @@ def describe_rule(rule: str | Sequence[str] = DEFAULT_RULE, adjudicator: str | N
 def _decide(votes: dict[str, str], adjudicator_label: str | None, truth_labels: set[str],
             steps: Sequence[str], min_annotators: int) -> tuple[str | None, str, str | None]:
     """Apply the rule to one quote's votes; return (label, resolution, reason if unresolved)."""
-    counts = Counter(votes.values())
+    counts: dict[str, int] = {}  # a plain dict: a Counter per quote cost more than the counting
+    for v in votes.values():
+        counts[v] = counts.get(v, 0) + 1
     n = len(votes)
     for step in steps:
         if step == "unanimous" and n >= min_annotators and n >= 1 and len(counts) == 1:
             return next(iter(counts)), "unanimous", None
         if step == "majority" and n >= max(min_annotators, 1) and counts:
-            top, c = counts.most_common(1)[0]
+            top, c = max(counts.items(), key=lambda kv: kv[1])  # the first of the most common, as most_common(1)
             if c * 2 > n:
                 return top, "majority", None
         if step == "adjudicator" and adjudicator_label is not None:
@@ -665,7 +667,8 @@ def adjudicate(annotations: pd.DataFrame, rule: str | Sequence[str] = DEFAULT_RU
     for col in ("label", "item_agreement", "speaker_final", "unresolved_reason", "speaker_review",
                 "speaker_unresolved_reason"):
         # object dtype keeps None as None (pandas would otherwise infer str/float with NaN)
-        out[col] = pd.Series([None if _is_missing(v) else v for v in out[col]], index=out.index, dtype=object)
+        out[col] = pd.Series([(v if v and not v.isspace() else None) if type(v) is str else None if _is_missing(v) else v
+                              for v in out[col]], index=out.index, dtype=object)
     out.attrs["rule"] = describe_rule(steps, adjudicator, min_annotators)
     out.attrs["rule_steps"] = list(steps)
     out.attrs["adjudicator"] = adjudicator
@@ -841,6 +844,8 @@ def disagreement_report(annotations: pd.DataFrame, adjudicated: pd.DataFrame | N
 
 
 def _md_cell(value: Any) -> str:
+    if type(value) is str:  # most cells: the same answer as below without the general check
+        return value.replace("|", "\\|").replace("\n", " ") if value and not value.isspace() else ""
     if _is_missing(value):
         return ""
     return str(value).replace("|", "\\|").replace("\n", " ")
