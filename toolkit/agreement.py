@@ -301,9 +301,10 @@ def _fleiss(items: dict[str, dict[str, str]], labels: Sequence[str]) -> dict[str
     excluded = sum(n for s, n in sizes.items() if s != k)
     index = {lab: i for i, lab in enumerate(labels)}
     table = np.zeros((len(chosen), len(labels)))
-    for row, votes in enumerate(chosen):
-        for lab in votes.values():
-            table[row, index[lab]] += 1
+    # all votes at once (each adds exactly 1.0, as the per-vote loop did)
+    cols = np.fromiter((index[lab] for votes in chosen for lab in votes.values()), dtype=np.intp,
+                       count=len(chosen) * k)
+    np.add.at(table, (np.repeat(np.arange(len(chosen)), k), cols), 1)
     extra = {"n_items": len(chosen), "raters_per_item": k,
              "items_excluded_other_rater_count": excluded}
     if np.count_nonzero(table.sum(axis=0)) < 2:
@@ -383,9 +384,11 @@ def _alpha_figures(multi: dict[str, dict[str, str]], annotators: list[str],
     quotes = sorted(multi)
     matrix = np.full((len(annotators), len(quotes)), np.nan)
     a_index = {a: i for i, a in enumerate(annotators)}
-    for j, q in enumerate(quotes):
-        for a, lab in multi[q].items():
-            matrix[a_index[a], j] = code[lab]
+    # one (annotator, quote, code) triple per vote, written in one assignment
+    cells = [(a_index[a], j, code[lab]) for j, q in enumerate(quotes) for a, lab in multi[q].items()]
+    if cells:
+        rows, cols, codes = zip(*cells)
+        matrix[list(rows), list(cols)] = codes
     overall = _alpha(matrix, range(len(labels)), len(quotes))
     per_label = {}
     for lab, c in code.items():
