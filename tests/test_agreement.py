@@ -482,3 +482,24 @@ def test_cli_csv_input_with_quotes_applies_speaker_review(tmp_path):
     assert [(q["quote_id"], q["speaker"], q["speaker_extracted"]) for q in reviewed] == [
         ("q1", "Matthew Miller", "Antony Blinken"), ("q3", "Dmitri Peskow", "Dmitri Peskow")]
     assert pd.read_parquet(out / "quotes_reviewed.parquet").shape[0] == 2
+
+
+def test_kappa_copies_give_the_libraries_floats():
+    """toolkit.agreement's Cohen/Fleiss copies (kept to skip importing sklearn/scipy) must give the
+    very floats scikit-learn and statsmodels give, or agreement.json would change."""
+    import numpy as np
+    from sklearn.metrics import cohen_kappa_score
+    from statsmodels.stats.inter_rater import fleiss_kappa
+
+    rng = np.random.default_rng(7)
+    labels = list(ag.STANCE_LABELS)
+    for n in (5, 37, 1000):
+        a = rng.choice(labels, n).tolist()
+        b = [x if rng.random() < 0.6 else str(rng.choice(labels)) for x in a]
+        assert ag.cohen_kappa_score(a, b, labels) == float(cohen_kappa_score(a, b, labels=labels))
+        for k in (2, 3, 5):
+            table = np.zeros((n, len(labels)))
+            for row in range(n):
+                for lab in rng.integers(0, len(labels), k):
+                    table[row, lab] += 1
+            assert ag.fleiss_kappa(table) == float(fleiss_kappa(table, method="fleiss"))

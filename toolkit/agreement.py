@@ -27,8 +27,6 @@ from typing import Any
 import krippendorff
 import numpy as np
 import pandas as pd
-from sklearn.metrics import cohen_kappa_score
-from statsmodels.stats.inter_rater import fleiss_kappa
 
 from toolkit.errors import InputError
 
@@ -135,6 +133,14 @@ def validate_annotations(annotations: pd.DataFrame, source: str = "annotations",
     df = df.astype({c: object for c in ("quote_id", "annotator", "stance", "speaker_review",
                                         "speaker_corrected", "was_cancelled", "is_ground_truth")})
 
+    clean = _clean_columns_fast(df, set(labels)) or _clean_columns(df, source, labels)
+    for col, values in clean.items():
+        df[col] = pd.Series(values, dtype=bool if col in ("was_cancelled", "is_ground_truth") else object)
+    return df
+
+
+def _clean_columns(df: pd.DataFrame, source: str, labels: Sequence[str]) -> dict[str, list[Any]]:
+    """The contract columns cleaned row by row; the first bad cell is an error naming its row."""
     label_set = set(labels)
     quote_ids, annotators, stances, reviews, names, cancelled, truth = [], [], [], [], [], [], []
     # plain dicts, not iterrows: one Series per row made this loop most of `qst agreement` at 100k rows
@@ -163,14 +169,38 @@ def validate_annotations(annotations: pd.DataFrame, source: str = "annotations",
         names.append(name)
         cancelled.append(_to_bool(row["was_cancelled"], source, pos, row, "was_cancelled"))
         truth.append(_to_bool(row["is_ground_truth"], source, pos, row, "is_ground_truth"))
-    df["quote_id"] = pd.Series(quote_ids, dtype=object)
-    df["annotator"] = pd.Series(annotators, dtype=object)
-    df["stance"] = pd.Series(stances, dtype=object)
-    df["speaker_review"] = pd.Series(reviews, dtype=object)
-    df["speaker_corrected"] = pd.Series(names, dtype=object)
-    df["was_cancelled"] = pd.Series(cancelled, dtype=bool)
-    df["is_ground_truth"] = pd.Series(truth, dtype=bool)
-    return df
+    return {"quote_id": quote_ids, "annotator": annotators, "stance": stances, "speaker_review": reviews,
+            "speaker_corrected": names, "was_cancelled": cancelled, "is_ground_truth": truth}
+
+
+def _labels_or_none(values: list[Any], allowed: set[str]) -> list[Any] | None:
+    """A label column with NaN/None as None, or None when a cell needs the row-by-row check."""
+    if not set(map(type, values)) <= {type(None), float, str}:
+        return None
+    out = [None if v is None or v != v else v for v in values]
+    return out if set(out) <= allowed | {None} else None
+
+
+def _clean_columns_fast(df: pd.DataFrame, label_set: set[str]) -> dict[str, list[Any]] | None:
+    """`_clean_columns` by whole columns for the usual table (str ids, known labels, real booleans).
+
+    Why: the row-by-row loop was about 2 CPU-s of `qst agreement` at 200k annotations. Anything
+    outside the usual (blank ids, numbers as ids, unknown labels, booleans as text) returns None and
+    the row-by-row `_clean_columns` decides, with its error naming the row."""
+    quote_ids, annotators = df["quote_id"].tolist(), df["annotator"].tolist()
+    for ids in (quote_ids, annotators):
+        if set(map(type, ids)) != {str} or not all(map(str.strip, ids)):
+            return None
+    stances = _labels_or_none(df["stance"].tolist(), label_set)
+    reviews = _labels_or_none(df["speaker_review"].tolist(), set(SPEAKER_REVIEW_LABELS))
+    names = df["speaker_corrected"].tolist()
+    flags = [df[c].tolist() for c in ("was_cancelled", "is_ground_truth")]
+    if (stances is None or reviews is None or not set(map(type, names)) <= {type(None), float, str}
+            or any(set(map(type, f)) - {bool} for f in flags)):
+        return None
+    names = [None if v is None or v != v else (" ".join(v.split()) or None) for v in names]
+    return {"quote_id": quote_ids, "annotator": annotators, "stance": stances, "speaker_review": reviews,
+            "speaker_corrected": names, "was_cancelled": flags[0], "is_ground_truth": flags[1]}
 
 
 def _check_single_target(df: pd.DataFrame, source: str) -> str | None:
@@ -190,18 +220,18 @@ def _latest_per_annotator(df: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     Why: an annotator who submitted twice must not count as two votes. The number of
     superseded rows is returned so the report can show it.
     """
-    live = df[~df["was_cancelled"]].copy()
-    live["_order"] = range(len(live))
-    sort_cols = [c for c in ("updated_at", "created_at") if c in live.columns]
-    keys = []
+    positions = np.flatnonzero(~df["was_cancelled"].to_numpy(dtype=bool))
+    # the sort runs on the key columns only and the kept rows are taken once, in table order:
+    # sorting the whole frame (twice) cost about as much as the rest of this function, four times a run
+    keys = pd.DataFrame({"quote_id": df["quote_id"].to_numpy()[positions],
+                         "annotator": df["annotator"].to_numpy()[positions]})
+    sort_cols = [c for c in ("updated_at", "created_at") if c in df.columns]
     for c in sort_cols:
-        live[f"_{c}"] = pd.to_datetime(live[c], errors="coerce", utc=True)
-        keys.append(f"_{c}")
-    live = live.sort_values(keys + ["_order"], na_position="first", kind="stable")
-    dedup = live.drop_duplicates(["quote_id", "annotator"], keep="last")
-    superseded = len(live) - len(dedup)
-    dedup = dedup.sort_values("_order").drop(columns=["_order"] + keys)
-    return dedup, superseded
+        keys[f"_{c}"] = pd.to_datetime(df[c].iloc[positions].reset_index(drop=True), errors="coerce", utc=True)
+    keys["_order"] = range(len(positions))
+    keys = keys.sort_values([f"_{c}" for c in sort_cols] + ["_order"], na_position="first", kind="stable")
+    kept = np.sort(keys.drop_duplicates(["quote_id", "annotator"], keep="last")["_order"].to_numpy())
+    return df.iloc[positions[kept]], int(len(positions) - len(kept))
 
 
 # --------------------------------------------------------------------------- agreement
@@ -223,6 +253,40 @@ def _alpha(matrix: np.ndarray, domain: Sequence[int], n_items: int) -> dict[str,
     return {"value": float(value), "reason": None, "n_items": n_items, "n_values": int(values.size)}
 
 
+def fleiss_kappa(table: np.ndarray) -> float:
+    """Fleiss' kappa of an items x labels count table: statsmodels' ``fleiss_kappa(method="fleiss")``
+    step for step, so the figure is the same float.
+
+    Why not statsmodels itself: importing it (with scipy) was about 1 CPU-s of every
+    `qst agreement`; tests/test_agreement.py checks this copy against statsmodels."""
+    table = 1.0 * np.asarray(table)
+    n_total = table.sum()
+    n_rat = table.sum(1).max()
+    p_cat = table.sum(0) / n_total
+    p_mean = (((table * table).sum(1) - n_rat) / (n_rat * (n_rat - 1.))).mean()
+    p_mean_exp = (p_cat * p_cat).sum()
+    return float((p_mean - p_mean_exp) / (1 - p_mean_exp))
+
+
+def cohen_kappa_score(y1: Sequence[str], y2: Sequence[str], labels: Sequence[str]) -> float:
+    """Unweighted Cohen's kappa: scikit-learn's ``cohen_kappa_score(y1, y2, labels=labels)`` step for
+    step (confusion counts, outer product of the marginals), so the figure is the same float.
+
+    Why not scikit-learn itself: importing sklearn.metrics (with scipy) was about 1 CPU-s of
+    every `qst agreement`; tests/test_agreement.py checks this copy against scikit-learn.
+    Callers pass labels drawn from ``labels`` with at least two distinct values."""
+    index = {lab: i for i, lab in enumerate(labels)}
+    n = len(labels)
+    codes = np.array([index[a] * n + index[b] for a, b in zip(y1, y2)], dtype=np.int64)
+    confusion = np.bincount(codes, minlength=n * n).reshape(n, n).astype(np.float64)
+    sum0 = confusion.sum(axis=0)
+    sum1 = confusion.sum(axis=1)
+    expected = np.outer(sum0, sum1) / np.sum(sum0)
+    w_mat = np.ones((n, n), dtype=np.float64)
+    np.fill_diagonal(w_mat, 0)
+    return float(1 - np.sum(w_mat * confusion) / np.sum(w_mat * expected))
+
+
 def _fleiss(items: dict[str, dict[str, str]], labels: Sequence[str]) -> dict[str, Any]:
     """Fleiss' kappa over the items sharing the most common number of raters.
 
@@ -237,15 +301,16 @@ def _fleiss(items: dict[str, dict[str, str]], labels: Sequence[str]) -> dict[str
     excluded = sum(n for s, n in sizes.items() if s != k)
     index = {lab: i for i, lab in enumerate(labels)}
     table = np.zeros((len(chosen), len(labels)))
-    for row, votes in enumerate(chosen):
-        for lab in votes.values():
-            table[row, index[lab]] += 1
+    # all votes at once (each adds exactly 1.0, as the per-vote loop did)
+    cols = np.fromiter((index[lab] for votes in chosen for lab in votes.values()), dtype=np.intp,
+                       count=len(chosen) * k)
+    np.add.at(table, (np.repeat(np.arange(len(chosen)), k), cols), 1)
     extra = {"n_items": len(chosen), "raters_per_item": k,
              "items_excluded_other_rater_count": excluded}
     if np.count_nonzero(table.sum(axis=0)) < 2:
         return _undefined("all labels are identical: chance agreement is 1, so kappa is undefined (0/0)",
                           **extra)
-    return {"value": float(fleiss_kappa(table, method="fleiss")), "reason": None, **extra}
+    return {"value": fleiss_kappa(table), "reason": None, **extra}
 
 
 def _cohen_pairs(items: dict[str, dict[str, str]], annotators: list[str],
@@ -275,6 +340,10 @@ def _percent_agreement(items: dict[str, dict[str, str]]) -> dict[str, Any]:
     for votes in items.values():
         m = len(votes)
         if m < 2:
+            continue
+        if m == 2:  # the usual case, without a Counter: c*(c-1)/(m*(m-1)) is exactly 1.0 or 0.0
+            a, b = votes.values()
+            shares.append(1.0 if a == b else 0.0)
             continue
         counts = Counter(votes.values())
         shares.append(sum(c * (c - 1) for c in counts.values()) / (m * (m - 1)))
@@ -315,9 +384,11 @@ def _alpha_figures(multi: dict[str, dict[str, str]], annotators: list[str],
     quotes = sorted(multi)
     matrix = np.full((len(annotators), len(quotes)), np.nan)
     a_index = {a: i for i, a in enumerate(annotators)}
-    for j, q in enumerate(quotes):
-        for a, lab in multi[q].items():
-            matrix[a_index[a], j] = code[lab]
+    # one (annotator, quote, code) triple per vote, written in one assignment
+    cells = [(a_index[a], j, code[lab]) for j, q in enumerate(quotes) for a, lab in multi[q].items()]
+    if cells:
+        rows, cols, codes = zip(*cells)
+        matrix[list(rows), list(cols)] = codes
     overall = _alpha(matrix, range(len(labels)), len(quotes))
     per_label = {}
     for lab, c in code.items():
@@ -369,6 +440,7 @@ def compute_agreement(annotations: pd.DataFrame, field: str = "stance",
         items.setdefault(qid, {})[ann] = lab
     multi = {q: v for q, v in items.items() if len(v) >= 2}
     annotators = sorted({a for v in multi.values() for a in v})
+    tally = Counter(x for v in multi.values() for x in v.values())  # one pass, not one per label
 
     result: dict[str, Any] = {
         "field": field,
@@ -382,8 +454,7 @@ def compute_agreement(annotations: pd.DataFrame, field: str = "stance",
         "single_annotator_items_excluded": len(items) - len(multi),
         "items_used": len(multi),
         "annotators": annotators,
-        "label_counts": {lab: int(sum(lab == x for v in multi.values() for x in v.values()))
-                         for lab in labels},
+        "label_counts": {lab: tally[lab] for lab in labels},
     }
     result["krippendorff_alpha"], result["per_label_alpha"] = _alpha_figures(multi, annotators, labels)
     pairs, without_overlap = _cohen_pairs(multi, annotators, labels)
@@ -427,13 +498,15 @@ def describe_rule(rule: str | Sequence[str] = DEFAULT_RULE, adjudicator: str | N
 def _decide(votes: dict[str, str], adjudicator_label: str | None, truth_labels: set[str],
             steps: Sequence[str], min_annotators: int) -> tuple[str | None, str, str | None]:
     """Apply the rule to one quote's votes; return (label, resolution, reason if unresolved)."""
-    counts = Counter(votes.values())
+    counts: dict[str, int] = {}  # a plain dict: a Counter per quote cost more than the counting
+    for v in votes.values():
+        counts[v] = counts.get(v, 0) + 1
     n = len(votes)
     for step in steps:
         if step == "unanimous" and n >= min_annotators and n >= 1 and len(counts) == 1:
             return next(iter(counts)), "unanimous", None
         if step == "majority" and n >= max(min_annotators, 1) and counts:
-            top, c = counts.most_common(1)[0]
+            top, c = max(counts.items(), key=lambda kv: kv[1])  # the first of the most common, as most_common(1)
             if c * 2 > n:
                 return top, "majority", None
         if step == "adjudicator" and adjudicator_label is not None:
@@ -597,7 +670,8 @@ def adjudicate(annotations: pd.DataFrame, rule: str | Sequence[str] = DEFAULT_RU
     for col in ("label", "item_agreement", "speaker_final", "unresolved_reason", "speaker_review",
                 "speaker_unresolved_reason"):
         # object dtype keeps None as None (pandas would otherwise infer str/float with NaN)
-        out[col] = pd.Series([None if _is_missing(v) else v for v in out[col]], index=out.index, dtype=object)
+        out[col] = pd.Series([(v if v and not v.isspace() else None) if type(v) is str else None if _is_missing(v) else v
+                              for v in out[col]], index=out.index, dtype=object)
     out.attrs["rule"] = describe_rule(steps, adjudicator, min_annotators)
     out.attrs["rule_steps"] = list(steps)
     out.attrs["adjudicator"] = adjudicator
@@ -773,6 +847,8 @@ def disagreement_report(annotations: pd.DataFrame, adjudicated: pd.DataFrame | N
 
 
 def _md_cell(value: Any) -> str:
+    if type(value) is str:  # most cells: the same answer as below without the general check
+        return value.replace("|", "\\|").replace("\n", " ") if value and not value.isspace() else ""
     if _is_missing(value):
         return ""
     return str(value).replace("|", "\\|").replace("\n", " ")
@@ -813,15 +889,56 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+_PLAIN = (type(None), str, bool, int)
+
+
+def _jsonable_column(values: list[Any]) -> list[Any]:
+    """One column's cells as `_jsonable` would give them, converting only what needs it.
+
+    Why per column: calling `_jsonable` on every cell of a 100k-row table was about 2 CPU-s of
+    `qst agreement`; most columns hold only None/str/bool/int, float columns only need NaN -> None
+    and dict columns (annotator_labels) usually hold str -> str/None already."""
+    kinds = set(map(type, values))
+    if kinds <= set(_PLAIN):
+        return values
+    if kinds <= {type(None), float}:
+        return [None if v is None or math.isnan(v) else v for v in values]
+    if kinds == {dict} and all(type(k) is str and type(x) in _PLAIN for d in values for k, x in d.items()):
+        return [dict(d) for d in values]
+    return [_jsonable(v) for v in values]
+
+
 def adjudicated_records(table: pd.DataFrame) -> list[dict[str, Any]]:
     """Plain JSON-ready dicts (NaN -> None, numpy -> Python) for writing JSONL."""
-    return [{k: _jsonable(v) for k, v in rec.items()} for rec in _records(table)]
+    cols = list(table.columns)
+    values = [_jsonable_column(table[c].tolist()) for c in cols]
+    return [dict(zip(cols, row)) for row in zip(*values)] if cols else [{} for _ in range(len(table))]
 
 
 def adjudicated_for_parquet(adjudicated: pd.DataFrame) -> pd.DataFrame:
     """Parquet has no dict-with-varying-keys type: store ``annotator_labels`` as a JSON string."""
     out = adjudicated.copy()
-    out["annotator_labels"] = [json.dumps(d, ensure_ascii=False, sort_keys=True) for d in out["annotator_labels"]]
+    out["annotator_labels"] = _labels_json(out["annotator_labels"].tolist())
+    return out
+
+
+def _labels_json(dicts: list[dict[str, Any]]) -> list[str]:
+    """``json.dumps(d, sort_keys=True)`` of each dict, each distinct dict encoded once.
+
+    Why: a 100k-quote table holds few distinct annotator -> label dicts; encoding every one was
+    about 1 CPU-s of `qst agreement`."""
+    done: dict[tuple[Any, ...], str] = {}
+    out = []
+    for d in dicts:
+        # only str -> str/None dicts share an entry: 1 == True == 1.0 would merge different JSON
+        plain = type(d) is dict and all(type(k) is str and (v is None or type(v) is str) for k, v in d.items())
+        key = tuple(d.items()) if plain else None
+        text = done.get(key) if plain else None
+        if text is None:
+            text = json.dumps(d, ensure_ascii=False, sort_keys=True)
+            if plain:
+                done[key] = text
+        out.append(text)
     return out
 
 

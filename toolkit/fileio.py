@@ -240,9 +240,11 @@ def sha256_file(path: str | Path) -> str:
 def write_jsonl(path: str | Path, records: Iterable[dict[str, Any]]) -> int:
     """Write records as UTF-8 JSONL atomically; return the number written."""
     n = 0
+    # one encoder for all records: json.dumps with options builds a new one per call
+    encode = json.JSONEncoder(ensure_ascii=False, sort_keys=False).encode
     with atomic_open(path) as fh:
         for rec in records:
-            fh.write(json.dumps(rec, ensure_ascii=False, sort_keys=False) + "\n")
+            fh.write(encode(rec) + "\n")
             n += 1
     return n
 

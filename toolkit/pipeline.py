@@ -153,7 +153,7 @@ def stage_agreement(annotations: pd.DataFrame, out: Path) -> tuple[pd.DataFrame,
     source = "annotations"
     df = ag.validate_annotations(annotations, source)
     adjudicator = adjudicator_of(df)
-    adjudicated = ag.adjudicate(df, source=source, adjudicator=adjudicator)
+    adjudicated = ag.adjudicate(df, source=source, adjudicator=adjudicator, validated=True)  # df is validated above
     result = {
         "source": source,
         "adjudicator": adjudicator,
