@@ -20,7 +20,7 @@ import logging
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from itertools import combinations
 from typing import Any
 
@@ -98,15 +98,17 @@ def _to_bool(value: Any, source: str, pos: int, row: dict[str, Any] | pd.Series,
     raise InputError(f"{_row_ref(source, pos, row)}: {column} must be true/false, got {value!r}")
 
 
-def _records(df: pd.DataFrame, columns: Sequence[str] | None = None) -> list[dict[str, Any]]:
+def _records(df: pd.DataFrame, columns: Sequence[str] | None = None,
+             convert: Callable[[list[Any]], list[Any]] | None = None) -> list[dict[str, Any]]:
     """The rows as plain dicts, like ``df.to_dict("records")`` but column-wise.
 
     Why: ``to_dict("records")`` boxes every cell one by one (pandas' maybe_box_native) and was
     about half of `qst agreement` at 200k annotations; ``Series.tolist()`` converts a whole column
     at once to the same Python values (numpy scalars become int/float/bool, object cells stay).
+    `convert` maps each column's list of values (e.g. `_jsonable_column` for JSON-ready records).
     """
     cols = list(df.columns if columns is None else columns)
-    values = [df[c].tolist() for c in cols]
+    values = [df[c].tolist() if convert is None else convert(df[c].tolist()) for c in cols]
     return [dict(zip(cols, row)) for row in zip(*values)] if cols else [{} for _ in range(len(df))]
 
 
@@ -910,9 +912,7 @@ def _jsonable_column(values: list[Any]) -> list[Any]:
 
 def adjudicated_records(table: pd.DataFrame) -> list[dict[str, Any]]:
     """Plain JSON-ready dicts (NaN -> None, numpy -> Python) for writing JSONL."""
-    cols = list(table.columns)
-    values = [_jsonable_column(table[c].tolist()) for c in cols]
-    return [dict(zip(cols, row)) for row in zip(*values)] if cols else [{} for _ in range(len(table))]
+    return _records(table, convert=_jsonable_column)
 
 
 def adjudicated_for_parquet(adjudicated: pd.DataFrame) -> pd.DataFrame:
