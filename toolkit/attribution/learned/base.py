@@ -97,7 +97,7 @@ class FeatureLogit(ClassifierMixin, BaseEstimator):
 
     def positive(self, X: Sequence[Features]) -> np.ndarray:
         """Probability of the positive class for each candidate."""
-        return np.array([1.0 / (1.0 + math.exp(-max(min(self.decision(f), 30.0), -30.0))) for f in X])
+        return np.array([sigmoid(self.decision(f)) for f in X])
 
     def predict_proba(self, X: Sequence[Features]) -> np.ndarray:
         """(n, 2) class probabilities, as scikit-learn classifiers give them."""
@@ -109,12 +109,12 @@ class FeatureLogit(ClassifierMixin, BaseEstimator):
 
 
 def sigmoid(score: float) -> float:
-    """The probability of a linear score, clipped as `FeatureLogit.positive` clips it."""
+    """The probability of a linear score, clipped to ±30 (no overflow in `math.exp`)."""
     return 1.0 / (1.0 + math.exp(-max(min(score, 30.0), -30.0)))
 
 
 def first_max(scores: Sequence[float]) -> int:
-    """Index of the highest score (the first one on ties), as `argmax_option` picks; -1 for none."""
+    """Index of the highest score (the first one on ties); -1 for none."""
     best, best_score = -1, -math.inf
     for i, s in enumerate(scores):
         if s > best_score:
@@ -124,9 +124,4 @@ def first_max(scores: Sequence[float]) -> int:
 
 def argmax_option(model: FeatureLogit, options: Sequence[Features]) -> int:
     """Index of the option with the highest score (the first one on ties); -1 for no options."""
-    best, best_score = -1, -math.inf
-    for i, feats in enumerate(options):
-        s = model.decision(feats)
-        if s > best_score:
-            best, best_score = i, s
-    return best
+    return first_max([model.decision(feats) for feats in options])
