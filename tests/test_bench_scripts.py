@@ -14,6 +14,7 @@ import bench_scaling  # noqa: E402
 import bench_speed  # noqa: E402
 import bench_startup  # noqa: E402
 import make_corpus  # noqa: E402
+import snapshot_records  # noqa: E402
 
 
 def test_bench_speed_phases_agree_with_direct_extraction(tmp_path, capsys):
@@ -97,3 +98,21 @@ def test_bench_startup_times_both_commands_in_both_trees(tmp_path, capsys):
         assert str(tmp_path) in str(exc) and "exit 2" in str(exc) and "no such file" in str(exc)
     else:
         raise AssertionError("a failing tree was timed")
+
+
+def test_snapshot_records_matches_extraction_and_check_finds_a_changed_record(tmp_path, capsys):
+    from toolkit.attribution.extract import extract_article
+    from toolkit.ingest import read_articles
+
+    assert snapshot_records.main([str(tmp_path / "a"), "--corpora", "seeds,generated", "--n", "15"]) == 0
+    seeds = (tmp_path / "a" / "seeds.jsonl").read_text(encoding="utf-8").splitlines()
+    expected = [r for a in read_articles(REPO / "annotations" / "articles") for r in extract_article(a)]
+    assert [json.loads(line) for line in seeds] == expected and len(seeds) > 40
+    assert snapshot_records.main([str(tmp_path / "b"), "--corpora", "seeds,generated", "--n", "15",
+                                  "--check", str(tmp_path / "a")]) == 0
+    assert "seeds: identical to" in capsys.readouterr().out
+    lines = seeds[:]
+    lines[7] = lines[7].replace('"', "'", 1)
+    (tmp_path / "a" / "seeds.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert snapshot_records.main([str(tmp_path / "c"), "--corpora", "seeds", "--check", str(tmp_path / "a")]) == 1
+    assert "seeds.jsonl:8 differs" in capsys.readouterr().out
