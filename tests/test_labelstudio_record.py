@@ -8,6 +8,7 @@ read is asserted from its summary line `read N task(s) back from the server (...
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import subprocess
@@ -106,7 +107,8 @@ def test_record_made_stale_falls_back_to_a_full_read(ls_server: LSServer, tmp_pa
     extra = lst.quotes_to_tasks(pd.read_json(quotes_file(tmp_path, 21, "q21.jsonl"), lines=True), rule="lexicon")[20:]
     ls.projects.import_tasks(proj.id, request=extra)
     msg, n, how = push(ls_server, cache, quotes, title)
-    assert "1 added, 19 already present, 21 tasks in project (21 distinct" in msg and n == 20, msg
+    # the new task is read by the incremental read, then all 20 by the full read
+    assert "1 added, 19 already present, 21 tasks in project (21 distinct" in msg and n == 21, msg
     assert how.startswith("full: the project holds 20 task(s) but the record and the new or updated ones make 21")
     assert distinct_on_server(ls_server, title) == (21, 21)
     assert push(ls_server, cache, quotes, title)[1:] == (0, "incremental")
@@ -182,3 +184,16 @@ def test_record_holds_no_secret_and_no_cache_means_full_reads(ls_server: LSServe
                               cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
         assert proc.returncode == 0 and "(full: the cache is off" in flat(proc.stderr), proc.stderr
     assert len(record_files(cache)) == 1
+
+
+def test_rows_are_the_same_values_as_to_dict_records() -> None:
+    """quotes_to_tasks builds rows column by column; same values and types as to_dict("records")."""
+    df = pd.DataFrame({"quote_id": ["q_0000000000000001", None, "q_0000000000000003"],
+                       "confidence": [0.5, float("nan"), 1.0], "n": [1, 2, 3], "flag": [True, False, True],
+                       "mixed": [{"a": 1}, None, "x"], "text": pd.Series(["a", None, "c"], dtype="str")})
+    frames = (df, df.astype({"quote_id": "string", "n": "Int64"}), df.astype({"quote_id": "object"}),
+              pd.read_json(io.StringIO(df.to_json(orient="records"))), pd.DataFrame({"when": pd.to_datetime(["2024-01-01", None])}))
+    for frame in frames:
+        want, got = frame.to_dict("records"), lst._rows(frame)
+        assert [{k: (type(v), repr(v)) for k, v in r.items()} for r in got] == \
+               [{k: (type(v), repr(v)) for k, v in r.items()} for r in want]

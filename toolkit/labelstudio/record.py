@@ -51,10 +51,10 @@ class Record:
 
 def plain_url(url: str) -> str:
     """The server URL without userinfo, query or fragment: what identifies the server, no secret."""
-    parts = urlsplit(url.rstrip("/"))
+    parts = urlsplit(url)
     host = parts.hostname or ""
     netloc = host + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
 
 
 def identity(url: str, project_id: int, created_at: Any) -> dict[str, Any]:
