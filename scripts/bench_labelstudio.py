@@ -8,12 +8,21 @@ each as a real `qst` subprocess (wall seconds, CPU seconds of the process and of
 RSS from wait4):
 
 1. raw import: the task file from `qst export` POSTed whole to a fresh project (the baseline);
-2. `qst push` of the same quotes into another fresh project (all new);
-3. `qst push` again (adds nothing);
-4. `qst pull` of that project (export snapshot);
-5. `qst import` of an export with `--annotators` annotations per task (made from the pulled
+2. `qst push` of the same quotes into that raw-imported project: it adds nothing, has no local
+   record of the project yet, so it reads every task (and writes the record);
+3. `qst push` into it again: with the record it reads only tasks new or updated since;
+4. `qst push --full-read` into it: every task read again, side by side with 2 and 3;
+5. `qst push` of the same quotes into another fresh project (all new), and `qst push` again;
+6. `qst pull` of that project (export snapshot);
+7. `qst import` of an export with `--annotators` annotations per task (made from the pulled
    snapshot by adding synthetic annotations offline), peak RSS against the file size;
-6. `qst agreement` on the resulting annotation table.
+8. `qst agreement` on the resulting annotation table.
+
+`--steps` runs only some of them (names in STEPS). The local task records go to WORK/cache
+(QST_CACHE_DIR). With a running server (QST_LS_TEST_URL, QST_LS_TEST_TOKEN, QST_LS_TEST_DATA_DIR)
+and `--keep WORK`, a later run can go on where an earlier one stopped: e.g. `--steps export,raw`,
+then `--steps push-raw,repush-raw,full-read`; the table then shows the earlier rows too (kept in
+WORK/rows.json), all against the same server and project.
 
 The table goes to stdout (and --json if given). The server is stopped at the end, also on error.
 """
@@ -25,6 +34,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -143,41 +153,86 @@ class _Rows(list):
         print(f"[{time.strftime('%H:%M:%S')}] {json.dumps(shown, ensure_ascii=False)}", file=sys.stderr, flush=True)
 
 
-def measure(n: int, annotators: int, work: Path, server: Any) -> list[dict[str, Any]]:
-    """All steps against one server; rows of the table in order."""
+#: Step names for --steps, in the order they run.
+STEPS = ("export", "raw", "push-raw", "repush-raw", "full-read", "push", "repush", "pull", "import", "agreement")
+READ_RE = re.compile(r"read (\d+) task\(s\) back from the server \((incremental|full)")
+
+
+def push_row(step: str, n: int, cmd: list[str], env: dict[str, str], server: Any) -> dict[str, Any]:
+    """One `qst push` row, with the task rows it read back and how (from its summary line)."""
+    res = run(cmd, env, server)
+    found = READ_RE.search(" ".join(res["stderr"].split()))
+    return {"step": step, "n": n, **res, "tasks_read": int(found.group(1)) if found else None,
+            "read": found.group(2) if found else None}
+
+
+def measure(n: int, annotators: int, work: Path, server: Any, steps: tuple[str, ...] = STEPS) -> list[dict[str, Any]]:
+    """The chosen steps against one server; rows of the table in order (earlier rows of WORK first)."""
     py = [sys.executable, "-m", "toolkit.cli"]
-    env = dict(os.environ, LABEL_STUDIO_URL=server.url, LABEL_STUDIO_API_KEY=server.token,
+    env = dict(os.environ, LABEL_STUDIO_URL=server.url, LABEL_STUDIO_API_KEY=server.token, QST_CACHE_DIR=str(work / "cache"),
                PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     quotes, tasks, config = work / "quotes.jsonl", work / "tasks.json", work / "config.xml"
-    make_quotes(n, quotes)
+    saved = work / "rows.json"
     rows = _Rows()
-    rows.append({"step": "qst export (quotes -> task file)", "n": n, **run([*py, "export", quotes, "--out", tasks, "--rule", "lexicon"], env)})
-    run([*py, "ls-config", "--out", config], env)
-    rows.append({"step": "raw import (one POST of the task file)", **raw_import(server, tasks, "bench raw", config.read_text())})
-    rows.append({"step": "qst push (all new)", "n": n, **run([*py, "push", quotes, "-p", "bench", "--rule", "lexicon"], env, server)})
-    rows.append({"step": "qst push again (adds nothing)", "n": n, **run([*py, "push", quotes, "-p", "bench", "--rule", "lexicon"], env, server)})
-    snap = work / "pulled.json"
-    rows.append({"step": "qst pull (export snapshot)", "n": n, **run([*py, "pull", "-p", "bench", "--out", snap], env, server)})
-    export = work / "export.json"
-    n_ann = annotate_apart(snap, export, annotators)
-    size_mb = export.stat().st_size / 2**20
-    rows.append({"step": f"qst import ({size_mb:.0f} MB export)", "n": n_ann, "file_mb": size_mb,
-                 **run([*py, "import", export, "--out", work / "table"], env)})
-    rows.append({"step": "qst agreement", "n": n_ann,
-                 **run([*py, "agreement", work / "table.parquet", "--out", work / "agreement"], env)})
+    if "export" in steps:
+        make_quotes(n, quotes)
+        rows.append({"step": "qst export (quotes -> task file)", "n": n, **run([*py, "export", quotes, "--out", tasks, "--rule", "lexicon"], env)})
+        run([*py, "ls-config", "--out", config], env)
+    elif saved.exists():
+        list.extend(rows, json.loads(saved.read_text()))
+    if "raw" in steps:
+        rows.append({"step": "raw import (one POST of the task file)", **raw_import(server, tasks, "bench raw", config.read_text())})
+    push = [*py, "push", quotes, "--rule", "lexicon"]
+    for step, title, label, extra in (
+            ("push-raw", "bench raw", "qst push into the raw-imported project (no record: full read)", []),
+            ("repush-raw", "bench raw", "qst push into it again (with the record)", []),
+            ("full-read", "bench raw", "qst push into it again --full-read", ["--full-read"]),
+            ("push", "bench", "qst push (all new)", []),
+            ("repush", "bench", "qst push again (adds nothing)", [])):
+        if step in steps:
+            rows.append(push_row(label, n, [*push, "-p", title, *extra], env, server))
+    _save(saved, rows)
+    rows += _annotation_steps(py, env, work, server, n, annotators, steps)
+    _save(saved, rows)
+    return rows
+
+
+def _save(path: Path, rows: list[dict[str, Any]]) -> None:
+    path.write_text(json.dumps([{k: v for k, v in r.items() if k not in ("stderr", "stdout")} for r in rows], indent=2),
+                    encoding="utf-8")
+
+
+def _annotation_steps(py: list[str], env: dict[str, str], work: Path, server: Any, n: int, annotators: int,
+                      steps: tuple[str, ...]) -> list[dict[str, Any]]:
+    """pull, import, agreement (those of them chosen)."""
+    rows = _Rows()
+    snap, export = work / "pulled.json", work / "export.json"
+    if "pull" in steps:
+        rows.append({"step": "qst pull (export snapshot)", "n": n,
+                     **run([*py, "pull", "-p", "bench", "--out", snap], env, server)})
+    if "import" in steps:
+        n_ann = annotate_apart(snap, export, annotators)
+        size_mb = export.stat().st_size / 2**20
+        rows.append({"step": f"qst import ({size_mb:.0f} MB export)", "n": n_ann, "file_mb": size_mb,
+                     **run([*py, "import", export, "--out", work / "table"], env)})
+    if "agreement" in steps:
+        rows.append({"step": "qst agreement", "n": rows[-1]["n"] if rows else None,
+                     **run([*py, "agreement", work / "table.parquet", "--out", work / "agreement"], env)})
     return rows
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    """Markdown table; ratios against the raw import measured in the same run."""
-    raw = next(r for r in rows if r["step"].startswith("raw import"))
-    lines = ["| step | items | wall s | qst CPU s | server CPU s | peak RSS MB | wall / raw import |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    """Markdown table; ratios against the raw import measured in the same run (or the same --keep WORK)."""
+    raw = next((r for r in rows if r["step"].startswith("raw import")), None)
+    lines = ["| step | items | tasks read | wall s | qst CPU s | server CPU s | peak RSS MB | wall / raw import |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in rows:
         rss = f"{r['peak_rss_mb']:.0f}" + (f" ({r['peak_rss_mb'] / r['file_mb']:.1f}x file)" if "file_mb" in r else "") \
             if "peak_rss_mb" in r else "–"
-        lines.append(f"| {r['step']} | {r.get('n', '')} | {r['wall_s']:.1f} | {r.get('cpu_s', 0):.1f} | "
-                     f"{r.get('server_cpu_s', 0):.1f} | {rss} | {r['wall_s'] / raw['wall_s']:.2f} |")
+        read = f"{r['tasks_read']} ({r['read']})" if r.get("tasks_read") is not None else ""
+        ratio = f"{r['wall_s'] / raw['wall_s']:.2f}" if raw else ""
+        lines.append(f"| {r['step']} | {r.get('n') or ''} | {read} | {r['wall_s']:.1f} | {r.get('cpu_s', 0):.1f} | "
+                     f"{r.get('server_cpu_s', 0):.1f} | {rss} | {ratio} |")
     return "\n".join(lines)
 
 
@@ -187,7 +242,11 @@ def main() -> None:
     ap.add_argument("--annotators", type=int, default=2, help="annotations per task in the import/agreement steps")
     ap.add_argument("--json", type=Path, help="also write the rows here")
     ap.add_argument("--keep", type=Path, help="work directory to keep (default: a temporary one)")
+    ap.add_argument("--steps", default=",".join(STEPS), help=f"steps to run, comma-separated, of: {','.join(STEPS)}")
     args = ap.parse_args()
+    steps = tuple(x.strip() for x in args.steps.split(",") if x.strip())
+    if unknown := [x for x in steps if x not in STEPS]:
+        ap.error(f"--steps: unknown {', '.join(unknown)}; known: {', '.join(STEPS)}")
     from ls_server import LSServer, start_server, stop
 
     if os.environ.get("QST_LS_TEST_URL"):  # a server already running (development); not stopped
@@ -200,7 +259,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="qst-lsbench-") as tmp:
             work = args.keep or Path(tmp)
             work.mkdir(parents=True, exist_ok=True)
-            rows = measure(args.tasks, args.annotators, work, server)
+            rows = measure(args.tasks, args.annotators, work, server, steps)
     finally:
         if not os.environ.get("QST_LS_TEST_URL"):
             stop(server)
@@ -208,8 +267,7 @@ def main() -> None:
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
     print(table(rows))
     if args.json:
-        args.json.write_text(json.dumps([{k: v for k, v in r.items() if k not in ("stderr", "stdout")} for r in rows],
-                                        indent=2), encoding="utf-8")
+        _save(args.json, rows)
 
 
 if __name__ == "__main__":

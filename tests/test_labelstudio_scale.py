@@ -176,9 +176,13 @@ def test_bench_script_prints_its_table(ls_server: LSServer, tmp_path: Path) -> N
     lines = proc.stdout.splitlines()
     assert lines[0].startswith("Label Studio bench: 300 tasks")
     steps = [line.split("|")[1].strip() for line in lines[3:]]
-    assert steps[:4] == ["qst export (quotes -> task file)", "raw import (one POST of the task file)",
+    assert steps[:7] == ["qst export (quotes -> task file)", "raw import (one POST of the task file)",
+                         "qst push into the raw-imported project (no record: full read)",
+                         "qst push into it again (with the record)", "qst push into it again --full-read",
                          "qst push (all new)", "qst push again (adds nothing)"]
-    assert steps[4] == "qst pull (export snapshot)" and steps[5].startswith("qst import") and steps[6] == "qst agreement"
+    assert steps[7] == "qst pull (export snapshot)" and steps[8].startswith("qst import") and steps[9] == "qst agreement"
+    read = [line.split("|")[3].strip() for line in lines[5:10]]  # what each push read back, from its summary
+    assert read == ["300 (full)", "0 (incremental)", "300 (full)", "0 (full)", "0 (incremental)"], read
     rows = {r["step"]: r for r in __import__("json").loads((tmp_path / "rows.json").read_text())}
     imported = next(r for step, r in rows.items() if step.startswith("qst import"))
     assert rows["raw import (one POST of the task file)"]["n"] == 300 and imported["n"] == 600

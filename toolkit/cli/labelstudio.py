@@ -142,6 +142,7 @@ def push_cmd(
                                                 "qst-quote-in-context-v1 (the highlight's, also the default) is accepted."),
     batch_size: int = typer.Option(1000, "--batch-size", min=1, help="Tasks per import request (large batches cost the server less per task)."),
     dedupe: bool = typer.Option(False, "--dedupe", help="Delete extra copies of a task (same quote_id and target) that have no annotation, skip or draft; annotated copies are never deleted."),
+    full_read: bool = typer.Option(False, "--full-read", help="Read every task of the project instead of only those new or updated since the local record of the last push (the record is then rewritten)."),
     retries: int = RETRIES_OPT,
     articles: Optional[Path] = ARTICLES_OPT,
 ) -> None:
@@ -175,7 +176,8 @@ def push_cmd(
         job = bar.add_task("push", total=len(tasks))
         summary = push_tasks(conn, project, tasks, config, batch_size=batch_size, model_version=model_version,
                              progress=lambda n: bar.advance(job, n), default_target=settings["default_target"],
-                             settings=lsconfig.project_settings(settings), remove_duplicates=dedupe)
+                             settings=lsconfig.project_settings(settings), remove_duplicates=dedupe,
+                             full_read=full_read)
         bar.update(job, completed=len(tasks))
     _push_summary(summary, dedupe)
 
@@ -189,6 +191,7 @@ def _push_summary(summary: dict[str, Any], dedupe: bool) -> None:
                   f"{summary['already_present']} already present, {summary['tasks_in_project']} tasks in project "
                   f"({summary['distinct_keys']} distinct quote/target keys); model_version={summary['model_version']}",
                   highlight=False)
+    console.print(f"read {summary['tasks_read']} task(s) back from the server ({summary['read']})", highlight=False)
     if summary["duplicate_copies"]:
         msg = (f"duplicates: {summary['duplicate_keys']} quote/target key(s) held by more than one task, "
                f"{summary['duplicate_copies']} extra task(s)")

@@ -61,6 +61,8 @@ class Connection:
         me = weakref.ref(self)  # logging redacts the access token too, once the SDK has one
         rd.remember_source(lambda: [conn._access_token()] if (conn := me()) is not None else [])
         self.retries = retries
+        #: task rows read back from the server by this connection's listings (server_tasks)
+        self.tasks_read = 0
         try:
             self.client = LabelStudio(base_url=self.url, api_key=key, max_retries=retries, timeout=timeout)
         except Exception as exc:  # the SDK checks JWT expiry on construction
@@ -156,7 +158,7 @@ def ensure_project(conn: Connection, title: str, label_config: str,
 READ_PAGE = 10000
 
 
-def _task_page(conn: Connection, project_id: int, page: int) -> dict[str, Any]:
+def _task_page(conn: Connection, project_id: int, page: int, query: str | None = None) -> dict[str, Any]:
     """One page of the Data Manager list as plain JSON: {"total": n, "tasks": [{"id", "data"}, ...]}.
 
     Why not `conn.client.tasks.list`: the SDK builds a pydantic model of every task, which cost
@@ -164,21 +166,29 @@ def _task_page(conn: Connection, project_id: int, page: int) -> dict[str, Any]:
     The SDK's own HTTP client is used, so auth (legacy token or PAT), base URL and its retries
     of 5xx/429 stay the same. `resolve_uri=false`: Label Studio would otherwise look for a
     storage URL in every data field of every task (a fifth of its CPU for this list); our
-    fields are plain text and we read only quote_id and target.
+    fields are plain text and we read only quote_id and target. `query` is the Data Manager's
+    own filter JSON (data_manager.prepare_params: {"filters": {"conjunction", "items"}}).
     """
+    params: dict[str, Any] = {"project": project_id, "include": "id,data", "page_size": READ_PAGE, "page": page,
+                              "resolve_uri": "false"}
+    if query is not None:
+        params["query"] = query
+    return _get_json(conn, "api/tasks", params)[0]
+
+
+def _get_json(conn: Connection, path: str, params: dict[str, Any] | None = None) -> tuple[Any, str | None]:
+    """GET through the SDK's HTTP client: (JSON body, the answer's Date header or None)."""
     from label_studio_sdk.core.api_error import ApiError
 
-    resp = conn.client._client_wrapper.httpx_client.request(  # noqa: SLF001
-        "api/tasks", method="GET",
-        params={"project": project_id, "include": "id,data", "page_size": READ_PAGE, "page": page,
-                "resolve_uri": "false"})
+    resp = conn.client._client_wrapper.httpx_client.request(path, method="GET", params=params)  # noqa: SLF001
     if not 200 <= resp.status_code < 300:
         raise ApiError(status_code=resp.status_code, headers=dict(resp.headers), body=resp.text)
-    return resp.json()
+    return resp.json(), resp.headers.get("date")
 
 
-def server_tasks(conn: Connection, project_id: int, default_target: str | None = None) -> dict[int, Any]:
-    """{task id: (quote_id, target) or None} of every task in the project, read once.
+def server_tasks(conn: Connection, project_id: int, default_target: str | None = None,
+                 query: str | None = None) -> dict[int, Any]:
+    """{task id: (quote_id, target) or None} of every task in the project (or those `query` selects), read once.
 
     Why this endpoint and these options: the Data Manager list (`/api/tasks`) with
     `include=id,data` serialises only id and data (Label Studio's flex fields). Server CPU on 10k
@@ -187,15 +197,17 @@ def server_tasks(conn: Connection, project_id: int, default_target: str | None =
     (73 s) and the JSON_MIN export (36.5 s) cost more. The pages are read until the list's own
     `total`; a read that missed tasks or saw the total change (a project changing under it) is
     repeated once, and a shortfall left after that is caught by the task count after the push.
+    Every task row read is counted in `conn.tasks_read` (the push's summary reports it).
     """
     def _list() -> tuple[dict[int, Any], set[int]]:
         found: dict[int, Any] = {}
         totals: set[int] = set()
         page = 1
         while True:
-            body = _task_page(conn, project_id, page)
+            body = _task_page(conn, project_id, page, query)
             totals.add(int(body.get("total") or 0))
             rows = body.get("tasks") or []
+            conn.tasks_read += len(rows)
             for t in rows:
                 found[int(t["id"])] = task_key({"data": t.get("data") or {}}, default_target)
             if not rows or page * READ_PAGE >= max(totals):
@@ -256,12 +268,16 @@ def dedupe(conn: Connection, project_id: int, dups: dict[Any, list[int]]) -> dic
         conn.call(f"deleting duplicate tasks of project {project_id}", conn.client.actions.create,
                   id="delete_tasks", project=project_id,
                   selected_items={"all": False, "included": doomed[start:start + 1000]})
-    return {"deleted": len(doomed), "kept_with_annotations": kept_busy}
+    return {"deleted": len(doomed), "kept_with_annotations": kept_busy, "deleted_ids": set(doomed)}
 
 
 def _import_batch(conn: Connection, title: str, project_id: int, batch: list[dict[str, Any]],
-                  import_retries: int, default_target: str | None) -> int:
-    """Import one batch; after a failure re-read the project and send only what did not land."""
+                  import_retries: int, default_target: str | None) -> tuple[int, dict[int, Any] | None]:
+    """Import one batch; after a failure re-read the project and send only what did not land.
+
+    Returns (tasks added, {new task id: key}); the ids are None when a retry made them uncertain
+    (the caller then reads the project again rather than trust a partial picture).
+    """
     added = 0
     for attempt in range(import_retries + 1):
         if attempt:
@@ -273,67 +289,136 @@ def _import_batch(conn: Connection, title: str, project_id: int, batch: list[dic
                 break
         try:
             # max_retries=0: an import is not idempotent, so we retry ourselves after re-reading.
-            conn.client.projects.import_tasks(project_id, request=batch, return_task_ids=True,
-                                              request_options={"max_retries": 0, "timeout_in_seconds": 600})
-            return added + len(batch)
+            answer = conn.client.projects.import_tasks(
+                project_id, request=batch, return_task_ids=True,
+                request_options={"max_retries": 0, "timeout_in_seconds": 600})
+            ids = list(getattr(answer, "task_ids", None) or [])
+            # Label Studio creates a batch's tasks in order (data_import: bulk_create) and answers their ids in it
+            exact = not attempt and len(ids) == len(batch)
+            return added + len(batch), ({int(i): task_key(t, default_target) for i, t in zip(ids, batch)}
+                                        if exact else None)
         except Exception as exc:
             err = conn.error(exc, f"importing tasks into project {title!r}")
             if attempt == import_retries:
                 raise err from None
             log.warning("%s; retrying (%d/%d)", err, attempt + 1, import_retries)
             time.sleep(min(30.0, 1.0 * 2 ** attempt))
-    return added
+    return added, None
 
 
 def _import_all(conn: Connection, title: str, project_id: int, todo: list[dict[str, Any]], batch_size: int,
                 held: Any, progress: Callable[[int], None] | None, import_retries: int,
-                default_target: str | None) -> int:
+                default_target: str | None) -> tuple[int, dict[int, Any] | None]:
+    """Import `todo` in batches; (added, {new id: key} or None when any batch's ids are uncertain)."""
     from toolkit.labelstudio import lease
 
     added = 0
+    new: dict[int, Any] | None = {}
     for start in range(0, len(todo), batch_size):
         lease.renew(held)
         batch = todo[start:start + batch_size]
-        added += _import_batch(conn, title, project_id, batch, import_retries, default_target)
+        n, ids = _import_batch(conn, title, project_id, batch, import_retries, default_target)
+        added += n
+        if new is not None and ids is not None:
+            new.update(ids)
+        else:
+            new = None
         if progress:
             progress(len(batch))
-    return added
+    return added, new
+
+
+#: Label Studio's datetime format in Data Manager filters (data_manager.managers.DATETIME_FORMAT).
+LS_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def _project_state(conn: Connection, project_id: int, shift: float = -1.0) -> tuple[int, str | None]:
+    """(task count, the server's time of the answer + `shift` seconds, in LS_TIME, or None).
+
+    Why the server's own clock (the Date header, whole seconds): `updated_at` is the server's
+    clock. Taken before a read with shift -1, it is a time no later than the read: tasks updated
+    after it are those the next incremental read must see again.
+    """
+    from datetime import timedelta
+    from email.utils import parsedate_to_datetime
+
+    body, date = conn.call(f"counting tasks of project {project_id}", _get_json, conn, f"api/projects/{project_id}/")
+    try:
+        when = (parsedate_to_datetime(date) + timedelta(seconds=shift)).strftime(LS_TIME) if date else None
+    except (TypeError, ValueError):
+        when = None
+    return int(body.get("task_number") or 0), when
+
+
+def _changed_query(rec: Any) -> str:
+    """Data Manager filter (label_studio data_manager.prepare_params.Filters): id > the record's
+    highest id, or updated after the record's time (an edit of data changes a task's key)."""
+    return json.dumps({"filters": {"conjunction": "or", "items": [
+        {"filter": "filter:tasks:id", "operator": "greater", "type": "Number", "value": rec.max_id},
+        {"filter": "filter:tasks:updated_at", "operator": "greater", "type": "Datetime", "value": rec.since}]}})
+
+
+def known_tasks(conn: Connection, project_id: int, ident: dict[str, Any], default_target: str | None,
+                full_read: bool = False) -> tuple[dict[int, Any], str | None, str]:
+    """({task id: key} of every task in the project, server time of this read, how it was read).
+
+    Reads only what changed since the local record (toolkit.labelstudio.record) when it can be
+    trusted: its tasks plus the changed ones must number exactly the server's task count.
+    Anything else (no record, a damaged one, a count that does not add up, `full_read`) reads every
+    task, and the reason is logged and returned ("full: ...").
+    """
+    from toolkit.labelstudio import record
+
+    count, since = _project_state(conn, project_id)
+    rec, why = (None, "--full-read asked for it") if full_read else record.load(ident)
+    if rec is not None and (rec.since is None or since is None):
+        rec, why = None, "no server time to read updated tasks from"
+    if rec is not None:
+        merged = {**rec.tasks, **server_tasks(conn, project_id, default_target, _changed_query(rec))}
+        if len(merged) == count:
+            return merged, since, "incremental"
+        why = (f"the project holds {count} task(s) but the record and the new or updated ones make "
+               f"{len(merged)}: tasks deleted or imported outside qst")
+    log.info("project %s: reading every task: %s", project_id, why)
+    return server_tasks(conn, project_id, default_target), since, f"full: {why}"
 
 
 def push_tasks(conn: Connection, title: str, tasks: list[dict[str, Any]], label_config: str,
                batch_size: int = 1000, model_version: str | None = None,
                progress: Callable[[int], None] | None = None, import_retries: int = 3,
                default_target: str | None = None, settings: dict[str, Any] | None = None,
-               remove_duplicates: bool = False, lease_settle: float | None = None) -> dict[str, Any]:
+               remove_duplicates: bool = False, lease_settle: float | None = None,
+               full_read: bool = False) -> dict[str, Any]:
     """Create/update project `title` (label config, team `settings`) and import the tasks it does not hold yet.
 
     Safe to re-run and to run twice at once: the push holds the project's lease
-    (toolkit.labelstudio.lease; a second push is refused with LeaseHeld), reads the project's
-    tasks once, imports only the missing keys, re-reads after a failed batch, and counts the tasks
-    afterwards; copies of one key (left by older versions or pushes that bypassed the lease)
-    are reported and, with `remove_duplicates`, the unannotated extra copies deleted.
+    (toolkit.labelstudio.lease; a second push is refused with LeaseHeld), learns the project's
+    tasks (known_tasks: the local record plus what changed, or every task), imports only the
+    missing keys, re-reads after a failed batch, and counts the tasks afterwards; copies of one
+    key (left by older versions or pushes that bypassed the lease) are reported and, with
+    `remove_duplicates`, the unannotated extra copies deleted. The record is rewritten at the end.
     """
-    from toolkit.labelstudio import lease
+    from toolkit.labelstudio import lease, record
 
     project, created, changed = ensure_project(conn, title, label_config, settings)
+    ident = record.identity(conn.url, project.id, getattr(project, "created_at", None))
     held = lease.acquire(conn, project.id, title, **({} if lease_settle is None else {"settle": lease_settle}))
     try:
-        have = server_tasks(conn, project.id, default_target)
+        have, since, how = known_tasks(conn, project.id, ident, default_target, full_read)
         keys = set(have.values())
         already = sum(1 for t in tasks if task_key(t, default_target) in keys)
         todo = [t for t in tasks if task_key(t, default_target) not in keys]
-        added = _import_all(conn, title, project.id, todo, batch_size, held, progress, import_retries,
-                            default_target)
+        added, new = _import_all(conn, title, project.id, todo, batch_size, held, progress, import_retries,
+                                 default_target)
         mv = _set_model_version(conn, title, project, tasks, model_version)
-        total = task_count(conn, project.id)
-        keys |= {task_key(t, default_target) for t in todo}
-        if total != len(have) + added:  # someone else imported meanwhile: look for copies again
-            have = server_tasks(conn, project.id, default_target)
-            total, keys = len(have), set(have.values())
+        have, total, since = _after_import(conn, project.id, have, new, added, since, default_target)
+        keys = set(have.values())
         dups = duplicates(have)
         cleaned = dedupe(conn, project.id, dups) if remove_duplicates and dups else None
         if cleaned:
             total = task_count(conn, project.id)
+            have = {i: k for i, k in have.items() if i not in cleaned["deleted_ids"]}
+        _remember(ident, have, total, since)
     finally:
         lease.release(held)
     extra = sum(len(ids) - 1 for ids in dups.values())
@@ -344,7 +429,47 @@ def push_tasks(conn: Connection, title: str, tasks: list[dict[str, Any]], label_
             "duplicates_deleted": cleaned["deleted"] if cleaned else 0,
             "duplicates_kept_with_annotations": cleaned["kept_with_annotations"] if cleaned else None,
             "model_version": mv, "settings": dict(settings or {}), "settings_changed": changed,
+            "read": how, "tasks_read": conn.tasks_read,
             "url": f"{conn.shown_url}/projects/{project.id}/data"}
+
+
+def _after_import(conn: Connection, project_id: int, have: dict[int, Any], new: dict[int, Any] | None,
+                  added: int, since: str | None, default_target: str | None) -> tuple[dict[int, Any], int, str | None]:
+    """The project's tasks after our imports: (tasks, count, server time the record may start from).
+
+    When the count is exactly what we had plus what we imported (and every batch answered its
+    ids), our own tasks need no reading; only tasks that were there before and were updated during
+    the push (an edit in the Data Manager) are read again, once the server's clock has passed the
+    second after our last import, so the record can start there and the next push need not re-read
+    the tasks this one added. Otherwise (someone imported meanwhile, a retried batch) every task is read
+    again, to find copies, and the record starts from the time before the first read.
+    """
+    old_max = max(have, default=0)
+    # the Date header is whole seconds: the server's clock is before `later` (its second + 1) now
+    total, later = _project_state(conn, project_id, shift=1.0)
+    after = time.monotonic() + 1.05
+    if new is None or total != len(have) + added:
+        have = server_tasks(conn, project_id, default_target)
+        return have, len(have), since
+    have.update(new)
+    if since is None or later is None:
+        return have, total, None
+    time.sleep(max(0.0, after - time.monotonic()))  # so the read below starts after `later`
+    query = json.dumps({"filters": {"conjunction": "and", "items": [
+        {"filter": "filter:tasks:id", "operator": "less_or_equal", "type": "Number", "value": old_max},
+        {"filter": "filter:tasks:updated_at", "operator": "greater", "type": "Datetime", "value": since}]}})
+    have.update(server_tasks(conn, project_id, default_target, query))
+    return have, total, later
+
+
+def _remember(ident: dict[str, Any], have: dict[int, Any], total: int, since: str | None) -> None:
+    """Write the local record, or remove it when what we hold does not match the server's count."""
+    from toolkit.labelstudio import record
+
+    if len(have) != total or since is None:
+        record.forget(ident)
+        return
+    record.save(ident, record.Record(tasks=have, max_id=max(have, default=0), count=total, since=since))
 
 
 def _set_model_version(conn: Connection, title: str, project: Any, tasks: list[dict[str, Any]],
