@@ -79,21 +79,33 @@ try:
 except SystemExit:
     pass
 print(" ".join(sorted(m for m in sys.modules if m.startswith("toolkit.cli."))), file=sys.stderr)
+print(" ".join(sorted(m for m in sys.modules if m in ("typer", "rich", "click"))) or "-", file=sys.stderr)
 """
 
 
 def test_help_from_the_cached_listing_is_the_help_of_the_commands(tmp_path):
-    """`qst --help` draws the command list from the cached listing (toolkit.cli._listing) once the
-    cache holds it: the same bytes as from the commands themselves, without importing their modules."""
+    """`qst --help` draws the command list from the cached listing (toolkit.cli.group._listing) once
+    the cache holds it: the same bytes as from the commands themselves, without importing their
+    modules; once the help cache (toolkit.cli.helpcache) holds the whole text, not even Typer."""
     env = {**os.environ, "QST_CACHE_DIR": str(tmp_path / "cache"), "COLUMNS": "100"}
     env.pop("QST_NO_CACHE", None)
-    runs = [subprocess.run([sys.executable, "-c", _HELP_PROBE], capture_output=True, text=True, timeout=120, env=e)
-            for e in (env, env, {**env, "QST_NO_CACHE": "1"})]
+
+    def run(e: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", _HELP_PROBE], capture_output=True, text=True, timeout=120, env=e)
+
+    runs = [run(env)]
+    assert (tmp_path / "cache").is_dir(), runs[0].stderr
+    for entry in (tmp_path / "cache").glob("help-*.json"):
+        entry.unlink()  # the listing stays: the next run draws the help from it
+    runs += [run(env), run(env), run({**env, "QST_NO_CACHE": "1"})]
     assert all(r.returncode == 0 for r in runs), [r.stderr for r in runs]
-    assert runs[0].stdout == runs[1].stdout == runs[2].stdout
+    assert runs[0].stdout == runs[1].stdout == runs[2].stdout == runs[3].stdout
     assert "extract-corpus" in runs[1].stdout and "Find direct, indirect and mixed quotes" in runs[1].stdout
-    assert runs[1].stderr.split() == ["toolkit.cli.options"]  # no command module on the cached path
-    assert "toolkit.cli.labelstudio" in runs[2].stderr.split()  # without the cache: all of them
+    # no command module on the cached listing's path
+    modules = [r.stderr.splitlines() for r in runs]
+    assert modules[1] == ["toolkit.cli.group toolkit.cli.helpcache toolkit.cli.options", "rich typer"]
+    assert modules[2] == ["toolkit.cli.helpcache", "-"]  # the cached help: no Typer, no Rich, no group
+    assert "toolkit.cli.labelstudio" in modules[3][0].split()  # without the cache: all of them
 
 
 def test_help_constants_match_the_library():
