@@ -156,3 +156,42 @@ def test_extract_imports_no_stage_it_does_not_run(tmp_path):
         outputs.append((out / "quotes.jsonl").read_bytes())
     assert outputs[0] == outputs[1]  # the cached lists and registry give the same quotes
     assert {p.name.split("-")[0] for p in (tmp_path / "cache").glob("*.json")} == {"lexicon", "registry"}
+
+
+_MAIN_PROBE = r"""
+import sys
+from toolkit.cli import main
+sys.argv = ["qst", "extract", sys.argv[1], "--out", sys.argv[2]]
+try:
+    main()
+except SystemExit as exc:
+    assert exc.code == 0, exc.code
+print(" ".join(sorted(m for m in sys.modules if m.split(".")[0] in NEVER and "." not in m)) or "-")
+"""
+#: What the `qst extract` process (toolkit.cli.main) does not import once the cache is warm, beyond
+#: EXTRACT_WARM_NEVER: numpy (pyarrow is imported without it, toolkit.cli.extract._pyarrow_without_numpy).
+EXTRACT_PROCESS_NEVER = EXTRACT_WARM_NEVER + ("numpy",)
+
+
+def test_the_extract_process_imports_no_numpy_and_writes_the_same_parquet(tmp_path):
+    """`qst extract` as its own process keeps numpy out of pyarrow; the files are the bytes that a
+    pyarrow with numpy writes (the CliRunner run inside a process that goes on imports it)."""
+    from toolkit import ANNOTATIONS_DIR
+
+    env = {**os.environ, "QST_CACHE_DIR": str(tmp_path / "cache")}
+    env.pop("QST_NO_CACHE", None)
+    articles = str(ANNOTATIONS_DIR / "articles")
+    runner = subprocess.run([sys.executable, "-c", "NEVER = ('numpy',)\n" + _EXTRACT_PROBE, articles, str(tmp_path / "r")],
+                            capture_output=True, text=True, timeout=300, env=env)
+    assert runner.returncode == 0, runner.stderr
+    assert runner.stdout.split() == ["numpy"]  # that pyarrow had numpy
+    loaded = []
+    for run in (1, 2):
+        out = tmp_path / f"m{run}"
+        proc = subprocess.run([sys.executable, "-c", f"NEVER = {EXTRACT_PROCESS_NEVER!r}\n" + _MAIN_PROBE, articles,
+                               str(out)], capture_output=True, text=True, timeout=300, env=env)
+        assert proc.returncode == 0, proc.stderr
+        loaded.append(proc.stdout.split())
+        for name in ("quotes.parquet", "quotes.jsonl"):
+            assert (out / name).read_bytes() == (tmp_path / "r" / name).read_bytes(), name
+    assert loaded == [["-"], ["-"]]

@@ -43,6 +43,18 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+#: Set by `main`: this process runs one command and ends (the `qst` entry point, not `app` called in a
+#: longer-lived process such as a test's CliRunner). See `one_command_process`.
+_ONE_COMMAND = False
+
+
+def one_command_process() -> bool:
+    """Whether this process was started to run one `qst` command (by `main`) and ends after it: a
+    command may then make choices that would not suit a process that goes on (toolkit.cli.extract
+    imports pyarrow without numpy)."""
+    return _ONE_COMMAND
+
+
 def command_names() -> list[str]:
     """Every `qst` command, in help order."""
     return list(COMMANDS)
@@ -78,6 +90,8 @@ def main() -> None:
     from toolkit.cli.options import is_no_args_help, usage_line
     from toolkit.redact import install_log_redaction
 
+    global _ONE_COMMAND
+    _ONE_COMMAND = True
     install_log_redaction()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     recording = helpcache.record(sys.argv[1:])
