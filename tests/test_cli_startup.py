@@ -155,7 +155,7 @@ def test_extract_imports_no_stage_it_does_not_run(tmp_path):
         assert proc.stdout.split() == ["-"], run
         outputs.append((out / "quotes.jsonl").read_bytes())
     assert outputs[0] == outputs[1]  # the cached lists and registry give the same quotes
-    assert {p.name.split("-")[0] for p in (tmp_path / "cache").glob("*.json")} == {"lexicon", "registry"}
+    assert {p.name.split("-")[0] for p in (tmp_path / "cache").glob("*.json")} == {"lexicon", "registry", "patterns"}
 
 
 _MAIN_PROBE = r"""
