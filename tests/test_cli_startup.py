@@ -79,21 +79,33 @@ try:
 except SystemExit:
     pass
 print(" ".join(sorted(m for m in sys.modules if m.startswith("toolkit.cli."))), file=sys.stderr)
+print(" ".join(sorted(m for m in sys.modules if m in ("typer", "rich", "click"))) or "-", file=sys.stderr)
 """
 
 
 def test_help_from_the_cached_listing_is_the_help_of_the_commands(tmp_path):
-    """`qst --help` draws the command list from the cached listing (toolkit.cli._listing) once the
-    cache holds it: the same bytes as from the commands themselves, without importing their modules."""
+    """`qst --help` draws the command list from the cached listing (toolkit.cli.group._listing) once
+    the cache holds it: the same bytes as from the commands themselves, without importing their
+    modules; once the help cache (toolkit.cli.helpcache) holds the whole text, not even Typer."""
     env = {**os.environ, "QST_CACHE_DIR": str(tmp_path / "cache"), "COLUMNS": "100"}
     env.pop("QST_NO_CACHE", None)
-    runs = [subprocess.run([sys.executable, "-c", _HELP_PROBE], capture_output=True, text=True, timeout=120, env=e)
-            for e in (env, env, {**env, "QST_NO_CACHE": "1"})]
+
+    def run(e: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", _HELP_PROBE], capture_output=True, text=True, timeout=120, env=e)
+
+    runs = [run(env)]
+    assert (tmp_path / "cache").is_dir(), runs[0].stderr
+    for entry in (tmp_path / "cache").glob("help-*.json"):
+        entry.unlink()  # the listing stays: the next run draws the help from it
+    runs += [run(env), run(env), run({**env, "QST_NO_CACHE": "1"})]
     assert all(r.returncode == 0 for r in runs), [r.stderr for r in runs]
-    assert runs[0].stdout == runs[1].stdout == runs[2].stdout
+    assert runs[0].stdout == runs[1].stdout == runs[2].stdout == runs[3].stdout
     assert "extract-corpus" in runs[1].stdout and "Find direct, indirect and mixed quotes" in runs[1].stdout
-    assert runs[1].stderr.split() == ["toolkit.cli.options"]  # no command module on the cached path
-    assert "toolkit.cli.labelstudio" in runs[2].stderr.split()  # without the cache: all of them
+    # no command module on the cached listing's path
+    modules = [r.stderr.splitlines() for r in runs]
+    assert modules[1] == ["toolkit.cli.group toolkit.cli.helpcache toolkit.cli.options", "rich typer"]
+    assert modules[2] == ["toolkit.cli.helpcache", "-"]  # the cached help: no Typer, no Rich, no group
+    assert "toolkit.cli.labelstudio" in modules[3][0].split()  # without the cache: all of them
 
 
 def test_help_constants_match_the_library():
@@ -143,4 +155,43 @@ def test_extract_imports_no_stage_it_does_not_run(tmp_path):
         assert proc.stdout.split() == ["-"], run
         outputs.append((out / "quotes.jsonl").read_bytes())
     assert outputs[0] == outputs[1]  # the cached lists and registry give the same quotes
-    assert {p.name.split("-")[0] for p in (tmp_path / "cache").glob("*.json")} == {"lexicon", "registry"}
+    assert {p.name.split("-")[0] for p in (tmp_path / "cache").glob("*.json")} == {"lexicon", "registry", "patterns"}
+
+
+_MAIN_PROBE = r"""
+import sys
+from toolkit.cli import main
+sys.argv = ["qst", "extract", sys.argv[1], "--out", sys.argv[2]]
+try:
+    main()
+except SystemExit as exc:
+    assert exc.code == 0, exc.code
+print(" ".join(sorted(m for m in sys.modules if m.split(".")[0] in NEVER and "." not in m)) or "-")
+"""
+#: What the `qst extract` process (toolkit.cli.main) does not import once the cache is warm, beyond
+#: EXTRACT_WARM_NEVER: numpy (pyarrow is imported without it, toolkit.cli.extract._pyarrow_without_numpy).
+EXTRACT_PROCESS_NEVER = EXTRACT_WARM_NEVER + ("numpy",)
+
+
+def test_the_extract_process_imports_no_numpy_and_writes_the_same_parquet(tmp_path):
+    """`qst extract` as its own process keeps numpy out of pyarrow; the files are the bytes that a
+    pyarrow with numpy writes (the CliRunner run inside a process that goes on imports it)."""
+    from toolkit import ANNOTATIONS_DIR
+
+    env = {**os.environ, "QST_CACHE_DIR": str(tmp_path / "cache")}
+    env.pop("QST_NO_CACHE", None)
+    articles = str(ANNOTATIONS_DIR / "articles")
+    runner = subprocess.run([sys.executable, "-c", "NEVER = ('numpy',)\n" + _EXTRACT_PROBE, articles, str(tmp_path / "r")],
+                            capture_output=True, text=True, timeout=300, env=env)
+    assert runner.returncode == 0, runner.stderr
+    assert runner.stdout.split() == ["numpy"]  # that pyarrow had numpy
+    loaded = []
+    for run in (1, 2):
+        out = tmp_path / f"m{run}"
+        proc = subprocess.run([sys.executable, "-c", f"NEVER = {EXTRACT_PROCESS_NEVER!r}\n" + _MAIN_PROBE, articles,
+                               str(out)], capture_output=True, text=True, timeout=300, env=env)
+        assert proc.returncode == 0, proc.stderr
+        loaded.append(proc.stdout.split())
+        for name in ("quotes.parquet", "quotes.jsonl"):
+            assert (out / name).read_bytes() == (tmp_path / "r" / name).read_bytes(), name
+    assert loaded == [["-"], ["-"]]

@@ -136,9 +136,17 @@ def test_module_level_imports_are_acyclic():
 
 
 def _top_level_names(module: str) -> set[str]:
-    """Names a module defines at its top level (defs, classes, assignments, imports)."""
+    """Names a module defines at its top level (defs, classes, assignments, imports), and those its
+    module-level `__getattr__` (PEP 562) offers: the strings of a top-level `frozenset({...})`
+    assigned to a name ending in `_NAMES` (toolkit.cli's `_GROUP_NAMES`)."""
     names: set[str] = set()
-    for node in ast.parse(MODULES[module].read_text(encoding="utf-8")).body:
+    body = ast.parse(MODULES[module].read_text(encoding="utf-8")).body
+    if any(isinstance(node, ast.FunctionDef) and node.name == "__getattr__" for node in body):
+        for node in body:
+            if (isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id.endswith("_NAMES") for t in node.targets)
+                    and isinstance(node.value, ast.Call) and getattr(node.value.func, "id", "") == "frozenset"):
+                names |= {c.value for c in ast.walk(node.value) if isinstance(c, ast.Constant) and isinstance(c.value, str)}
+    for node in body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             names.add(node.name)
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):

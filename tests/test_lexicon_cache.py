@@ -184,3 +184,38 @@ def test_user_lists_that_do_not_compile_together_are_one_error_before_any_output
         f"error: {extra}: the lists with these entries do not compile into pattern SPEECH_VERB (global flags not "
         "at the start of the expression at position " + proc.stderr.split("position ")[1].strip()]
     assert not out.exists()
+
+
+def test_compiled_patterns_from_the_cache_are_the_patterns_re_compiles(cache: Path) -> None:
+    """The lexicon's patterns kept in compiled form (toolkit.cache.compiled_patterns): the same pattern
+    objects as `re.compile` (`==` compares flags, pattern text and the engine's code), and matching
+    alike on real text; a damaged entry, one the engine refuses, and no cache give them too."""
+    import re
+
+    from toolkit.lexicon.compile import Patterns
+
+    sources = dict(Patterns(load.bundled_lexicon())._sources)
+    fresh = {n: re.compile(*s) for n, s in sources.items()}
+    text = (ANNOTATIONS_DIR / "articles").glob("*.txt").__next__().read_text(encoding="utf-8")
+    first = qcache.compiled_patterns("patterns", sources)  # compiled, and stored
+    (entry,) = cache.glob("patterns-*.json")
+    second = qcache.compiled_patterns("patterns", sources)  # from the entry
+    for got in (first, second):
+        assert got == fresh
+        assert all([m.span() for m in got[n].finditer(text)] == [m.span() for m in fresh[n].finditer(text)] for n in fresh)
+    data = json.loads(entry.read_text(encoding="utf-8"))
+    name = next(iter(data["value"]))
+    data["value"][name][1] = [999999] * 5  # code the engine refuses
+    entry.write_text(json.dumps(data), encoding="utf-8")
+    assert qcache.compiled_patterns("patterns", sources) == fresh
+    entry.write_text("{damaged", encoding="utf-8")
+    assert qcache.compiled_patterns("patterns", sources) == fresh
+    bad = {**sources, "BROKEN": ("(unclosed", 0)}
+    assert qcache.compiled_patterns("patterns", bad) == {}  # then each compiles (and fails) on its own
+    patterns = Patterns(load.bundled_lexicon())
+    assert all(getattr(patterns, n) == fresh[n] for n in fresh)
+
+
+def test_no_cache_no_compiled_patterns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QST_NO_CACHE", "1")
+    assert qcache.compiled_patterns("patterns", {"A": ("a+", 0)}) == {}

@@ -112,3 +112,60 @@ def write(kind: str, digest: str | None, value: Any) -> None:
     finally:
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)
+
+
+def compiled_patterns(kind: str, sources: dict[str, tuple[str, int]]) -> dict[str, Any]:
+    """`re.compile(pattern, flags)` of each of `sources` (name -> arguments), from the compiled form
+    this cache keeps of exactly these patterns; {} when they do not all compile (the caller's own
+    `re.compile` then raises its error for the pattern it names).
+
+    Why: parsing and compiling the lexicon's 29 patterns (hundreds of word forms each) with the
+    standard library's pure-Python `re` compiler was 0.15 CPU-s, 0.09 of a one-article `qst extract`,
+    every process, for the same patterns. What `re` hands to its C engine (`_sre.compile`: the code
+    words, the flags, the groups) is plain data: kept here, keyed by the patterns' text, the Python
+    version and the engine's `MAGIC` and `CODESIZE`, it gives the same pattern objects (`==` on
+    patterns compares their code; tests/test_lexicon_cache.py) in 0.01 CPU-s. The engine checks the
+    code it is given; an entry it refuses, or any other failure, and the patterns are compiled anew."""
+    import re
+
+    if cache_dir() is None:
+        return {}  # no cache: each pattern compiled on its first use, as without this
+    try:
+        import _sre
+        from re import _compiler, _parser
+    except ImportError:  # another Python: nothing cached
+        return {}
+    digest = key(f"{_sre.MAGIC}\0{_sre.CODESIZE}", json.dumps(sorted((n, p, f) for n, (p, f) in sources.items())))
+    entry = read(kind, digest)
+    if isinstance(entry, dict) and set(entry) == set(sources):
+        try:
+            return {n: _sre_pattern(_sre, sources[n][0], *entry[n]) for n in sources}
+        except (TypeError, ValueError, RuntimeError, OverflowError):
+            pass  # not an entry the engine takes: compiled anew
+    try:
+        codes = {n: _sre_code(_parser, _compiler, p, f) for n, (p, f) in sources.items()}
+        compiled = {n: _sre_pattern(_sre, sources[n][0], *codes[n]) for n in sources}
+    except (re.error, TypeError, ValueError, RuntimeError, OverflowError, RecursionError):
+        return {}
+    write(kind, digest, codes)
+    return compiled
+
+
+def _sre_code(parser: Any, compiler: Any, pattern: str, flags: int) -> list[Any]:
+    """What `re._compiler.compile` hands to `_sre.compile` for `pattern`, as JSON-able data."""
+    parsed = parser.parse(pattern, flags)
+    code = compiler._code(parsed, flags)
+    groupindex = dict(parsed.state.groupdict)
+    indexgroup: list[str | None] = [None] * parsed.state.groups
+    for name, index in groupindex.items():
+        indexgroup[index] = name
+    return [flags | parsed.state.flags, list(code), parsed.state.groups - 1, groupindex, indexgroup]
+
+
+def _sre_pattern(sre: Any, pattern: str, flags: int, code: list[int], groups: int, groupindex: dict[str, int],
+                 indexgroup: list[str | None]) -> Any:
+    """The pattern object `re.compile` builds from the same data (re._compiler.compile's last step)."""
+    if not (isinstance(flags, int) and isinstance(groups, int) and isinstance(groupindex, dict)
+            and all(isinstance(c, int) for c in code)):
+        raise TypeError("not a compiled pattern")
+    return sre.compile(pattern, flags, code, groups, groupindex, tuple(indexgroup))

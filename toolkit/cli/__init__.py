@@ -3,24 +3,17 @@
 Each command group's subcommands live in toolkit/cli/<group>.py and register themselves with its
 `register(app)`, so stages can grow without touching each other's code. `COMMANDS` names each
 command's module, and a module is imported only when one of its commands is looked up (`LazyGroup`):
-a `qst` process pays for the command it runs, not for all seventeen.
+a `qst` process pays for the command it runs, not for all seventeen. The Typer app itself lives in
+`toolkit.cli.group` (imported on first use of `app`, `module_commands`, ...), so that `main` can
+serve a `--help` from `toolkit.cli.helpcache` without importing Typer or Rich at all.
 """
 
 from __future__ import annotations
 
-import importlib
-import logging
 import sys
-from collections.abc import Iterator, MutableMapping
-from functools import lru_cache
 from typing import Any
 
-import typer
-from typer.core import TyperCommand, TyperGroup
-
-from toolkit.cli.options import is_no_args_help, usage_line
 from toolkit.errors import ToolkitError
-from toolkit.redact import install_log_redaction, redact
 
 #: Every command and the module in toolkit/cli that registers it, in the order `qst --help` lists
 #: them (pipeline order). The module is imported only when one of its commands is looked up: `qst
@@ -36,114 +29,30 @@ COMMANDS: dict[str, str] = {
 #: Command modules, in pipeline order.
 COMMAND_MODULES = list(dict.fromkeys(COMMANDS.values()))
 
-_HELP = ("Quote attribution and stance dataset toolkit for German news.\n\n"
-         "articles -> quotes (extract) -> Label Studio tasks (export/push) -> annotations (pull/import) "
-         "-> agreement/adjudication -> dataset (build-dataset/publish) -> model (train/predict) -> reports.")
-_SETTINGS: dict[str, Any] = {"pretty_exceptions_show_locals": False, "rich_markup_mode": "rich"}
+#: The names `toolkit.cli` has always offered that live in `toolkit.cli.group` (with Typer).
+_GROUP_NAMES = frozenset({"app", "module_commands", "LazyGroup", "_LazyCommands", "_listing", "_field", "_SETTINGS",
+                          "_HELP", "_LISTED"})
 
 
-@lru_cache(maxsize=None)
-def module_commands(module: str) -> dict[str, Any]:
-    """The click commands one toolkit/cli module registers, built the way Typer builds them for
-    the app (same settings), so a command looks and parses the same whether loaded alone or with
-    all the others."""
-    sub = typer.Typer(**_SETTINGS)
-    importlib.import_module(f"toolkit.cli.{module}").register(sub)
-    return dict(typer.main.get_group(sub).commands)
+def __getattr__(name: str) -> Any:
+    """`toolkit.cli.app` and the group's other names, importing Typer on first use (PEP 562)."""
+    if name in _GROUP_NAMES:
+        from toolkit.cli import group
+
+        return getattr(group, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-#: The fields of a command that the group's help shows (typer.rich_utils and click's formatter).
-_LISTED = ("help", "short_help", "hidden", "deprecated", "rich_help_panel")
+#: Set by `main`: this process runs one command and ends (the `qst` entry point, not `app` called in a
+#: longer-lived process such as a test's CliRunner). See `one_command_process`.
+_ONE_COMMAND = False
 
 
-def _listing() -> dict[str, dict[str, Any]]:
-    """What `qst --help` shows of each command, from the cache (toolkit.cache) when it holds it for
-    these very command modules and this Typer, else from the commands themselves (and then cached).
-    Why: importing the nine command modules and building their seventeen commands was a sixth of
-    `qst --help`, only to read seventeen help texts."""
-    from pathlib import Path
-
-    from toolkit import cache
-
-    here = Path(__file__).resolve().parent
-    key = cache.key(typer.__version__, *(here / f"{m}.py" for m in ["__init__", *COMMAND_MODULES]))
-    listing = cache.read("cli-help", key)
-    if isinstance(listing, dict) and list(listing) == list(COMMANDS) and all(
-            isinstance(v, dict) and set(v) == set(_LISTED) for v in listing.values()):
-        return listing
-    listing = {name: {f: _field(module_commands(COMMANDS[name])[name], f) for f in _LISTED} for name in COMMANDS}
-    cache.write("cli-help", key, listing)
-    return listing
-
-
-def _field(command: Any, name: str) -> Any:
-    """A command's field as plain data (Typer keeps an unset panel as a placeholder of its default)."""
-    from typer.models import DefaultPlaceholder
-
-    value = getattr(command, name, None)
-    return value.value if isinstance(value, DefaultPlaceholder) else value
-
-
-class _LazyCommands(MutableMapping[str, Any]):
-    """The group's name -> command mapping with every name of `COMMANDS` present from the start and
-    each command built on first look-up. Typer reads the group's commands through this mapping
-    only (look-up, listing, the "did you mean" names), so nothing else needs to know. While the
-    group's own help is drawn (`listing` set), a command not built yet is given as a stand-in that
-    holds only what the help shows of it (`_listing`)."""
-
-    def __init__(self, eager: MutableMapping[str, Any]) -> None:
-        self._loaded: dict[str, Any] = dict(eager)
-        self.listing: dict[str, dict[str, Any]] | None = None
-
-    def __getitem__(self, name: str) -> Any:
-        if name not in self._loaded and name in COMMANDS:
-            if self.listing is not None:
-                return TyperCommand(name, rich_markup_mode=_SETTINGS["rich_markup_mode"], **self.listing[name])
-            self._loaded.update(module_commands(COMMANDS[name]))
-        return self._loaded[name]
-
-    def __setitem__(self, name: str, command: Any) -> None:
-        self._loaded[name] = command
-
-    def __delitem__(self, name: str) -> None:
-        del self._loaded[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(dict.fromkeys([*COMMANDS, *self._loaded]))
-
-    def __len__(self) -> int:
-        return len(set(COMMANDS) | set(self._loaded))
-
-    def __contains__(self, name: object) -> bool:
-        return name in COMMANDS or name in self._loaded
-
-
-class LazyGroup(TyperGroup):
-    """The `qst` group: Typer's own, with its commands in a `_LazyCommands` mapping."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.commands = _LazyCommands(self.commands)
-
-    def format_help(self, ctx: Any, formatter: Any) -> None:
-        commands = self.commands
-        if not isinstance(commands, _LazyCommands):
-            return super().format_help(ctx, formatter)
-        commands.listing = _listing()
-        try:
-            return super().format_help(ctx, formatter)
-        finally:
-            commands.listing = None
-
-
-app = typer.Typer(name="qst", help=_HELP, no_args_is_help=True, cls=LazyGroup, **_SETTINGS)
-
-
-@app.callback()
-def _group() -> None:
-    # Typer makes a group only of an app with a callback or registered commands; the commands
-    # come from `COMMANDS`, so the app has this empty callback (no options, no help text of its own).
-    return None
+def one_command_process() -> bool:
+    """Whether this process was started to run one `qst` command (by `main`) and ends after it: a
+    command may then make choices that would not suit a process that goes on (toolkit.cli.extract
+    imports pyarrow without numpy)."""
+    return _ONE_COMMAND
 
 
 def command_names() -> list[str]:
@@ -154,6 +63,8 @@ def command_names() -> list[str]:
 def _error(message: str) -> None:
     from rich.console import Console
     from rich.markup import escape
+
+    from toolkit.redact import redact
 
     # soft_wrap: one line however long the path; escape: a "[…]" in a message is not markup.
     Console(stderr=True).print(f"[bold red]error:[/] {escape(redact(message))}", highlight=False, markup=True, soft_wrap=True)
@@ -167,8 +78,23 @@ def main() -> None:
     every error message goes through toolkit.redact: no API key, token or URL password reaches
     the terminal, whichever library wrote the text.
     """
+    from toolkit.cli import helpcache
+
+    if helpcache.replay(sys.argv[1:]):
+        sys.exit(0)
+    import logging
+
+    import typer
+
+    from toolkit.cli.group import app
+    from toolkit.cli.options import is_no_args_help, usage_line
+    from toolkit.redact import install_log_redaction
+
+    global _ONE_COMMAND
+    _ONE_COMMAND = True
     install_log_redaction()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    recording = helpcache.record(sys.argv[1:])
     try:
         code = app(standalone_mode=False)
     except ToolkitError as exc:
@@ -184,4 +110,9 @@ def main() -> None:
         if not is_no_args_help(exc):
             _error(usage_line(exc))
         sys.exit(exit_code)
-    sys.exit(code if isinstance(code, int) else 0)
+    finally:
+        recording.stop()
+    code = code if isinstance(code, int) else 0
+    if code == 0:
+        recording.save()
+    sys.exit(code)

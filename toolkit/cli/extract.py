@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any, Optional
@@ -67,6 +68,7 @@ def extract_cmd(
     by_speaker = dict(Counter(r["speaker"] or "(unknown)" for r in records).most_common(10))
     summary = {"articles": n_articles, "quotes": len(records), "by_type": by_type, "top_speakers": by_speaker,
                "bad_articles": len(errors), "errors": errors}
+    _pyarrow_without_numpy()
     # The three files are one output set: staged together, swapped in together.
     with output_folder(out, "extract", inputs=[articles, registry, *extra]) as stage:
         write_jsonl(stage / "quotes.jsonl", records)
@@ -80,10 +82,36 @@ def extract_cmd(
     for name, n in by_speaker.items():
         table.add_row(str(name), str(n))
     console.print(table)
-    console.print(f"types: {by_type}  ->  {out / 'quotes.jsonl'}, {out / 'quotes.parquet'}")
+    # Rich's highlighting of the dict compiles its four largest patterns (0.05 CPU-s); without a
+    # terminal it colours nothing, so it is asked for only on one: the same bytes either way.
+    console.print(f"types: {by_type}  ->  {out / 'quotes.jsonl'}, {out / 'quotes.parquet'}", highlight=console.is_terminal)
     if refine is None and wanted_types is not None and wanted_types.intersection(OPTIONAL_TYPES):
         console.print("note: the rules propose no free_indirect or reported quotes; give --attribution-model "
-                      "(`qst train-attribution`) to get them")
+                      "(`qst train-attribution`) to get them", highlight=console.is_terminal)
+
+
+def _pyarrow_without_numpy() -> None:
+    """Import pyarrow (and the two modules quotes.parquet needs) with numpy kept out, in a process
+    that runs this command alone (`toolkit.cli.one_command_process`) and has not imported numpy.
+
+    Why: pyarrow imports numpy when it can (`try: import numpy ... except ImportError: np = None`
+    in pyarrow.lib; numpy is optional to pyarrow), about 0.13 of a one-article run's CPU seconds,
+    only to offer numpy conversions, which writing records read from JSON lines does not use: the
+    file is the same bytes (tests/test_cli_startup.py). `sys.modules["numpy"] = None` is Python's
+    own way to make that import fail. It is not done in a process that goes on after the command:
+    its pyarrow would stay without numpy's conversions, which pandas needs."""
+    from toolkit.cli import one_command_process
+
+    if not one_command_process() or "numpy" in sys.modules or "pyarrow" in sys.modules:
+        return
+    sys.modules["numpy"] = None  # type: ignore[assignment]
+    try:
+        import pyarrow  # noqa: F401
+        import pyarrow.json  # noqa: F401
+        import pyarrow.parquet  # noqa: F401
+    finally:
+        if "numpy" in sys.modules and sys.modules["numpy"] is None:
+            del sys.modules["numpy"]
 
 
 def _parquet_types() -> dict[str, Any]:

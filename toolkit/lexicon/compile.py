@@ -156,12 +156,25 @@ class Patterns:
     def __getattr__(self, name: str) -> Any:
         """A pattern compiled on first use and kept: compiling all of them is a tenth of a CPU-second
         of every `qst extract` start, and an article that never reaches a construction never needs
-        its pattern. Called only for a name not (yet) in the instance's __dict__."""
+        its pattern; the compiled form of all of them is kept in toolkit.cache (`_from_cache`). Called only for
+        a name not (yet) in the instance's __dict__."""
         sources = self.__dict__.get("_sources")
         if sources is None or name not in sources:
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        compiled = self.__dict__[name] = re.compile(*sources[name])
+        compiled = self._from_cache().get(name) or re.compile(*sources[name])
+        self.__dict__[name] = compiled
         return compiled
+
+    def _from_cache(self) -> dict[str, re.Pattern[str]]:
+        """All the patterns of this lexicon from their compiled form in toolkit.cache (read once, 0.01
+        CPU-s; the same pattern objects as `re.compile` gives), or {} when they are not all to be had
+        (a pattern that does not compile: `re.compile` then names the error)."""
+        found = self.__dict__.get("_cached")
+        if found is None:
+            from toolkit import cache
+
+            found = self.__dict__["_cached"] = cache.compiled_patterns("patterns", dict(self.__dict__["_sources"]))
+        return found
 
     def pattern_names(self) -> tuple[str, ...]:
         """The names of the compiled patterns (the rest are strings and word sets)."""
