@@ -965,3 +965,47 @@ def test_gate_keeps_ignorecase_for_entries_lower_casing_would_change() -> None:
     for entry in ("\\Sagt", "(?P<Verb>sagt)", "[A-Z]agt", "\\u00C4u\\u00DFert"):
         source, flags = _lowered_gate(["sagt", entry])
         assert flags == re.IGNORECASE and entry in source
+
+
+def _speech_verbs_both_ways(text: str, s: int, e: int) -> int:
+    """`speech_verbs` against `LEX.SPEECH_VERB.finditer`: the same spans and texts."""
+    from toolkit.attribution.frames.verb import speech_verbs
+    from toolkit.lexicon.active import LEX
+
+    plain = [(m.span(), m.group()) for m in LEX.SPEECH_VERB.finditer(text, s, e)]
+    assert [(m.span(), m.group()) for m in speech_verbs(text, s, e)] == plain, text[s:e]
+    return len(plain)
+
+
+def test_speech_verbs_on_lower_cased_text_are_the_pattern_s_on_real_text() -> None:
+    """Over every sentence (and spans cut one word in or out) of the seeds, SpkAtt and generated text."""
+    import json
+    import sys
+    from pathlib import Path
+
+    from toolkit.attribution.extract import article_sentences
+
+    root = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(root / "scripts"))
+    import make_corpus
+
+    texts = [a["text"] for a in read_articles(ANNOTATIONS_DIR / "articles")]
+    texts += [a["text"] for a in make_corpus.articles(200, seed=13)]
+    spkatt = root.parent / "shared" / "spkatt-news" / "train.jsonl"
+    if spkatt.exists():
+        texts += [json.loads(line)["text"] for line in spkatt.open(encoding="utf-8")]
+    found = 0
+    for text in texts:
+        for s, e in article_sentences(text):
+            found += sum(_speech_verbs_both_ways(text, a, e) for a in (s, max(0, s - 2), min(e, s + 3)))
+    assert found > 1000
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(st.sampled_from(_GATE_WORDS), st.text(max_size=3)), max_size=12),
+       st.sampled_from([" ", ""]), st.integers(0, 4), st.integers(0, 4))
+def test_speech_verbs_on_lower_cased_text_are_the_pattern_s(parts: list[str], sep: str, a: int, b: int) -> None:
+    """The same on Hypothesis text (cue words in every case, ſ, ı, İ, the Kelvin sign, hyphens)."""
+    text = sep.join(parts)
+    s = min(a, len(text))
+    _speech_verbs_both_ways(text, s, max(s, len(text) - b))

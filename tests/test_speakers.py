@@ -296,3 +296,49 @@ def test_role_candidate_is_none_for_entries_it_cannot_vouch_for(tmp_path: Path) 
             assert lex.ROLE_CANDIDATE is None, entry
             _role_matches_both_ways("Oberx Paul Klee und Chefin Anna Berg, X Max Muster")
     assert LEX.ROLE_CANDIDATE is not None
+
+
+def _registry_matches_both_ways(registry: object, text: str) -> int:
+    """The registry's scan (keys by first character) against the plain longest-first alternation."""
+    keys = sorted(registry._lookup, key=len, reverse=True)  # type: ignore[attr-defined]
+    alt = "|".join(re.escape(k) for k in keys)
+    plain = re.compile(rf"(?<![\wÄÖÜäöüß-])(?:{alt})(?:s|es|n)?(?![\wÄÖÜäöüß])")
+    found = [m.span() for m in registry._matcher.finditer(text)]  # type: ignore[attr-defined]
+    assert found == [m.span() for m in plain.finditer(text)], text
+    return len(found)
+
+
+def test_registry_scan_matches_the_plain_alternation_on_real_text() -> None:
+    """The bundled registry over the seed articles, SpkAtt (when present) and generated articles."""
+    import json
+    import sys
+
+    from toolkit import ANNOTATIONS_DIR
+    from toolkit.ingest import read_articles
+
+    root = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(root / "scripts"))
+    import make_corpus
+
+    registry = load_registry(None)
+    texts = [a["text"] for a in read_articles(ANNOTATIONS_DIR / "articles")]
+    texts += [a["text"] for a in make_corpus.articles(200, seed=3)]
+    spkatt = root.parent / "shared" / "spkatt-news" / "train.jsonl"
+    if spkatt.exists():
+        texts += [json.loads(line)["text"] for line in spkatt.open(encoding="utf-8")]
+    assert sum(_registry_matches_both_ways(registry, t) for t in texts) > 100
+
+
+_REG_WORDS = ["Putin", "Putins", "Wladimir Putin", "Wladimir", "Kreml", "Kremls", "Merkel", "Angela Merkel", "Ex-",
+              "-", "Pu", "P", "tin", "Putinen", "es", "n", "s", " ", "_", "é", "Xi", "Xi Jinping", "Jinping", "1"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(_REG_WORDS), st.text(max_size=2)), max_size=12), st.sampled_from(["", " "]))
+def test_registry_scan_matches_the_plain_alternation(parts: list[str], sep: str) -> None:
+    """The same on Hypothesis text, with a registry of names that are prefixes of one another."""
+    registry = registry_from_dict({"speakers": [
+        {"id": "putin", "name": "Wladimir Putin", "kind": "person", "aliases": ["Putin", "P", "Pu"]},
+        {"id": "kreml", "name": "Kreml", "kind": "organisation"},
+        {"id": "xi", "name": "Xi Jinping", "kind": "person", "short_names": ["Xi"]}]})
+    _registry_matches_both_ways(registry, sep.join(parts))

@@ -21,6 +21,7 @@ from toolkit.attribution.frames.verb import verb_quotes
 from toolkit.attribution.marks import QuoteMark, find_quote_marks, is_speechlike
 from toolkit.attribution.spans import Claimed, Frame, QuoteSpan, Span, SpanList, overlaps
 from toolkit.lexicon.active import LEX
+from toolkit.lexicon.compile import NOT_CASE_SAFE
 
 __all__ = ["Frame", "QuoteMark", "QuoteSpan", "Span", "colon_frame", "detect_quotes", "find_quote_marks",
            "fragment_frame", "free_indirect", "is_speechlike", "may_hold_speech"]
@@ -31,12 +32,7 @@ __all__ = ["Frame", "QuoteMark", "QuoteSpan", "Span", "colon_frame", "detect_quo
 _FRAME_WORDS = re.compile(r"[Ll]aut|[Gg]emäß|[Nn]ach|zufolge|,\s*(?:(?:das|dies)\s+)?so")
 
 
-#: Characters on which lower-casing and IGNORECASE agree exactly (`LEX.SPEECH_GATE`): ASCII, the
-#: German letters and case-less punctuation of news text. Any other character in a sentence (é, ſ,
-#: ı, the Kelvin sign, Greek, …; 2 % of SpkAtt's sentences) sends it to the exact patterns.
-#: tests/test_quotes.py checks each character against the regex engine's own case folding.
-_GATE_SAFE = "\x00-\x7fÄÖÜäöüß„“”‚‘’–—…«»·•€§°´′×"
-_NOT_GATE_SAFE = re.compile(f"[^{_GATE_SAFE}]")
+_NOT_GATE_SAFE = NOT_CASE_SAFE  # the characters the lower-cased scan is exact on (toolkit.lexicon.compile)
 
 
 def may_hold_speech(text: str, sent: Span) -> bool:
@@ -48,7 +44,7 @@ def may_hold_speech(text: str, sent: Span) -> bool:
 
     The scan is `LEX.SPEECH_GATE` over the lower-cased sentence (one pass, no case folding in the
     engine: a seventh of the time of the two case-insensitive scans); it finds everything they find
-    (and some upper-case frame words more), as long as the sentence holds only `_GATE_SAFE`
+    (and some upper-case frame words more), as long as the sentence holds only `CASE_SAFE`
     characters; a sentence with another one gets the exact scans (`_exact_gate`)."""
     s, e = sent
     if _NOT_GATE_SAFE.search(text, s, e) is not None:

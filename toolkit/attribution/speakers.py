@@ -65,6 +65,19 @@ class Speaker:
     roles: tuple[Role, ...] = ()
 
 
+def _by_first_character(keys: list[str]) -> str:
+    """`(?<![\\w-])(?:k1|k2|…)` for literal keys, laid out as "P(?<![\\w-].)(?:utin|…)|W…": the same
+    matches (at a position only the keys of its first character can match, and they keep their
+    order), but each alternative now starts with a literal, so the regex engine skips to the next
+    first character of a name in one loop instead of trying the look-behind and the alternation at
+    every character (half the time of the registry scan on SpkAtt). The look-behind, taken after
+    that character, looks at the one before it, as before."""
+    groups: dict[str, list[str]] = {}
+    for k in keys:
+        groups.setdefault(k[0], []).append(re.escape(k[1:]))
+    return "|".join(rf"{re.escape(c)}(?<![\wÄÖÜäöüß-].)(?:{'|'.join(rest)})" for c, rest in groups.items())
+
+
 @dataclass
 class Registry:
     speakers: dict[str, Speaker]
@@ -85,9 +98,9 @@ class Registry:
         self._lookup = entries
         keys = sorted(entries, key=len, reverse=True)
         if keys:
-            alt = "|".join(re.escape(k) for k in keys)
             # Allow German genitive/dative endings on the last word ("Putins", "Kremls", "Sprechers").
-            self._matcher = re.compile(rf"(?<![\wÄÖÜäöüß-])(?:{alt})(?:s|es|n)?(?![\wÄÖÜäöüß])")
+            alt = _by_first_character(keys) if all(keys) else rf"(?<![\wÄÖÜäöüß-])(?:{'|'.join(map(re.escape, keys))})"
+            self._matcher = re.compile(rf"(?:{alt})(?:s|es|n)?(?![\wÄÖÜäöüß])")
 
     def get(self, speaker_id: str | None) -> Speaker | None:
         return self.speakers.get(speaker_id) if speaker_id else None
