@@ -880,3 +880,132 @@ def test_sentence_gate_never_turns_away_a_sentence_a_finder_fires_on() -> None:
     assert rejected > 1000 and fired > 1000  # both sides are exercised
     gate = [may_hold_speech(p, (0, len(p))) for p in GATE_PROBES]
     assert gate[:-2] == [True] * (len(GATE_PROBES) - 2) and gate[-2:] == [False, False]
+
+
+def test_gate_safe_characters_fold_alike_under_lower_and_ignorecase() -> None:
+    """The lower-cased gate (`LEX.SPEECH_GATE` on `str.lower()`) is exact only where lower-casing and
+    the regex engine's IGNORECASE agree: for every character `may_hold_speech` lets through and every
+    letter an entry may hold, IGNORECASE equality is equality of the lower-cased characters, and
+    lower-casing keeps one character and its word-ness."""
+    import re
+    import string
+
+    from toolkit.attribution.quotes import _NOT_GATE_SAFE
+
+    safe = [chr(c) for c in range(0x110000) if _NOT_GATE_SAFE.fullmatch(chr(c)) is None]
+    assert len(safe) == 128 + 7 + 19  # ASCII, the German letters, 19 marks of punctuation
+    letters = string.ascii_letters + "ÄÖÜäöüß"
+    for ch in safe:
+        low = ch.lower()
+        assert len(low) == 1 and (re.fullmatch(r"\w", ch) is None) == (re.fullmatch(r"\w", low) is None), ch
+        assert not ch.isalpha() or ch in letters or ch.isascii(), ch
+        for x in letters:
+            assert (re.fullmatch(re.escape(x), ch, re.IGNORECASE) is not None) == (low == x.lower()), (ch, x)
+        for x in letters + "ſıKİẞ":  # also the characters IGNORECASE folds onto an ASCII or German letter
+            if re.fullmatch(re.escape(ch), x, re.IGNORECASE):
+                assert x in letters or _NOT_GATE_SAFE.fullmatch(x), (ch, x)
+
+
+_GATE_WORDS = ["Laut", "LAUT", "gemäß", "Gemäß", "nach", "Nach", "NACH", "zufolge", "ZUFOLGE", ", so", ",so", ", das so",
+               "sagte", "SAGTE", "Sagte", "erklärte", "ERKLÄRTE", "Forderung", "FORDERUNG", "warnt", "ſagte", "erklärtſ",
+               "İch", "Kelvin", "ıch", "fügte hinzu", "teilte mit", "Ex-Sprecher", "é", "É", "„", "“", "–", "Σ", "ẞ",
+               "Mann", "Haus", "Straße", "-", "_", "1", " ", "\n", ".", ",", "Dies", "droht", "DROHT", "ſo", "Kanzler"]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(st.sampled_from(_GATE_WORDS), st.text(max_size=3)), max_size=12),
+       st.integers(0, 3), st.integers(0, 3))
+def test_lowered_gate_finds_all_the_exact_gate_finds(parts: list[str], cut_start: int, cut_end: int) -> None:
+    """`may_hold_speech` (lower-cased, one pattern) is true wherever the exact scans (`_exact_gate`:
+    the frame words, the cue words under IGNORECASE) find something: on Hypothesis text built from
+    frame and cue words in every case, with characters IGNORECASE folds onto letters (ſ, ı, İ, the
+    Kelvin sign) and others, on spans that start and end inside words."""
+    from toolkit.attribution.quotes import _exact_gate, may_hold_speech
+
+    text = " ".join(parts)
+    span = (min(cut_start, len(text)), max(min(cut_start, len(text)), len(text) - cut_end))
+    assert may_hold_speech(text, span) or not _exact_gate(text, span)
+
+
+def test_lowered_gate_finds_all_the_exact_gate_finds_on_real_text() -> None:
+    """The same over every sentence of the seed articles, SpkAtt (when present) and generated text."""
+    import json
+    import sys
+    from pathlib import Path
+
+    from toolkit.attribution.extract import article_sentences
+    from toolkit.attribution.quotes import _exact_gate, may_hold_speech
+
+    root = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(root / "scripts"))
+    import make_corpus
+
+    texts = [a["text"] for a in read_articles(ANNOTATIONS_DIR / "articles")]
+    texts += [a["text"] for a in make_corpus.articles(300, seed=11)]
+    spkatt = root.parent / "shared" / "spkatt-news" / "train.jsonl"
+    if spkatt.exists():
+        texts += [json.loads(line)["text"] for line in spkatt.open(encoding="utf-8")]
+    passed = 0
+    for text in texts:
+        for span in article_sentences(text):
+            exact = _exact_gate(text, span)
+            assert may_hold_speech(text, span) or not exact, text[span[0]:span[1]]
+            passed += exact
+    assert passed > 1000
+
+
+def test_gate_keeps_ignorecase_for_entries_lower_casing_would_change() -> None:
+    """An entry that is not plain letters and groups (an escape like \\S, a named group) is not
+    lower-cased: the gate then runs case-insensitively on the lower-cased text, still a superset."""
+    import re
+
+    from toolkit.lexicon.compile import _lowered_gate
+
+    assert _lowered_gate(["sagt(?:e|en)?", "erklärt\\w*", "fügt(?:e|en)? hinzu"])[1] == 0
+    for entry in ("\\Sagt", "(?P<Verb>sagt)", "[A-Z]agt", "\\u00C4u\\u00DFert"):
+        source, flags = _lowered_gate(["sagt", entry])
+        assert flags == re.IGNORECASE and entry in source
+
+
+def _speech_verbs_both_ways(text: str, s: int, e: int) -> int:
+    """`speech_verbs` against `LEX.SPEECH_VERB.finditer`: the same spans and texts."""
+    from toolkit.attribution.frames.verb import speech_verbs
+    from toolkit.lexicon.active import LEX
+
+    plain = [(m.span(), m.group()) for m in LEX.SPEECH_VERB.finditer(text, s, e)]
+    assert [(m.span(), m.group()) for m in speech_verbs(text, s, e)] == plain, text[s:e]
+    return len(plain)
+
+
+def test_speech_verbs_on_lower_cased_text_are_the_pattern_s_on_real_text() -> None:
+    """Over every sentence (and spans cut one word in or out) of the seeds, SpkAtt and generated text."""
+    import json
+    import sys
+    from pathlib import Path
+
+    from toolkit.attribution.extract import article_sentences
+
+    root = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(root / "scripts"))
+    import make_corpus
+
+    texts = [a["text"] for a in read_articles(ANNOTATIONS_DIR / "articles")]
+    texts += [a["text"] for a in make_corpus.articles(200, seed=13)]
+    spkatt = root.parent / "shared" / "spkatt-news" / "train.jsonl"
+    if spkatt.exists():
+        texts += [json.loads(line)["text"] for line in spkatt.open(encoding="utf-8")]
+    found = 0
+    for text in texts:
+        for s, e in article_sentences(text):
+            found += sum(_speech_verbs_both_ways(text, a, e) for a in (s, max(0, s - 2), min(e, s + 3)))
+    assert found > 1000
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(st.sampled_from(_GATE_WORDS), st.text(max_size=3)), max_size=12),
+       st.sampled_from([" ", ""]), st.integers(0, 4), st.integers(0, 4))
+def test_speech_verbs_on_lower_cased_text_are_the_pattern_s(parts: list[str], sep: str, a: int, b: int) -> None:
+    """The same on Hypothesis text (cue words in every case, ſ, ı, İ, the Kelvin sign, hyphens)."""
+    text = sep.join(parts)
+    s = min(a, len(text))
+    _speech_verbs_both_ways(text, s, max(s, len(text) - b))

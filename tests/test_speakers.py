@@ -7,6 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from toolkit.errors import InputError
 from toolkit.attribution.extract import extract_article
@@ -220,3 +222,123 @@ def test_discourse_indexes_agree_with_full_scans() -> None:
         found["reuters"] += bool(prior)
         found["pronoun"] += d.antecedent_for_pronoun(pos, "Sie") is not None
     assert all(found.values()), found  # each look-up had something to find
+
+
+def _role_matches_both_ways(text: str) -> list[tuple[tuple[int, int], tuple[int, int], str]]:
+    """`role_then_name` against `ROLE_THEN_NAME.finditer`: the same matches, spans and names."""
+    from toolkit.attribution.speakers import role_then_name
+    from toolkit.lexicon.active import LEX
+
+    def key(m: re.Match[str]) -> tuple[tuple[int, int], tuple[int, int], str]:
+        return m.span(), m.span("name"), m.group("name")
+
+    plain = [key(m) for m in LEX.ROLE_THEN_NAME.finditer(text)]
+    assert [key(m) for m in role_then_name(text)] == plain, text
+    return plain
+
+
+ROLE_PROBES = [
+    "Außenminister Sergej Lawrow sagte", "Ex-Minister Hans Meier", "Vize-Außenministerin Kim Hong-kyun",
+    "Premierministerin Theresa May", "Premier Li Keqiang", "Regierungssprecher Steffen Seibert",
+    "Ministerium Berlin", "Minister-Präsident Armin Laschet", "-Minister Paul", "Ministerpräsidenten ABC Def",
+    "die Vorsitzenden Anna Berg und Kollegen Max Muster", "UN-Generalsekretär António Guterres",
+    "Sprecherin\tAnna Lena Maria Schmidt", "xMinister Paul", "Minister_Paul Klee", "Minister  Paul", "MinisterPaul",
+    "Generalsekretär Jens Stoltenberg-Nato", "Bürgermeisterin Franziska Giffey,", "Experte Dr. Klaus",
+]
+
+
+def test_role_then_name_matches_the_pattern_on_real_text() -> None:
+    """The shortcut finds exactly the pattern's matches over the seed articles, SpkAtt (when present),
+    generated articles and probes (role nouns inside words, after "-", at a match's end)."""
+    import json
+    import sys
+
+    from toolkit import ANNOTATIONS_DIR
+    from toolkit.ingest import read_articles
+
+    root = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(root / "scripts"))
+    import make_corpus
+
+    texts = [a["text"] for a in read_articles(ANNOTATIONS_DIR / "articles")]
+    texts += [a["text"] for a in make_corpus.articles(300, seed=5)]
+    spkatt = root.parent / "shared" / "spkatt-news" / "train.jsonl"
+    if spkatt.exists():
+        texts += [json.loads(line)["text"] for line in spkatt.open(encoding="utf-8")]
+    texts += ROLE_PROBES + [" ".join(ROLE_PROBES), "".join(ROLE_PROBES)]
+    assert sum(len(_role_matches_both_ways(t)) for t in texts) > 100
+
+
+_ROLE_WORDS = ["Minister", "minister", "Außenminister", "Ministerin", "Sprecher", "Premier", "Premierminister",
+               "Vorsitzender", "Kollegen", "Ex-", "-", "Paul", "Anna-Lena", "Müller", "Ödön", "ABC", "und", "die",
+               " ", "  ", "\n", ",", ".", "_", "1", "é", "Éva", "Hong-kyun", "Generalsekretär", "in"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(_ROLE_WORDS), st.text(max_size=2)), max_size=14),
+       st.sampled_from(["", " "]))
+def test_role_then_name_matches_the_pattern_on_generated_text(parts: list[str], sep: str) -> None:
+    """The same on Hypothesis text of role nouns, names, hyphens and other characters, joined with
+    and without spaces (runs of word characters that hold several role nouns)."""
+    _role_matches_both_ways(sep.join(parts))
+
+
+def test_role_candidate_is_none_for_entries_it_cannot_vouch_for(tmp_path: Path) -> None:
+    """A role noun that is not a plain run of letters (an escape, a wildcard, a lone letter) turns
+    the shortcut off; the plain pattern then runs, with the same matches."""
+    from toolkit.lexicon.active import LEX, using_lexicon
+
+    assert LEX.ROLE_CANDIDATE is not None
+    for entry in ("Chef\\w*", "Ober.", "X", "[Xx]", "Leiter|Chef"):
+        extra = tmp_path / "roles.yaml"
+        extra.write_text(f"lists:\n  role_nouns:\n    entries:\n      - '{entry}'\n", encoding="utf-8")
+        with using_lexicon([extra]) as lex:
+            assert lex.ROLE_CANDIDATE is None, entry
+            _role_matches_both_ways("Oberx Paul Klee und Chefin Anna Berg, X Max Muster")
+    assert LEX.ROLE_CANDIDATE is not None
+
+
+def _registry_matches_both_ways(registry: object, text: str) -> int:
+    """The registry's scan (keys by first character) against the plain longest-first alternation."""
+    keys = sorted(registry._lookup, key=len, reverse=True)  # type: ignore[attr-defined]
+    alt = "|".join(re.escape(k) for k in keys)
+    plain = re.compile(rf"(?<![\wÄÖÜäöüß-])(?:{alt})(?:s|es|n)?(?![\wÄÖÜäöüß])")
+    found = [m.span() for m in registry._matcher.finditer(text)]  # type: ignore[attr-defined]
+    assert found == [m.span() for m in plain.finditer(text)], text
+    return len(found)
+
+
+def test_registry_scan_matches_the_plain_alternation_on_real_text() -> None:
+    """The bundled registry over the seed articles, SpkAtt (when present) and generated articles."""
+    import json
+    import sys
+
+    from toolkit import ANNOTATIONS_DIR
+    from toolkit.ingest import read_articles
+
+    root = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(root / "scripts"))
+    import make_corpus
+
+    registry = load_registry(None)
+    texts = [a["text"] for a in read_articles(ANNOTATIONS_DIR / "articles")]
+    texts += [a["text"] for a in make_corpus.articles(200, seed=3)]
+    spkatt = root.parent / "shared" / "spkatt-news" / "train.jsonl"
+    if spkatt.exists():
+        texts += [json.loads(line)["text"] for line in spkatt.open(encoding="utf-8")]
+    assert sum(_registry_matches_both_ways(registry, t) for t in texts) > 100
+
+
+_REG_WORDS = ["Putin", "Putins", "Wladimir Putin", "Wladimir", "Kreml", "Kremls", "Merkel", "Angela Merkel", "Ex-",
+              "-", "Pu", "P", "tin", "Putinen", "es", "n", "s", " ", "_", "é", "Xi", "Xi Jinping", "Jinping", "1"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(_REG_WORDS), st.text(max_size=2)), max_size=12), st.sampled_from(["", " "]))
+def test_registry_scan_matches_the_plain_alternation(parts: list[str], sep: str) -> None:
+    """The same on Hypothesis text, with a registry of names that are prefixes of one another."""
+    registry = registry_from_dict({"speakers": [
+        {"id": "putin", "name": "Wladimir Putin", "kind": "person", "aliases": ["Putin", "P", "Pu"]},
+        {"id": "kreml", "name": "Kreml", "kind": "organisation"},
+        {"id": "xi", "name": "Xi Jinping", "kind": "person", "short_names": ["Xi"]}]})
+    _registry_matches_both_ways(registry, sep.join(parts))

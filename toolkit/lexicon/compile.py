@@ -94,6 +94,7 @@ class Patterns:
     SPEECH_VERB_ALT: str
     CORE_VERB_ALT: str
     SPEECH_VERB: re.Pattern[str]
+    SPEECH_VERB_LOWER: re.Pattern[str] | None
     CORE_VERB: re.Pattern[str]
     TRAILING_FRAME: re.Pattern[str]
     SPEECH_AFTER: re.Pattern[str]
@@ -104,6 +105,7 @@ class Patterns:
     ZU_VERB: re.Pattern[str]
     INFINITIVE_CUES: frozenset[str]
     CUE_WORD: re.Pattern[str]
+    SPEECH_GATE: re.Pattern[str]
     PASSIVE_PARTICIPLE: frozenset[str]
     # Konjunktiv
     KONJUNKTIV_I: re.Pattern[str]
@@ -123,6 +125,7 @@ class Patterns:
     ADVERBS: frozenset[str]
     ROLE_NOUN: str
     ROLE_THEN_NAME: re.Pattern[str]
+    ROLE_CANDIDATE: re.Pattern[str] | None
     NAME_THEN_APPOSITION: re.Pattern[str]
     ORG_HEAD: re.Pattern[str]
     # clauses
@@ -208,6 +211,7 @@ def _cue_verbs(p: Patterns, lx: Lexicon) -> None:
         r"(?P<rest>[^,.;:!?]*(?:,[^,.;:!?]*)?)[.!?:]?\s*$")
     p.SPEECH_AFTER = _source(rf"\s*,\s*(?:{speech}){WB_AFTER}")
     p.SPEECH_AFTER_QUOTE = _source(rf"\s*,?\s*(?P<verb>{speech}|so){WB_AFTER}", re.IGNORECASE)
+    p.SPEECH_VERB_LOWER = _source(p.SPEECH_VERB.pattern.lower()) if _plain(lx, "speech_verbs") else None
     p.STATEMENT_VERB = _source(rf"{WB_BEFORE}(?:{speech}|{_alt(lx, 'statement_verbs')}){WB_AFTER}")
     p.ANAPHORIC_FRAME = _source(rf"(?:Dies|Das|Dieses)\s+(?P<cue>{core}|{_alt(lx, 'anaphoric_verbs')}){WB_AFTER}")
     p.NAMING_VERB = _source(_words(lx, "naming_verbs"))
@@ -219,7 +223,43 @@ def _cue_verbs(p: Patterns, lx: Lexicon) -> None:
     cue_entries = [e for name in ("speech_verbs", "clause_verbs", "zu_verbs", "speech_nouns")
                    for e in lx.lists[name].entries]
     p.CUE_WORD = _source(rf"{WB_BEFORE}(?:{grouped_alt(cue_entries)}){WB_AFTER}", re.IGNORECASE)
+    p.SPEECH_GATE = _source(*_lowered_gate(cue_entries))
     p.PASSIVE_PARTICIPLE = lx.words("passive_participles")
+
+
+#: The fixed words of the per-sentence frames, outside the lexicon, lower-cased for `SPEECH_GATE`:
+#: laut/gemäß (prep.SOURCE_NOUN_PREP), nach (prep.NACH_FRAME, NACH_POST, WONACH, Demnach, Danach),
+#: zufolge (ZUFOLGE, Demzufolge) and ", so" (TRAILING_FRAME, also after "das"/"dies").
+GATE_FRAME_WORDS = r"laut|gemäß|nach|zufolge|,\s*(?:(?:das|dies)\s+)?so"
+#: Characters on which lower-casing and IGNORECASE agree exactly (`SPEECH_GATE`, `SPEECH_VERB_LOWER`):
+#: ASCII, the German letters and case-less punctuation of news text. Any other character in a
+#: sentence (é, ſ, ı, the Kelvin sign, Greek, …; 2 % of SpkAtt's sentences) sends it to the exact
+#: patterns. tests/test_quotes.py checks each character against the regex engine's own case folding.
+CASE_SAFE = "\\x00-\\x7fÄÖÜäöüß„“”‚‘’–—…«»·•€§°´′×"
+NOT_CASE_SAFE = re.compile(f"[^{CASE_SAFE}]")
+#: An entry that reads the same lower-cased: letters of ASCII and German, spaces, groups "(?:",
+#: "|", quantifiers, and the escapes \w \s \d \b (which lower-casing leaves as they are).
+_PLAIN_ENTRY = re.compile(r"(?:[A-Za-zÄÖÜäöüß ()|?*+{},0-9]|\(\?:|\\[wsdb])*")
+
+
+def _plain(lx: Lexicon, name: str) -> bool:
+    """Whether every entry of a list reads the same lower-cased (`_PLAIN_ENTRY`)."""
+    return all(_PLAIN_ENTRY.fullmatch(e) for e in lx.lists[name].entries)
+
+
+def _lowered_gate(cue_entries: Sequence[str]) -> tuple[str, int]:
+    """`SPEECH_GATE`: the frame words or a cue word, as one pattern over the lower-cased sentence.
+
+    On text that holds no character but those `quotes.may_hold_speech` lets through (ASCII, German
+    letters, case-less punctuation), matching under IGNORECASE and matching the lower-cased text
+    case-sensitively with lower-cased entries are the same thing, and the second is about seven
+    times cheaper (the engine compares every character through its case folding otherwise, and
+    gets no first-character scan). An entry that is not plain (`_PLAIN_ENTRY`) keeps IGNORECASE:
+    slower, but the same matches on lower-cased text."""
+    cue = rf"{WB_BEFORE}(?:{grouped_alt(cue_entries)}){WB_AFTER}"
+    if all(_PLAIN_ENTRY.fullmatch(e) for e in cue_entries):
+        return rf"{GATE_FRAME_WORDS}|{cue.lower()}", 0
+    return rf"{GATE_FRAME_WORDS}|{cue}", re.IGNORECASE
 
 
 def _konjunktiv_and_nouns(p: Patterns, lx: Lexicon) -> None:
@@ -256,9 +296,35 @@ def _noun_phrases(p: Patterns, lx: Lexicon) -> None:
     p.ADVERBS = lx.words("after_verb")
     p.ROLE_NOUN = rf"(?:[\wÄÖÜäöüß-]*(?:{_alt(lx, 'role_nouns')}))"
     p.ROLE_THEN_NAME = _source(rf"\b{p.ROLE_NOUN}\s+(?P<name>{NAME_TOKEN}(?:\s+{NAME_TOKEN}){{0,2}})")
+    p.ROLE_CANDIDATE = _role_candidate(lx)
     p.NAME_THEN_APPOSITION = _source(
         rf"(?P<name>{NAME_TOKEN}(?:\s+{NAME_TOKEN}){{1,2}}),\s+(?:der|die)\s+(?:[\wÄÖÜäöüß-]+\s+){{0,2}}{p.ROLE_NOUN}")
     p.ORG_HEAD = _source(rf"({_alt(lx, 'organisation_heads')})\b")
+
+
+#: A role-noun entry whose every match is a non-empty run of letters: letters, classes of letters,
+#: groups "(?:", "|" and "?" ("[Mm]inister(?:in)?", "[Vv]orsitzende[rn]?").
+_LETTER_ENTRY = re.compile(r"(?:[A-Za-zÄÖÜäöüß]|\[[A-Za-zÄÖÜäöüß]+\]|\(\?:|[)?|])+")
+_LEAD_LETTER = re.compile(r"(?:[A-Za-zÄÖÜäöüß]|\[[A-Za-zÄÖÜäöüß]+\])(?=[A-Za-zÄÖÜäöüß[])")
+
+
+def _role_candidate(lx: Lexicon) -> Any:
+    """`ROLE_CANDIDATE`: a role noun without its first letter, then space and a capital. Every match
+    of ROLE_THEN_NAME holds one, inside the run of word characters it starts in
+    (toolkit.attribution.speakers.role_then_name starts from these instead of trying
+    "\\b[\\w-]*" and the role nouns at every word). Without the first letter ("[Mm]") each
+    alternative starts with a literal, so the engine scans for their first characters in one loop:
+    a seventh of the time. None when an entry is not a plain run of letters that starts with a
+    letter or a class of them and cannot end after it: then the shortcut is not shown exact."""
+    rests = []
+    for e in lx.lists["role_nouns"].entries:
+        lead = _LEAD_LETTER.match(e)
+        if lead is None or _top_level_bar(e) or not _LETTER_ENTRY.fullmatch(e):
+            return None
+        rests.append(e[lead.end():])
+        if re.fullmatch(rests[-1], "") is not None:
+            return None
+    return _source(rf"(?:{grouped_alt(rests)})\s+[A-ZÄÖÜ]")
 
 
 def _clauses(p: Patterns, lx: Lexicon) -> None:
