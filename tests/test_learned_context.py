@@ -96,9 +96,12 @@ def test_a_model_reading_context_scores_by_table_as_by_strings_and_survives_its_
             assert first_max(scores) == argmax_option(source, rows)
             n += len(options)
     assert n > 100
-    # In sample (the model saw these six articles), as the plain layer of test_learned_attribution.
+    # In sample (the model saw these six articles), measured: M 100 / S 90.32 / J 95.38 for each of
+    # the three, as for the layer without context (test_learned_attribution).
     learned = _scores(docs, model)
-    assert learned["message_f1"] >= 0.99 and learned["joint_f1"] >= 0.95
+    assert learned["message_f1"] == pytest.approx(1.0, abs=0.005)
+    assert learned["source_f1"] == pytest.approx(0.9032, abs=0.005)
+    assert learned["joint_f1"] == pytest.approx(0.9538, abs=0.005)
     save_attribution_model(model, tmp_path, {"documents": len(docs)})
     loaded = load_attribution_model(tmp_path)
     for d in docs:
@@ -121,3 +124,23 @@ def test_stacked_speech_decides_in_two_passes(gold):
     assert max(abs(a - b) for a, b in zip(first, probs)) > 0.01
     nb = cx.neighbour_features(view, cands, first, 0)
     assert nb[0].startswith("s1=") and nb[1] == f"prev=none&{'rule' if cands[0].quote is not None else 'sentence'}"
+
+
+def test_bench_learned_times_a_variant_in_the_same_rounds(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from toolkit.attribution.learned.folds import make_folds
+
+    ids = [d["doc_id"] for d in read_gold(GOLD)]
+    folds = tmp_path / "folds.json"
+    folds.write_text(json.dumps({"folds": make_folds(ids, k=2, seed=1)}), encoding="utf-8")
+    script = Path(__file__).resolve().parents[1] / "scripts" / "bench_learned.py"
+    proc = subprocess.run([sys.executable, str(script), "--data", str(GOLD), "--folds", str(folds), "--rounds", "2",
+                           "--param", "context=speech_sent,small,nocross", "--param", "stack=true"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert sum(1 for line in lines if line.startswith("round ") and "with {'context'" in line) == 2
+    assert "with {'context': 'speech_sent,small,nocross', 'stack': True}: CPU ms per article" in proc.stdout

@@ -91,9 +91,15 @@ class AttributionModel(BaseEstimator):
     source_for : {"all", "frameless"}
         Which candidates the source classifier decides for: all, or only those whose rule found
         no mention (the rules' frame mention is kept where there is one).
-    context : {"none", "speech", "source", "both"}
-        Which decisions also read the context across sentences (toolkit.attribution.learned.context:
-        the rules' quotes before and after, the latest named source, paragraph position).
+    context : str
+        "none", or a comma-separated set of what reads the context across sentences
+        (toolkit.attribution.learned.context: the rules' quotes before and after, the latest named
+        source, paragraph position, the previous sentence's Konjunktiv, a continuing opener):
+        `speech` (the speech decision of every candidate), `speech_sent` (of the extra sentence
+        candidates only), `source` (source features and the latest named source as an option),
+        `both` (speech and source); modifiers `small` (four speech features instead of 14),
+        `nocross` (no copies crossed with the candidate's kind), `no_opt` (no extra source option).
+        The fourth round's trials on SpkAtt are in docs/evaluation.md.
     stack : bool
         Decide speech in two passes: the second reads the first pass's scores of the
         neighbouring candidates (is the sentence before speech).
@@ -102,7 +108,8 @@ class AttributionModel(BaseEstimator):
     def __init__(self, C: float = 0.5, threshold: float = 0.5, min_overlap: float = 0.1,
                  sentence_candidates: bool = True, source_for: str = "all", all_sentences: bool = False,
                  source_threshold: float = 0.35, review_weight: float = 1.0,
-                 sentence_threshold: float | None = None, context: str = "none", stack: bool = False) -> None:
+                 sentence_threshold: float | None = None, context: str = "speech_sent,small,nocross",
+                 stack: bool = False) -> None:
         self.stack = stack
         self.context = context
         self.review_weight = review_weight
