@@ -47,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=None, help="Only the first N articles of the last fold.")
     ap.add_argument("--warm", action="store_true", help="Keep the paragraph sentence cache between passes.")
     ap.add_argument("--tree", type=Path, default=ROOT, help="Repository whose toolkit is timed (default: this one).")
+    ap.add_argument("--param", action="append", default=[],
+                    help="NAME=VALUE (JSON value), repeatable: also time a model with these AttributionModel "
+                         "parameters, in the same rounds as the default one (e.g. context=speech_sent,small,nocross).")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(args.tree))
     from toolkit.attribution.learned.data import article_of, capture, read_gold
@@ -61,21 +64,45 @@ def main(argv: list[str] | None = None) -> int:
     folds = read_folds(args.folds, [d["doc_id"] for d in docs])
     held = set(folds[-1])
     registry = load_registry()
-    model = AttributionModel().fit(capture([d for d in docs if d["doc_id"] not in held], registry))
+    captured = capture([d for d in docs if d["doc_id"] not in held], registry)
+    model = AttributionModel().fit(captured)
+    params = dict(_param(p) for p in args.param)
+    variant = AttributionModel(**params).fit(captured) if params else None
     articles = [article_of(d) for d in docs if d["doc_id"] in held][:args.limit]
     _cpu_ms(articles, registry, None, True), _cpu_ms(articles, registry, model, True)  # warm-up, both sides
-    rules, learned = [], []
+    if variant is not None:
+        _cpu_ms(articles, registry, variant, True)
+    rules, learned, varied = [], [], []
     for r in range(args.rounds):
         rules.append(_cpu_ms(articles, registry, None, args.warm))
         learned.append(_cpu_ms(articles, registry, model, args.warm))
-        print(f"round {r + 1}: rules {rules[-1]:.1f} ms, rules + learned {learned[-1]:.1f} ms, "
-              f"ratio {learned[-1] / rules[-1]:.2f}")
+        line = (f"round {r + 1}: rules {rules[-1]:.1f} ms, rules + learned {learned[-1]:.1f} ms, "
+                f"ratio {learned[-1] / rules[-1]:.2f}")
+        if variant is not None:
+            varied.append(_cpu_ms(articles, registry, variant, args.warm))
+            line += f"; with {params}: {varied[-1]:.1f} ms, ratio {varied[-1] / rules[-1]:.2f}"
+        print(line)
     ratios = [b / a for a, b in zip(rules, learned)]
     print(f"{args.tree}: {len(articles)} articles of fold {len(folds)}, {args.rounds} rounds, sentence cache "
           f"{'kept' if args.warm else 'emptied before each pass'}: CPU ms per article rules "
           f"{statistics.median(rules):.1f}, rules + learned layer {statistics.median(learned):.1f}; "
           f"ratio median {statistics.median(ratios):.2f} (range {min(ratios):.2f}-{max(ratios):.2f})")
+    if variant is not None:
+        vr = [b / a for a, b in zip(rules, varied)]
+        print(f"with {params}: CPU ms per article {statistics.median(varied):.1f}; ratio median "
+              f"{statistics.median(vr):.2f} (range {min(vr):.2f}-{max(vr):.2f})")
     return 0
+
+
+def _param(text: str) -> tuple[str, Any]:
+    """NAME=VALUE of --param, the value read as JSON where it parses (as scripts/eval_spkatt.py reads it)."""
+    import json
+
+    name, _, value = text.partition("=")
+    try:
+        return name.strip(), json.loads(value)
+    except ValueError:
+        return name.strip(), value
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.base import BaseEstimator
 
 from toolkit.attribution.learned import boundaries as bd
+from toolkit.attribution.learned import context as cx
 from toolkit.attribution.learned import source as src
 from toolkit.attribution.learned.base import FeatureLogit, first_max, sigmoid
 from toolkit.attribution.learned.data import TrainingDoc
@@ -90,12 +91,27 @@ class AttributionModel(BaseEstimator):
     source_for : {"all", "frameless"}
         Which candidates the source classifier decides for: all, or only those whose rule found
         no mention (the rules' frame mention is kept where there is one).
+    context : str
+        "none", or a comma-separated set of what reads the context across sentences
+        (toolkit.attribution.learned.context: the rules' quotes before and after, the latest named
+        source, paragraph position, the previous sentence's Konjunktiv, a continuing opener):
+        `speech` (the speech decision of every candidate), `speech_sent` (of the extra sentence
+        candidates only), `source` (source features and the latest named source as an option),
+        `both` (speech and source); modifiers `small` (four speech features instead of 14),
+        `nocross` (no copies crossed with the candidate's kind), `no_opt` (no extra source option).
+        The fourth round's trials on SpkAtt are in docs/evaluation.md.
+    stack : bool
+        Decide speech in two passes: the second reads the first pass's scores of the
+        neighbouring candidates (is the sentence before speech).
     """
 
     def __init__(self, C: float = 0.5, threshold: float = 0.5, min_overlap: float = 0.1,
                  sentence_candidates: bool = True, source_for: str = "all", all_sentences: bool = False,
                  source_threshold: float = 0.35, review_weight: float = 1.0,
-                 sentence_threshold: float | None = None) -> None:
+                 sentence_threshold: float | None = None, context: str = "speech_sent,small,nocross",
+                 stack: bool = False) -> None:
+        self.stack = stack
+        self.context = context
         self.review_weight = review_weight
         self.sentence_threshold = sentence_threshold
         self.source_for = source_for
@@ -112,7 +128,8 @@ class AttributionModel(BaseEstimator):
                    skip: Sequence[Span]) -> list[Candidate]:
         """The rules' quotes plus, if enabled, the extra sentence candidates, in text order."""
         cands = rule_candidates(view, spans)
-        if self.sentence_candidates:
+        context = getattr(self, "context", "none")
+        if self.sentence_candidates or context != "none":
             from toolkit.attribution.segment import paragraphs
 
             paras = paragraphs(text)
@@ -120,9 +137,14 @@ class AttributionModel(BaseEstimator):
             for a, _ in view.sentences:
                 pos = view.starts[a]
                 para_of.append(next((i for i, (ps, pe) in enumerate(paras) if ps <= pos < pe), 0))
+        if self.sentence_candidates:
             skip_tokens = [r for s, e in skip if (r := view.token_range(s, e))]
             cands += sentence_candidates(view, cands, skip_tokens, para_of, triggered=not self.all_sentences)
         cands.sort(key=lambda c: c.first)
+        if context != "none":
+            flags = frozenset(context.split(","))
+            cx.annotate(view, cands, para_of, speech=bool(flags & {"speech", "speech_sent", "both"}),
+                        source=bool(flags & {"source", "both"}), flags=flags)
         return cands
 
     @staticmethod
@@ -130,6 +152,8 @@ class AttributionModel(BaseEstimator):
         rows, prev_end = [], -10
         for c in cands:
             rows.append(speech_features(view, c, prev_quoted=c.first - prev_end <= 40 and prev_end >= 0))
+            if c.ctx is not None and c.ctx.for_speech:
+                rows[-1] += c.ctx.speech_features("rule" if c.quote is not None else "sentence")
             if c.quote is not None:
                 prev_end = c.last
         return rows
@@ -160,12 +184,16 @@ class AttributionModel(BaseEstimator):
             rows[name][1].append(label)
             rows[name][2].append(w)
 
-        for i, feats in enumerate(self._speech_rows(view, cands)):
+        speech_rows = self._speech_rows(view, cands)
+        stack = (view, cands, speech_rows, [])
+        rows.setdefault("_stack", ([], [], []))[0].append(stack)
+        for i, feats in enumerate(speech_rows):
             c = cands[i]
             if seen is not None and not any(a <= c.last and c.first <= b for a, b in seen):
                 continue
             ok = i in paired and paired[i][1] >= self.min_overlap
             add("speech", feats, int(ok))
+            stack[3].append((i, int(ok), w))
             if not ok:
                 continue
             g = paired[i][0]
@@ -187,10 +215,42 @@ class AttributionModel(BaseEstimator):
         rows: dict[str, tuple[list, list, list]] = {k: ([], [], []) for k in names}
         for doc in docs:
             self._training_rows(doc, rows)
+        stacked = rows.pop("_stack", ([], [], []))[0]
         self.models_ = {name: FeatureLogit(C=self.C).fit(X, labels, weights)
                         for name, (X, labels, weights) in rows.items()}
+        if getattr(self, "stack", False):
+            self.models_["speech_first"] = self.models_["speech"]
+            self.models_["speech"] = self._second_pass(stacked)
         self.n_rows_ = {name: len(X) for name, (X, _, _) in rows.items()}
         return self
+
+    def _second_pass(self, stacked: list[tuple[Any, list, list, list]], k: int = 3) -> FeatureLogit:
+        """The speech model of the second pass: its features add the neighbours' first-pass
+        scores, which for training come from first-pass models of the other `k` - 1 parts of the
+        training documents (never from a model that saw the document: no leakage)."""
+        X, labels, weights = [], [], []
+        for part in range(k):
+            train = [(feats[i], y, w) for j, (_, _, feats, lab) in enumerate(stacked) if j % k != part
+                     for i, y, w in lab]
+            first = FeatureLogit(C=self.C).fit([r[0] for r in train], [r[1] for r in train], [r[2] for r in train])
+            for j, (view, cands, feats, lab) in enumerate(stacked):
+                if j % k != part or not lab:
+                    continue
+                probs = first.positive(feats)
+                for i, y, w in lab:
+                    X.append(feats[i] + cx.neighbour_features(view, cands, probs, i))
+                    labels.append(y)
+                    weights.append(w)
+        return FeatureLogit(C=self.C).fit(X, labels, weights)
+
+    def speech_probs(self, view: ArticleView, cands: Sequence[Candidate], feats: list[list[str]]) -> np.ndarray:
+        """Speech probability of every candidate (two passes when the model was trained stacked)."""
+        first = self.models_.get("speech_first")
+        if first is None:
+            return self.models_["speech"].positive(feats)
+        probs = first.positive(feats)
+        return self.models_["speech"].positive([f + cx.neighbour_features(view, cands, probs, i)
+                                                for i, f in enumerate(feats)])
 
     # ------------------------------------------------------------------ applying
 
@@ -201,7 +261,7 @@ class AttributionModel(BaseEstimator):
         cands = self.candidates(view, text, spans, skip)
         feats = self._speech_rows(view, cands)
         sent_t = self.threshold if getattr(self, "sentence_threshold", None) is None else self.sentence_threshold
-        probs = self.models_["speech"].positive(feats)
+        probs = self.speech_probs(view, cands, feats)
         keep = [p >= (self.threshold if c.quote is not None else sent_t) for c, p in zip(cands, probs)]
         out: list[tuple[int, QuoteSpan]] = []
         last_end = -1

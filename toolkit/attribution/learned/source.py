@@ -9,9 +9,11 @@ one before (inside the message too: a sentence candidate holds its frame), and "
 
 from __future__ import annotations
 
+from itertools import repeat
 from typing import Any
 
 from toolkit.attribution.learned.base import FeatureLogit
+from toolkit.attribution.learned.context import named_option, source_context
 from toolkit.attribution.learned.speech import Candidate
 from toolkit.attribution.learned.view import ArticleView, Span
 
@@ -47,6 +49,9 @@ def source_options(view: ArticleView, c: Candidate) -> list[Span]:
     out: list[Span] = [NONE]
     if c.mention is not None:
         out.append(c.mention)
+    named = named_option(c)
+    if named is not None:
+        out.append(named)
     if view.sentences:
         lo = view.sentences[max(view.sentence_of(c.first) - 1, 0)][0]
         hi = view.sentences[view.sentence_of(c.last)][1] + 1
@@ -98,7 +103,7 @@ def source_rows(view: ArticleView, c: Candidate, options: list[Span]) -> list[li
     kind = c.kind
     base = [f"kind={kind}"]
     none = base + ["none", f"none&kind={kind}", f"none&hasmention={c.mention is not None}",
-                   f"none&q={c.quote.type if c.quote else 'sentence'}"]
+                   f"none&q={c.quote.type if c.quote else 'sentence'}", *source_context(view, c, NONE)]
     s_first = view.sentence_of(c.first)
     word, cls = view.word, view.cls
     rows = []
@@ -116,7 +121,7 @@ def source_rows(view: ArticleView, c: Candidate, options: list[Span]) -> list[li
                         f"sinit={sinit}", f"kind&rel={kind}&{rel}"]
         if c.cue is not None:
             feats.append(f"cue_d={_cue_d(c, a, b)}")
-        rows.append(feats)
+        rows.append(feats + source_context(view, c, option))
     return rows
 
 
@@ -144,6 +149,7 @@ def source_scores(view: ArticleView, c: Candidate, options: list[Span], model: F
     none = model.decision(source_rows(view, c, [NONE])[0])
     s_first = view.sentence_of(c.first)
     word, cls = view.word, view.cls
+    w, with_context = model.weights_.get, c.ctx is not None and c.ctx.for_source
     scores = []
     for option in options:
         if option == NONE:
@@ -158,5 +164,7 @@ def source_scores(view: ArticleView, c: Candidate, options: list[Span], model: F
              + t["len"](str(min(b - a + 1, 6)), 0.0) + t["sinit"](str(sinit), 0.0))
         if c.cue is not None:
             s += t["cue_d"](_cue_d(c, a, b), 0.0)
+        if with_context:
+            s += sum(map(w, source_context(view, c, option), repeat(0.0)))
         scores.append(s)
     return scores

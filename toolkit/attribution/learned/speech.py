@@ -10,6 +10,7 @@ quotes that look like false alarms.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from toolkit.attribution.learned.view import ArticleView, Span
 from toolkit.attribution.spans import QuoteSpan
@@ -29,6 +30,8 @@ class Candidate:
     cue: Span | None = None
     mention: Span | None = None
     notes: list[str] = field(default_factory=list)
+    #: Context across sentences (toolkit.attribution.learned.context.Context), when the model reads it.
+    ctx: Any = None
 
 
 def _bucket(n: int) -> str:
