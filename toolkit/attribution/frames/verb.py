@@ -124,7 +124,9 @@ def clause_content(text: str, v: re.Match[str], sent: Span, mark_spans: Sequence
             fw is not None and (fw[0] not in LEX.NOT_CLAUSE_START or
                                 fw[0] in _ARTICLES and article_before_noun(text, fw[2], e)):
         content = strip_final_punct(text, c_start, e)
-        return None if content[1] - content[0] < 20 else content
+        # A short content needs its Konjunktiv: "sagte, die Lage sei ernst" (18 characters) is
+        # speech, a short clause without one is too often not (20 characters then).
+        return None if content[1] - content[0] < (12 if has_konj else 20) else content
     return None
 
 
