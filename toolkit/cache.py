@@ -94,24 +94,32 @@ def write(kind: str, digest: str | None, value: Any) -> None:
     path = _file(kind, digest) if digest else None
     if path is None:
         return
-    import tempfile
-
-    tmp = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp = tempfile.mkstemp(prefix=f".{kind}-", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({"format": FORMAT, "key": digest, "value": value}, f, ensure_ascii=False)
-        os.replace(tmp, path)
-        tmp = None
+        write_private_json(path, {"format": FORMAT, "key": digest, "value": value})
         entries = sorted(path.parent.glob(f"{kind}-*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
         for stale in entries[KEEP:]:
             stale.unlink(missing_ok=True)
     except (OSError, TypeError, ValueError):
         pass
+
+
+def write_private_json(path: Path, payload: Any, **dump: Any) -> None:
+    """Write `payload` as JSON to `path` atomically, readable by the user alone (folder 0700, file
+    0600 as mkstemp makes it): a cache entry is whole or absent, never half written. Raises what
+    writing raises (OSError, or TypeError/ValueError for what JSON cannot hold), leaving no file.
+
+    Why not toolkit.fileio.atomic_open: that one gives outputs the umask's mode and imports the
+    reading stack, which every process that only reads a cache would pay for at start."""
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(payload, f, ensure_ascii=False, **dump)
+        os.replace(tmp, path)
     finally:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
+        Path(tmp).unlink(missing_ok=True)
 
 
 def compiled_patterns(kind: str, sources: dict[str, tuple[str, int]]) -> dict[str, Any]:

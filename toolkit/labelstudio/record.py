@@ -22,8 +22,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -112,21 +110,12 @@ def save(ident: dict[str, Any], rec: Record) -> None:
     path = path_for(ident)
     if path is None:
         return
-    tmp = None
+    payload = {"format": FORMAT, "project": ident, "max_id": rec.max_id, "count": rec.count, "since": rec.since,
+               "tasks": {str(t): (list(k) if k else None) for t, k in rec.tasks.items()}}
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp = tempfile.mkstemp(prefix=f".{KIND}-", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({"format": FORMAT, "project": ident, "max_id": rec.max_id, "count": rec.count,
-                       "since": rec.since, "tasks": {str(t): (list(k) if k else None) for t, k in rec.tasks.items()}},
-                      f, ensure_ascii=False, separators=(",", ":"))
-        os.replace(tmp, path)
-        tmp = None
+        cache.write_private_json(path, payload, separators=(",", ":"))
     except OSError as exc:
         log.warning("could not write the task record %s (%s); the next push reads every task", path, exc)
-    finally:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
 
 
 def forget(ident: dict[str, Any]) -> None:
