@@ -72,32 +72,12 @@ def test_training_on_handmade_gold_learns_and_beats_the_rules_on_it(handmade):
     assert learned["joint_f1"] >= 0.95
 
 
-def test_scores_by_table_agree_with_the_feature_strings_the_model_was_trained_on(handmade):
+def test_scores_by_table_agree_with_the_feature_strings_the_model_was_trained_on(handmade, table_scores_agree):
     """The layer scores source and boundary options from value tables (FeatureLogit.table), training from
     source_features' strings: both must give every option the same score and the same winner."""
-    from toolkit.attribution.learned import boundaries as bd
-    from toolkit.attribution.learned import source as src
-    from toolkit.attribution.learned.base import argmax_option, first_max
-    from toolkit.attribution.learned.view import ArticleView
-
     _, captured, model = handmade
-    source, n = model.models_["source"], 0
-    for doc in captured:
-        view = ArticleView(doc.text, doc.sentences)
-        for c in model.candidates(view, doc.text, doc.spans, doc.skip):
-            options = src.source_options(view, c)
-            rows = [src.source_features(view, c, o) for o in options]
-            scores = src.source_scores(view, c, options, source)
-            assert scores == pytest.approx([source.decision(r) for r in rows], rel=1e-12, abs=1e-12)
-            assert first_max(scores) == argmax_option(source, rows)
-            n += len(options)
-            for name, opts, feats, score in (("start", bd.start_options(view, c), bd.start_features, bd.start_scores),
-                                             ("end", bd.end_options(view, c), bd.end_features, bd.end_scores)):
-                rows = [feats(view, c, o) for o in opts]
-                scores = score(view, c, opts, model.models_[name])
-                assert scores == pytest.approx([model.models_[name].decision(r) for r in rows], rel=1e-12, abs=1e-12)
-                assert first_max(scores) == argmax_option(model.models_[name], rows)
-    assert n > 100
+    source = model.models_["source"]
+    assert table_scores_agree(model, captured, boundaries=True) > 100
     assert set(vars(source)) == {"C", "class_weight", "classes_", "weights_", "intercept_"}  # no tables in the file
 
 
