@@ -565,6 +565,10 @@ def _paragraph_sentences(tok: SoMaJo, paragraph: str) -> tuple[Span, ...]:
 # A Latin letter as SoMaJo 2.5's patterns see it (no digit, no combining mark, no dot).
 _LATIN = "A-Za-zÀ-ÖØ-öø-ÿ"
 _LATIN_OR_HYPHEN = frozenset(chr(c) for c in range(0x250) if re.fullmatch(f"[{_LATIN}-]", chr(c)))
+#: Lower-case Latin letters (`_lower_word_follows`).
+_LATIN_LOWER = frozenset(c for c in _LATIN_OR_HYPHEN if c.islower())
+#: Latin letters, no hyphen (`_abbreviation_dot`, `_closed_before`).
+_LATIN_LETTER = _LATIN_OR_HYPHEN - {"-"}
 #: The right half of a place where SoMaJo 2.5 certainly ends a sentence: one [.!?], at most one
 #: closing quote, one space, at most one opening quote and an upper-case letter; the left half, a word
 #: of Latin letters (hyphenated parts of two or more) after a space, an opening quote or "(", is
@@ -612,16 +616,51 @@ def _absorbs_punctuation(word: str) -> bool:
 
 
 def _certain_end(paragraph: str, mark: int) -> bool:
-    """Whether the [.!?] at `mark` (an `_END_MARK` match) follows a word SoMaJo leaves it apart from:
-    Latin letters as `_WORD` says, after the start, a space, an opening quote or "(", and not a word
-    `_absorbs_punctuation`."""
-    j = mark
+    """Whether SoMaJo 2.5 certainly makes the [.!?] at `mark` (an `_END_MARK` match) a token of its own:
+    after a word it leaves the mark apart from (`_word_before`, not `_absorbs_punctuation`), or after
+    one of the three left halves of `_closed_before` ("Ball“.", "(CDU).", "im Jahr 1988.")."""
+    before = paragraph[mark - 1:mark]
+    if before in ("“", "”", ")") or "0" <= before <= "9":
+        return _closed_before(paragraph, mark, before)
+    word = _word_before(paragraph, mark)
+    return word is not None and not _absorbs_punctuation(word)
+
+
+def _word_before(paragraph: str, end: int) -> str | None:
+    """The word of Latin letters (`_WORD`) that ends at `end` and follows the start, a space, an
+    opening quote or "(", or None."""
+    j = end
     while j > 0 and paragraph[j - 1] in _LATIN_OR_HYPHEN:
         j -= 1
     if j > 0 and paragraph[j - 1] not in " „“\"(":
-        return False
-    word = paragraph[j:mark]
-    return _WORD.fullmatch(word) is not None and not _absorbs_punctuation(word)
+        return None
+    word = paragraph[j:end]
+    return word if _WORD.fullmatch(word) is not None else None
+
+
+_PARENTHESIS_BODY = re.compile(f"[{_LATIN}0-9 -]+")
+_YEAR = re.compile("[12][0-9]{3}")
+
+
+def _closed_before(paragraph: str, mark: int, before: str) -> bool:
+    r"""Whether the mark at `mark` follows (1) a closing quote “ or ” after a `_word_before`, (2) a
+    parenthesis of Latin letters, digits, spaces and hyphens that follows the start, a space or „, or
+    (3) a year [12]ddd after a Latin letter and a space. In each the mark is a token of its own: no
+    pattern of SoMaJo's takes a "“" or ")" together with the punctuation after it (its abbreviations
+    and ordinals need a letter or digit right before it, and none of its emoticons or single tokens
+    that can occur in such text holds "“." or ")."; tests/test_segment_fast.py checks the lists);
+    and a four-digit number beginning with 1 or 2 is no `ordinal` ((?:\d{1,3}|\d{5,}|[3-9]\d{3})\.),
+    no number, date, section number or amount ends with ".", no measurement has a unit ".", and the
+    letter and space before it leave no date, time or ISBN a way in. Nothing inside a parenthesis of
+    those characters reaches the mark: no URL, e-mail or abbreviation can form there."""
+    if before == ")":
+        k = paragraph.rfind("(", 0, mark)
+        return (k != -1 and (k == 0 or paragraph[k - 1] in " „")
+                and _PARENTHESIS_BODY.fullmatch(paragraph, k + 1, mark - 1) is not None)
+    if before in "“”":
+        return _word_before(paragraph, mark - 1) is not None
+    return (mark >= 6 and paragraph[mark - 5] == " " and paragraph[mark - 6] in _LATIN_LETTER
+            and _YEAR.fullmatch(paragraph, mark - 4, mark) is not None)
 
 
 def _ordinal_dot(paragraph: str, start: int, dot: int) -> bool:
@@ -632,6 +671,72 @@ def _ordinal_dot(paragraph: str, start: int, dot: int) -> bool:
         k -= 1
     return (0 < dot - k <= 3 and (k == start or paragraph[k - 1] in " (")
             and paragraph.startswith(" ", dot + 1))
+
+
+#: What a chunk may not hold for `_abbreviation_dot`: the characters that let a pattern SoMaJo runs
+#: before its abbreviations reach into a word ("[" markdown links and " [at] " e-mail, "/" URL paths
+#: and DOIs, "&" entities, "+" and "&" tokens, "_" underlines).
+_NOT_PLAIN = re.compile(r"[\[\]/&+_]")
+
+
+def _lower_word_follows(paragraph: str, dot: int) -> bool:
+    """Whether the "." at `dot` is followed by " " and a run of Latin letters whose first two are lower
+    case and that holds no upper-case one ("sagte er. dann", "bzw. der"). Such a "." never ends a
+    sentence for SoMaJo 2.5, however it is tokenised: its sentence splitter ends a sentence after an
+    end token only when the next token (past quotes, brackets and emoticons) starts with an upper-case
+    letter, is numeric, or is a mention or hashtag. If the token holding the "." ends there, the next
+    token starts at the lower-case letter (a token never starts with a space) and is none of those,
+    nor a quote or bracket, nor an emoticon: no emoticon of SoMaJo's starts with two lower-case Latin
+    letters but `emojiQ…`, whose "Q" is upper case (tests/test_segment_fast.py checks its lists). If
+    the token runs past the space, it is no end token: those are runs of . … ! ? or end-of-sentence
+    abbreviations, none with a space."""
+    letters = _LATIN_LOWER
+    if not (paragraph.startswith(" ", dot + 1) and paragraph[dot + 2:dot + 3] in letters
+            and paragraph[dot + 3:dot + 4] in letters):
+        return False
+    k = dot + 4
+    while k < len(paragraph) and paragraph[k] in _LATIN_LETTER:
+        if paragraph[k] not in letters:
+            return False
+        k += 1
+    return True
+
+
+@lru_cache(maxsize=1)
+def _abbreviation_words() -> frozenset[str]:
+    """Lower-cased words of Latin letters that SoMaJo 2.5 always makes one token with the "." after
+    them when the word stands alone between spaces (`_abbreviation_dot`): every single letter
+    (`single_letter_abbreviation`) and the words of its abbreviation and single-token abbreviation
+    lists (both case-insensitive), but none SoMaJo could take otherwise: its end-of-sentence
+    abbreviations (an end token), units ("5 min." is a measurement "5 min" and a "."), "ps" (its `ps`
+    pattern has a look-behind of its own), "www" (URLs), "xd…" and "oo" (the emoticons xD, XD, oO)."""
+    lists = ("abbreviations_de.txt", "single_token_abbreviations_de.txt")
+    words = {a.lower()[:-1] for name in lists for a in somajo_utils.read_abbreviation_file(name)}
+    words = {w for w in words if w and all(c in _LATIN_LETTER for c in w)} | {c.lower() for c in _LATIN_LETTER}
+    eos = {a.lower()[:-1] for a in somajo_utils.read_abbreviation_file("eos_abbreviations.txt")}
+    units = {u.lower().rstrip(".") for u in somajo_utils.read_abbreviation_file("units.txt")}
+    return frozenset(w for w in words - eos - units - {"ps", "www", "oo"} if not re.fullmatch("xd+", w))
+
+
+def _abbreviation_dot(paragraph: str, start: int, dot: int) -> bool:
+    """Whether the "." at `dot` closes a word of `_abbreviation_words` that stands between spaces (or
+    the chunk's start, which follows a space or the paragraph's start): "Dr. Meier", "ca. 50",
+    "S. Fischer". SoMaJo 2.5 then makes "word." one token, which is no end token (not a run of
+    punctuation, not an end-of-sentence abbreviation), so the "." ends no sentence. Why the token is
+    always "word.": the passes before its abbreviations cannot reach into such a word in a chunk
+    without "[ ] / & + _" (`_NOT_PLAIN`; `_one_sentence` has already excluded "<", "@", "#", "*",
+    emoji and marks): their matches hold characters the word lacks (":", ";", digits, "://", "www.",
+    "(" after a letter) or are listed emoticons and single tokens none of which fits " word. "
+    (tests/test_segment_fast.py checks the lists), a measurement needs a unit and units are excluded;
+    then each abbreviation pattern that matches at the word's start (their look-behinds forbid a
+    letter before) matches exactly "word." (its entries hold a "." and no space, the word holds no
+    "."), and a matched token is locked against later passes."""
+    j = dot
+    while j > start and paragraph[j - 1] in _LATIN_LETTER:
+        j -= 1
+    if j == dot or (j > start and paragraph[j - 1] != " ") or not paragraph.startswith(" ", dot + 1):
+        return False
+    return paragraph[j:dot].lower() in _abbreviation_words()
 
 
 def _one_sentence(paragraph: str, start: int, end: int) -> bool:
@@ -648,9 +753,13 @@ def _one_sentence(paragraph: str, start: int, end: int) -> bool:
             and _NOT_ONE_SENTENCE.search(paragraph, start, body) is None):
         return False
     dot = paragraph.find(".", start, body)
+    plain = None
     while dot != -1:
-        if not _ordinal_dot(paragraph, start, dot):
-            return False
+        if not (_ordinal_dot(paragraph, start, dot) or _lower_word_follows(paragraph, dot)):
+            if plain is None:
+                plain = _NOT_PLAIN.search(paragraph, start, body) is None
+            if not (plain and _abbreviation_dot(paragraph, start, dot)):
+                return False
         dot = paragraph.find(".", dot + 1, body)
     return True
 
