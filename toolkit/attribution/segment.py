@@ -600,6 +600,7 @@ def _dot_words() -> frozenset[str]:
     return frozenset(words | {"ps."})
 
 
+@lru_cache(maxsize=65_536)  # a word's answer depends on the word alone; most words recur
 def _absorbs_punctuation(word: str) -> bool:
     """Whether a SoMaJo 2.5 pattern could make the punctuation after `word` part of a token. Such a
     match begins at the word's start or after one of its hyphens (every abbreviation pattern has a
@@ -703,19 +704,21 @@ def _lower_word_follows(paragraph: str, dot: int) -> bool:
 
 
 @lru_cache(maxsize=1)
-def _abbreviation_words() -> frozenset[str]:
-    """Lower-cased words of Latin letters that SoMaJo 2.5 always makes one token with the "." after
-    them when the word stands alone between spaces (`_abbreviation_dot`): every single letter
+def _abbreviation_words() -> tuple[frozenset[str], frozenset[str]]:
+    """Lower-cased words of Latin letters that SoMaJo 2.5 makes one token with the "." after them when
+    the word stands alone between spaces (`_abbreviation_dot`): every single letter
     (`single_letter_abbreviation`) and the words of its abbreviation and single-token abbreviation
     lists (both case-insensitive), but none SoMaJo could take otherwise: its end-of-sentence
-    abbreviations (an end token), units ("5 min." is a measurement "5 min" and a "."), "ps" (its `ps`
-    pattern has a look-behind of its own), "www" (URLs), "xd…" and "oo" (the emoticons xD, XD, oO)."""
+    abbreviations (an end token), "ps" (its `ps` pattern has a look-behind of its own), "www" (URLs),
+    "xd…" and "oo" (the emoticons xD, XD, oO). Returned as (words, units): the units ("s", "m",
+    "min") are apart, since after a number they are a measurement ("5 min" and a ".")."""
     lists = ("abbreviations_de.txt", "single_token_abbreviations_de.txt")
     words = {a.lower()[:-1] for name in lists for a in somajo_utils.read_abbreviation_file(name)}
     words = {w for w in words if w and all(c in _LATIN_LETTER for c in w)} | {c.lower() for c in _LATIN_LETTER}
     eos = {a.lower()[:-1] for a in somajo_utils.read_abbreviation_file("eos_abbreviations.txt")}
+    words = {w for w in words - eos - {"ps", "www", "oo"} if not re.fullmatch("xd+", w)}
     units = {u.lower().rstrip(".") for u in somajo_utils.read_abbreviation_file("units.txt")}
-    return frozenset(w for w in words - eos - units - {"ps", "www", "oo"} if not re.fullmatch("xd+", w))
+    return frozenset(words - units), frozenset(words & units)
 
 
 def _abbreviation_dot(paragraph: str, start: int, dot: int) -> bool:
@@ -727,7 +730,8 @@ def _abbreviation_dot(paragraph: str, start: int, dot: int) -> bool:
     without "[ ] / & + _" (`_NOT_PLAIN`; `_one_sentence` has already excluded "<", "@", "#", "*",
     emoji and marks): their matches hold characters the word lacks (":", ";", digits, "://", "www.",
     "(" after a letter) or are listed emoticons and single tokens none of which fits " word. "
-    (tests/test_segment_fast.py checks the lists), a measurement needs a unit and units are excluded;
+    (tests/test_segment_fast.py checks the lists), a measurement is a number, at most one space and a
+    unit, so a unit counts only when no digit stands before that space;
     then each abbreviation pattern that matches at the word's start (their look-behinds forbid a
     letter before) matches exactly "word." (its entries hold a "." and no space, the word holds no
     "."), and a matched token is locked against later passes."""
@@ -736,7 +740,39 @@ def _abbreviation_dot(paragraph: str, start: int, dot: int) -> bool:
         j -= 1
     if j == dot or (j > start and paragraph[j - 1] != " ") or not paragraph.startswith(" ", dot + 1):
         return False
-    return paragraph[j:dot].lower() in _abbreviation_words()
+    words, units = _abbreviation_words()
+    word = paragraph[j:dot].lower()
+    return word in words or (word in units and not (j >= 2 and "0" <= paragraph[j - 2] <= "9"))
+
+
+#: The numbers `_number_dot` vouches for: thousands groups, a decimal point, a date d.m.yy or d.m.yyyy.
+_NUMBER = re.compile(r"[0-9]{1,3}(?:\.[0-9]{3})+|[0-9]{1,8}\.[0-9]{1,8}|[0-9]{1,2}\.[0-9]{1,2}\.(?:[0-9]{2}){1,2}")
+
+
+def _number_dot(paragraph: str, start: int, dot: int) -> bool:
+    r"""Whether the "." at `dot` lies inside a number of `_NUMBER`'s shapes that follows "(", or a space
+    without a digit or "-" before it, or the chunk's start, and is followed by " " or ", ": "1.000
+    Menschen", "2.5 Prozent", "am 1.10.2020 kam". SoMaJo 2.5 keeps each such "." inside a token: a
+    valid date is split by `three_part_date_dmy` (or `_mdy`) into "1." "10." "2020" (the dots stay with
+    their digits); otherwise `number` takes the whole (its look-behind (?<!\w-?|\d[.,]?) and that of
+    every later number pattern forbid a start after a digit or "digit."; none of the shapes can start a
+    two-part date, which needs a "." after its second part, or an ordinal, whose "." is followed by no
+    digit), and no earlier pass can take part of it: measurements need a unit after the whole number,
+    ISBNs need ten digits or groups separated by " "/"-" (no group here has nine digits, and no digit and
+    space come before), the emoticon eye "8" needs a mouth, calculations an operator. A "." inside a
+    token is no end token, so it ends no sentence. The chunk's start follows a space."""
+    i = dot
+    while i > start and paragraph[i - 1] in "0123456789.":
+        i -= 1
+    j = dot + 1
+    while j < len(paragraph) and paragraph[j] in "0123456789.":
+        j += 1
+    if i > start and not (paragraph[i - 1] == "(" or (paragraph[i - 1] == " " and (i - 1 == 0 or paragraph[i - 2]
+                                                                                    not in "0123456789-"))):
+        return False
+    if not (paragraph.startswith(" ", j) or paragraph.startswith(", ", j)):
+        return False
+    return _NUMBER.fullmatch(paragraph, i, j) is not None
 
 
 def _one_sentence(paragraph: str, start: int, end: int) -> bool:
@@ -755,7 +791,8 @@ def _one_sentence(paragraph: str, start: int, end: int) -> bool:
     dot = paragraph.find(".", start, body)
     plain = None
     while dot != -1:
-        if not (_ordinal_dot(paragraph, start, dot) or _lower_word_follows(paragraph, dot)):
+        if not (_ordinal_dot(paragraph, start, dot) or _lower_word_follows(paragraph, dot)
+                or _number_dot(paragraph, start, dot)):
             if plain is None:
                 plain = _NOT_PLAIN.search(paragraph, start, body) is None
             if not (plain and _abbreviation_dot(paragraph, start, dot)):
