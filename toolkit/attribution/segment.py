@@ -576,13 +576,16 @@ _LATIN_LETTER = _LATIN_OR_HYPHEN - {"-"}
 _END_MARK = re.compile(r"[.!?][“”\"]? (?=[„“\"]?[A-ZÄÖÜ])")
 _WORD = re.compile(rf"[{_LATIN}]{{2,}}(?:-[{_LATIN}]{{2,}})*")
 #: What a chunk SoMaJo 2.5 certainly leaves as one sentence, from its first to its last character, may
-#: not hold before its final [.!?] and closing quote: any of ! ? … (SoMaJo's sentence ends are tokens of
-#: those and of "." and its end-of-sentence abbreviations, each of which holds a "."), any character
-#: SoMaJo skips (control, format, white space but " ") or a combining mark (`\w` of `re` is
-#: `str.isalnum`, no mark), and a "." other than one closing an ordinal of one to three digits after a
-#: space or "(" and before a space ("am 5. August", "3. Liga"; `_ordinal_dot`): SoMaJo's `ordinal`
-#: pattern makes that one token, which is not an end token. The stdlib `re` scans faster than `regex`.
-_NOT_ONE_SENTENCE = re.compile(r"[^\w .,;:()\[\]\"'„“”‚‘’»«/%&+§$€°–—-]")
+#: not hold before its final [.!?] and closing quote: any character SoMaJo skips (control, format, white
+#: space but " ") or a combining mark (`\w` of `re` is `str.isalnum`, no mark), or a character outside
+#: this list; its marks . ! ? … (SoMaJo's sentence ends are tokens of those and its end-of-sentence
+#: abbreviations, each of which holds a ".") are checked one by one in `_one_sentence`, e.g. a "." that
+#: closes an ordinal of one to three digits after a space or "(" and before a space ("am 5. August",
+#: "3. Liga"; `_ordinal_dot`: SoMaJo's `ordinal` makes it one token, no end token). The stdlib `re`
+#: scans faster than `regex`.
+_NOT_ONE_SENTENCE = re.compile(r"[^\w .,;:()\[\]\"'„“”‚‘’»«/%&+§$€°–—!?…-]")
+#: The marks `_one_sentence` checks one by one: what SoMaJo's end tokens are made of.
+_MARKS = re.compile("[.!?…]")
 #: The first and the last character of such a chunk (before the final [.!?]): no space, no ".".
 _FIRST = re.compile(r"[\w,;:()\[\]\"'„“”‚‘’»«/%&+§$€°–—-]")
 _LAST = re.compile(r"[\w)\]\"'„“”‘’«%]")
@@ -680,22 +683,28 @@ def _ordinal_dot(paragraph: str, start: int, dot: int) -> bool:
 _NOT_PLAIN = re.compile(r"[\[\]/&+_]")
 
 
-def _lower_word_follows(paragraph: str, dot: int) -> bool:
-    """Whether the "." at `dot` is followed by " " and a run of Latin letters whose first two are lower
-    case and that holds no upper-case one ("sagte er. dann", "bzw. der"). Such a "." never ends a
-    sentence for SoMaJo 2.5, however it is tokenised: its sentence splitter ends a sentence after an
-    end token only when the next token (past quotes, brackets and emoticons) starts with an upper-case
-    letter, is numeric, or is a mention or hashtag. If the token holding the "." ends there, the next
-    token starts at the lower-case letter (a token never starts with a space) and is none of those,
-    nor a quote or bracket, nor an emoticon: no emoticon of SoMaJo's starts with two lower-case Latin
-    letters but `emojiQ…`, whose "Q" is upper case (tests/test_segment_fast.py checks its lists). If
-    the token runs past the space, it is no end token: those are runs of . … ! ? or end-of-sentence
-    abbreviations, none with a space."""
+def _lower_word_follows(paragraph: str, mark: int) -> bool:
+    """Whether the . ! ? or … at `mark` is followed, after at most one closing quote (“ ” ") and at
+    most one space, by a run of Latin letters whose first two are lower case and that holds no upper-case
+    one ("sagte er. dann", "bzw. der", "ver.di", „Warum?“ fragt er). Such a mark never ends a sentence
+    for SoMaJo 2.5, however it is tokenised: its sentence splitter ends a sentence after an end token
+    only when the next token, past closing quotes and brackets and emoticons, starts with an upper-case
+    letter, is numeric, or is a mention or hashtag. If the token holding the mark ends there, the quote
+    is a closing one (followed by a space) or an opening one (followed by a letter), both passed over,
+    and the next token starts at the lower-case letter (a token never starts with a space) and is none of
+    those, nor a quote or bracket, nor an emoticon: no emoticon of SoMaJo's starts with a quote or two
+    lower-case Latin letters but `emojiQ…`, whose "Q" is upper case (tests/test_segment_fast.py checks
+    its lists). A token that runs on past the mark, or a quote token that takes letters, is no end token
+    or no quote: end tokens are runs of . … ! ? or end-of-sentence abbreviations."""
+    k = mark + 1
+    if paragraph[k:k + 1] in ("“", "”", '"'):
+        k += 1
+    if paragraph.startswith(" ", k):
+        k += 1
     letters = _LATIN_LOWER
-    if not (paragraph.startswith(" ", dot + 1) and paragraph[dot + 2:dot + 3] in letters
-            and paragraph[dot + 3:dot + 4] in letters):
+    if not (paragraph[k:k + 1] in letters and paragraph[k + 1:k + 2] in letters):
         return False
-    k = dot + 4
+    k += 2
     while k < len(paragraph) and paragraph[k] in _LATIN_LETTER:
         if paragraph[k] not in letters:
             return False
@@ -777,9 +786,10 @@ def _number_dot(paragraph: str, start: int, dot: int) -> bool:
 
 def _one_sentence(paragraph: str, start: int, end: int) -> bool:
     """Whether SoMaJo 2.5 certainly keeps paragraph[start:end] as one sentence spanning all of it:
-    its body (before a final [.!?] and closing quote) holds nothing `_NOT_ONE_SENTENCE` finds and no
-    "." but ordinal ones, and begins and ends with a character that begins and ends a token
-    (`_FIRST`, `_LAST`)."""
+    its body (before a final [.!?] and closing quote) holds nothing `_NOT_ONE_SENTENCE` finds, no mark
+    of . ! ? … that could end a sentence (`_lower_word_follows`; for a "." also `_ordinal_dot`,
+    `_number_dot`, `_abbreviation_dot`), and begins and ends with a character that begins and ends a
+    token (`_FIRST`, `_LAST`)."""
     body = end
     if body > start and paragraph[body - 1] in "“”\"" and body - 1 > start and paragraph[body - 2] in ".!?":
         body -= 2
@@ -788,16 +798,16 @@ def _one_sentence(paragraph: str, start: int, end: int) -> bool:
     if not (body > start and _FIRST.match(paragraph, start) and _LAST.match(paragraph, body - 1)
             and _NOT_ONE_SENTENCE.search(paragraph, start, body) is None):
         return False
-    dot = paragraph.find(".", start, body)
     plain = None
-    while dot != -1:
-        if not (_ordinal_dot(paragraph, start, dot) or _lower_word_follows(paragraph, dot)
-                or _number_dot(paragraph, start, dot)):
+    for m in _MARKS.finditer(paragraph, start, body):
+        dot = m.start()
+        if _lower_word_follows(paragraph, dot):
+            continue
+        if m.group() != "." or not (_ordinal_dot(paragraph, start, dot) or _number_dot(paragraph, start, dot)):
             if plain is None:
                 plain = _NOT_PLAIN.search(paragraph, start, body) is None
-            if not (plain and _abbreviation_dot(paragraph, start, dot)):
+            if not (m.group() == "." and plain and _abbreviation_dot(paragraph, start, dot)):
                 return False
-        dot = paragraph.find(".", dot + 1, body)
     return True
 
 
