@@ -216,19 +216,27 @@ _GLUE = [" ", ". ", "! ", "? ", ".“ ", ".\" ", "“. ", "). ", " „", " “",
          "… ", "... ", ".” ", "!“ ", " 😀 ", ":) ", "\u00ad", "\t", ". \"", ".“", ". 12:30 ", " e\u0301 "]
 
 
-@settings(max_examples=400, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(_WORDS), st.sampled_from(_GLUE)), max_size=30))
-def test_german_like_text_splits_like_somajo(pairs: list[tuple[str, str]]) -> None:
-    text = "".join(w + g for w, g in pairs)
+def _glued(words: list[str], glue: list[str]) -> st.SearchStrategy[str]:
+    """Texts of up to 30 words, each followed by a piece of glue."""
+    return st.lists(st.tuples(st.sampled_from(words), st.sampled_from(glue)), max_size=30).map(
+        lambda pairs: "".join(w + g for w, g in pairs))
+
+
+def _assert_same_spans(text: str) -> None:
     tok = _tokenizer()
     assert _outcome(_fast_paragraph_sentences, tok, text) == _outcome(_paragraph_sentences, tok, text)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_glued(_WORDS, _GLUE))
+def test_german_like_text_splits_like_somajo(text: str) -> None:
+    _assert_same_spans(text)
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.text(st.sampled_from(list("aB .!?„“\"()-éÄ1…")), max_size=40))
 def test_any_text_over_the_boundary_characters_splits_like_somajo(text: str) -> None:
-    tok = _tokenizer()
-    assert _outcome(_fast_paragraph_sentences, tok, text) == _outcome(_paragraph_sentences, tok, text)
+    _assert_same_spans(text)
 
 
 #: Words and glue for the fifth round's rules (issue 13, seg5): abbreviations between spaces, units and the
@@ -239,15 +247,13 @@ _WORDS5 = ["Dr", "ca", "S", "s", "m", "a", "Mio", "min", "St", "Nr", "Abs", "bzw
            "altpreuß", "ALTPREUSS", "Wałęsa", "x", "e.V", "z.B", "U.S.A", "5", "1.000", "2.5", "v", "Chr", "1.10.2020",
            "13.13.2020", "1.1.20", "1.000.000", "1.2.3", "1234567890.5", "1.10.2020.5", "3 16 148410", "1.8)", "8.5",
            "-1.5", "12:30", "2.5x3", "1.000,-", "10.000", "1.100", "31.12.", "5.000km", "1.000 km", "1.5 m", "ISBN",
-           "ver.di", "wikipedia.org", "Yahoo!", "emojiQsmile"]
+           "ver.di", "wikipedia.org", "Yahoo!"]
 _GLUE5 = [" ", ". ", ".  ", ".", "! ", "? ", ".“ ", "“. ", "). ", ", ", " (", ") ", " „", "-", "; ", ": ", "/", "+",
-          " [", "] ", "_", " 5 ", " 1988. ", ". 50 ", ". der ", ". Der ", "–", "%", " (", ", 5 ", "?“ ", "!” ", '?" ', "?“", "… ", ".“",
-          "?! ", "? der ", "!“ xD ", ".ver", "… und "]
+          " [", "] ", "_", " 5 ", " 1988. ", ". 50 ", ". der ", ". Der ", "–", "%", ", 5 ", "?“ ", "!” ", '?" ', "?“",
+          "… ", ".“", "?! ", "? der ", "!“ xD ", ".ver", "… und "]
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(_WORDS5), st.sampled_from(_GLUE5)), max_size=30))
-def test_abbreviations_years_parentheses_and_quotes_split_like_somajo(pairs: list[tuple[str, str]]) -> None:
-    text = "".join(w + g for w, g in pairs)
-    tok = _tokenizer()
-    assert _outcome(_fast_paragraph_sentences, tok, text) == _outcome(_paragraph_sentences, tok, text)
+@given(_glued(_WORDS5, _GLUE5))
+def test_abbreviations_numbers_parentheses_and_quotes_split_like_somajo(text: str) -> None:
+    _assert_same_spans(text)
