@@ -760,16 +760,17 @@ _NUMBER = re.compile(r"[0-9]{1,3}(?:\.[0-9]{3})+|[0-9]{1,8}\.[0-9]{1,8}|[0-9]{1,
 
 def _number_dot(paragraph: str, start: int, dot: int) -> bool:
     r"""Whether the "." at `dot` lies inside a number of `_NUMBER`'s shapes that follows "(", or a space
-    without a digit or "-" before it, or the chunk's start, and is followed by " " or ", ": "1.000
-    Menschen", "2.5 Prozent", "am 1.10.2020 kam". SoMaJo 2.5 keeps each such "." inside a token: a
-    valid date is split by `three_part_date_dmy` (or `_mdy`) into "1." "10." "2020" (the dots stay with
-    their digits); otherwise `number` takes the whole (its look-behind (?<!\w-?|\d[.,]?) and that of
-    every later number pattern forbid a start after a digit or "digit."; none of the shapes can start a
-    two-part date, which needs a "." after its second part, or an ordinal, whose "." is followed by no
-    digit), and no earlier pass can take part of it: measurements need a unit after the whole number,
-    ISBNs need ten digits or groups separated by " "/"-" (no group here has nine digits, and no digit and
-    space come before), the emoticon eye "8" needs a mouth, calculations an operator. A "." inside a
-    token is no end token, so it ends no sentence. The chunk's start follows a space."""
+    without a digit or "-" before it, or the chunk's start, and is followed by " ", ", " or ")" (not
+    after ".8": "8)" is an emoticon's eye and mouth): "1.000 Menschen", "2.5 Prozent", "(1.10.2020)".
+    SoMaJo 2.5 keeps each such "." inside a token: a valid date is split by `three_part_date_dmy` (or
+    `_mdy`) into "1." "10." "2020" (the dots stay with their digits); otherwise `number` takes the whole
+    (its look-behind (?<!\w-?|\d[.,]?) and that of every later number pattern forbid a start after a
+    digit or "digit."; none of the shapes can start a two-part date, which needs a "." after its second
+    part, or an ordinal, whose "." is followed by no digit), and no earlier pass can take part of it:
+    measurements need a unit after the whole number, ISBNs need ten digits or groups separated by " "
+    or "-" (no group here has nine digits, and no digit and space come before), the emoticon eye "8"
+    needs a mouth, calculations an operator. A "." inside a token is no end token, so it ends no
+    sentence. The chunk's start follows a space."""
     i = dot
     while i > start and paragraph[i - 1] in "0123456789.":
         i -= 1
@@ -779,7 +780,8 @@ def _number_dot(paragraph: str, start: int, dot: int) -> bool:
     if i > start and not (paragraph[i - 1] == "(" or (paragraph[i - 1] == " " and (i - 1 == 0 or paragraph[i - 2]
                                                                                     not in "0123456789-"))):
         return False
-    if not (paragraph.startswith(" ", j) or paragraph.startswith(", ", j)):
+    if not (paragraph.startswith(" ", j) or paragraph.startswith(", ", j)
+            or (paragraph.startswith(")", j) and not paragraph.endswith(".8", i, j))):  # "8)" is an emoticon
         return False
     return _NUMBER.fullmatch(paragraph, i, j) is not None
 
