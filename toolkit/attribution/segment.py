@@ -827,6 +827,14 @@ def _chunks(paragraph: str) -> list[tuple[int, int, bool]]:
     return out
 
 
+def _may_cross_an_end(paragraph: str) -> bool:
+    """Whether a SoMaJo 2.5 pattern whose match may hold ". " and a capital could occur: `underline`
+    (_…_, any characters but "_" between), `markdown_links` ([…](…)) and XML `tag`s (<…>). Such a
+    match could cross a certain end, where SoMaJo reads the paragraph otherwise than the chunks
+    (found by Hypothesis: "Er kam _1.000 km. Der 50_"), so such a paragraph goes to SoMaJo whole."""
+    return paragraph.count("_") > 1 or "](" in paragraph or ("<" in paragraph and ">" in paragraph)
+
+
 def _fast_paragraph_sentences(tok: SoMaJo, paragraph: str) -> tuple[Span, ...]:
     """The spans `_paragraph_sentences` gives, with SoMaJo run only on the chunks between certain
     sentence ends (`_END_MARK`, `_certain_end`) that could hold another end, all of them in one call,
@@ -837,10 +845,11 @@ def _fast_paragraph_sentences(tok: SoMaJo, paragraph: str) -> tuple[Span, ...]:
     the start of a text, their look-aheads a space as at the end), so a chunk tokenises the same
     within the paragraph, alone or after another chunk that ends at a certain end (the joint is then
     again a certain end). A span that would cross a joint sends the paragraph to SoMaJo whole, as
-    does a paragraph not in NFC (SoMaJo maps its offsets through NFC alignment).
+    does a paragraph not in NFC (SoMaJo maps its offsets through NFC alignment) and one where a
+    pattern could cross a certain end after all (`_may_cross_an_end`).
     tests/test_segment_fast.py compares with SoMaJo on the seeds, the SpkAtt articles, generated
     text, probes and Hypothesis text."""
-    if not (paragraph.isascii() or unicodedata.is_normalized("NFC", paragraph)):
+    if not (paragraph.isascii() or unicodedata.is_normalized("NFC", paragraph)) or _may_cross_an_end(paragraph):
         return _paragraph_sentences(tok, paragraph)
     chunks = _chunks(paragraph)
     hard = [(s, e) for s, e, one in chunks if not one]
