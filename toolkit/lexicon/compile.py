@@ -114,6 +114,7 @@ class Patterns:
     SAY_NOUN: str
     NACH_FRAME: re.Pattern[str]
     NACH_POST: re.Pattern[str]
+    NACH_POST_IN_RUNS: bool
     SPEECH_NOUN: re.Pattern[str]
     REPORT_NOUN: re.Pattern[str]
     # noun phrases and speakers
@@ -227,7 +228,8 @@ def _cue_verbs(p: Patterns, lx: Lexicon) -> None:
     p.PASSIVE_PARTICIPLE = lx.words("passive_participles")
 
 
-#: The fixed words of the per-sentence frames, outside the lexicon, lower-cased for `SPEECH_GATE`:
+#: The fixed words of the per-sentence frames, outside the lexicon, lower-cased for the sentence
+#: gate (toolkit.attribution.quotes.may_hold_speech; a pattern of its own beside `SPEECH_GATE`):
 #: laut/gemäß (prep.SOURCE_NOUN_PREP), nach (prep.NACH_FRAME, NACH_POST, WONACH, Demnach, Danach),
 #: zufolge (ZUFOLGE, Demzufolge) and ", so" (TRAILING_FRAME, also after "das"/"dies").
 GATE_FRAME_WORDS = r"laut|gemäß|nach|zufolge|,\s*(?:(?:das|dies)\s+)?so"
@@ -248,18 +250,21 @@ def _plain(lx: Lexicon, name: str) -> bool:
 
 
 def _lowered_gate(cue_entries: Sequence[str]) -> tuple[str, int]:
-    """`SPEECH_GATE`: the frame words or a cue word, as one pattern over the lower-cased sentence.
+    """`SPEECH_GATE`: a cue word, as one pattern over " " + the lower-cased sentence.
 
     On text that holds no character but those `quotes.may_hold_speech` lets through (ASCII, German
     letters, case-less punctuation), matching under IGNORECASE and matching the lower-cased text
     case-sensitively with lower-cased entries are the same thing, and the second is about seven
-    times cheaper (the engine compares every character through its case folding otherwise, and
-    gets no first-character scan). An entry that is not plain (`_PLAIN_ENTRY`) keeps IGNORECASE:
-    slower, but the same matches on lower-cased text."""
-    cue = rf"{WB_BEFORE}(?:{grouped_alt(cue_entries)}){WB_AFTER}"
+    times cheaper (the engine compares every character through its case folding otherwise). An
+    entry that is not plain (`_PLAIN_ENTRY`) keeps IGNORECASE: slower, but the same matches on
+    lower-cased text. The look-behind of a word start is a consumed character of its class
+    instead (hence the " " before the sentence, which stands for its start): a pattern that opens
+    with a character class lets the engine skip to the next character of that class in one C loop
+    instead of trying the look-behind and the list at every position."""
+    cue = rf"[^\wÄÖÜäöüß-](?:{grouped_alt(cue_entries)}){WB_AFTER}"
     if all(_PLAIN_ENTRY.fullmatch(e) for e in cue_entries):
-        return rf"{GATE_FRAME_WORDS}|{cue.lower()}", 0
-    return rf"{GATE_FRAME_WORDS}|{cue}", re.IGNORECASE
+        return cue.lower(), 0
+    return cue, re.IGNORECASE
 
 
 def _konjunktiv_and_nouns(p: Patterns, lx: Lexicon) -> None:
@@ -271,6 +276,9 @@ def _konjunktiv_and_nouns(p: Patterns, lx: Lexicon) -> None:
     p.NACH_FRAME = _source(rf"{WB_BEFORE}(?P<cue>[Nn]ach)\s+(?P<noun>{nach_det}{p.SAY_NOUN}){WB_AFTER}")
     p.NACH_POST = _source(
         rf"{WB_BEFORE}(?P<noun>(?:[Dd]em\s+Vernehmen|{nach_det}{p.SAY_NOUN}))\s+(?P<cue>nach){WB_AFTER}")
+    # Every NACH_POST match is then made of word characters, "-" and white space alone
+    # (toolkit.attribution.frames.prep.nach_post_matches scans only such runs that hold "nach").
+    p.NACH_POST_IN_RUNS = all(_LETTER_ENTRY.fullmatch(e) for e in lx.lists["say_nouns"].entries)
     p.SPEECH_NOUN = _source(rf"{WB_BEFORE}(?:{_alt(lx, 'speech_nouns')})(?=,\s)")
     p.REPORT_NOUN = _source(rf"(?:{_alt(lx, 'report_nouns')})")
 

@@ -99,11 +99,40 @@ def wie_frames(text: str, s: int, e: int) -> Iterator[PrepFrame]:
         yield PrepFrame(fs, verb.span(), mention)
 
 
+#: A run of the characters a NACH_POST match is made of (when `LEX.NACH_POST_IN_RUNS`).
+_RUN = re.compile(r"[\w\s-]+")
+
+
+def nach_post_matches(text: str, s: int, e: int) -> Iterator[re.Match[str]]:
+    """`LEX.NACH_POST.finditer(text, s, e)`, the same matches, searched only where one can lie.
+
+    NACH_POST backtracks through every word it is tried at. Each of its matches ends in "nach" and
+    (its say-nouns being letters, `LEX.NACH_POST_IN_RUNS`) consists of word characters, "-" and
+    white space, so it lies inside one maximal run of them (`_RUN`) that holds "nach"; only those
+    runs are searched, each with its end as `endpos`. That changes no match: a path of the pattern
+    cannot read the character after the run (not a run character) in the whole sentence either,
+    and the closing look-ahead, which fails only before a word character, succeeds at the run's
+    end as at `endpos`; the opening look-behind sees the real text before each position in both."""
+    if "nach" not in text[s:e]:
+        return
+    if not LEX.NACH_POST_IN_RUNS:
+        yield from LEX.NACH_POST.finditer(text, s, e)
+        return
+    pos = s
+    for run in _RUN.finditer(text, s, e):
+        a, b = run.span()
+        if text.find("nach", a, b) < 0:
+            continue
+        while (m := LEX.NACH_POST.search(text, max(pos, a), b)) is not None:
+            yield m
+            pos = m.end()
+
+
 def nach_post_frames(text: str, s: int, e: int, found: list[PrepFrame]) -> Iterator[PrepFrame]:
     """Postposed "nach": "Dem Vernehmen nach", "Medienberichten nach", "eigenen Angaben nach" (not
     inside a mention already found). Tried at every word, it costs a third of detection, so only
-    where a literal "nach" occurs."""
-    for m in (LEX.NACH_POST.finditer(text, s, e) if "nach" in text[s:e] else ()):
+    in the runs of words that hold a literal "nach" (`nach_post_matches`)."""
+    for m in nach_post_matches(text, s, e):
         if any(fs <= m.start("cue") < mn[1] for fs, _c, mn in found):
             continue
         yield PrepFrame(m.start(), m.span("cue"), m.span("noun"))

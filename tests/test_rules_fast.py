@@ -1,0 +1,132 @@
+"""The rules' faster scans (issue 13, `rules5`) find exactly what the plain scans find.
+
+Each shortcut is compared with the scan it replaces, match for match (span and text), on every
+sentence of the seed articles, the SpkAtt texts (when ../shared/spkatt-news is present) and
+generated articles, on sentences cut a few characters in and out, and on Hypothesis text built
+from the words the patterns look for, mixed with punctuation, digits, "-", "_", non-ASCII
+letters and white space of several kinds.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Callable, Iterable
+from functools import cache
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from toolkit.attribution.extract import article_sentences
+from toolkit.ingest import read_articles
+
+ROOT = Path(__file__).resolve().parents[1]
+SPKATT = ROOT.parent / "shared" / "spkatt-news" / "train.jsonl"
+Scan = Callable[[str, int, int], Iterable[re.Match[str]]]
+
+
+@cache
+def _texts() -> tuple[str, ...]:
+    """The seed articles, 300 generated ones and the SpkAtt texts (when present)."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import make_corpus
+
+    texts = [a["text"] for a in read_articles(ROOT / "annotations" / "articles")]
+    texts += [a["text"] for a in make_corpus.articles(300, seed=17)]
+    if SPKATT.exists():
+        texts += [json.loads(line)["text"] for line in SPKATT.open(encoding="utf-8")]
+    return tuple(texts)
+
+
+@cache
+def _sentences() -> tuple[tuple[str, int, int], ...]:
+    return tuple((text, s, e) for text in _texts() for s, e in article_sentences(text))
+
+
+def _same(fast: Scan, plain: Scan, text: str, s: int, e: int) -> int:
+    """`fast` and `plain` give the same matches on text[s:e]; how many."""
+    want = [(m.span(), m.group()) for m in plain(text, s, e)]
+    assert [(m.span(), m.group()) for m in fast(text, s, e)] == want, text[s:e]
+    return len(want)
+
+
+def _same_on_real_text(fast: Scan, plain: Scan) -> int:
+    """`_same` on every sentence, and on each cut two characters out and three in at either end."""
+    found = 0
+    for text, s, e in _sentences():
+        for a, b in ((s, e), (max(0, s - 2), min(len(text), e + 2)), (min(e, s + 3), max(s, e - 3))):
+            found += _same(fast, plain, text, a, max(a, b))
+    return found
+
+
+def _nach_post_plain(text: str, s: int, e: int) -> Iterable[re.Match[str]]:
+    from toolkit.lexicon.active import LEX
+
+    return LEX.NACH_POST.finditer(text, s, e)
+
+
+def test_nach_post_in_runs_finds_what_the_plain_scan_finds_on_real_text() -> None:
+    from toolkit.attribution.frames.prep import nach_post_matches
+    from toolkit.lexicon.active import LEX
+
+    assert LEX.NACH_POST_IN_RUNS
+    assert _same_on_real_text(nach_post_matches, _nach_post_plain) >= 40
+
+
+_NACH_WORDS = ["nach", "Nach", "dem", "Dem", "Vernehmen", "Angaben", "eigenen", "seinen", "Medienberichten", "Polizeiangaben",
+               "Berichten", "nach-", "-nach", "Nachrichten", "danach", "der", "ersten", "Studien", "Bericht"]
+_SEPARATORS = [" ", "  ", "\n", "\t", "\u00a0", ",", ", ", ".", "-", "_", "1", "é", "„", "“", ";", ""]
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(_NACH_WORDS), st.sampled_from(_SEPARATORS)), max_size=14),
+       st.integers(0, 5), st.integers(0, 5))
+def test_nach_post_in_runs_finds_what_the_plain_scan_finds(parts: list[tuple[str, str]], a: int, b: int) -> None:
+    from toolkit.attribution.frames.prep import nach_post_matches
+
+    text = "".join(w + sep for w, sep in parts)
+    s = min(a, len(text))
+    _same(nach_post_matches, _nach_post_plain, text, s, max(s, len(text) - b))
+
+
+@cache
+def _one_pattern_gate() -> re.Pattern[str]:
+    """The gate as it was one pattern (rules4): the frame words or a word-bounded cue word."""
+    from toolkit.lexicon.active import LEX
+    from toolkit.lexicon.compile import GATE_FRAME_WORDS, WB_AFTER, WB_BEFORE, grouped_alt
+
+    lists = LEX.lexicon.lists
+    entries = [e for name in ("speech_verbs", "clause_verbs", "zu_verbs", "speech_nouns") for e in lists[name].entries]
+    return re.compile(rf"{GATE_FRAME_WORDS}|{WB_BEFORE}(?:{grouped_alt(entries)}){WB_AFTER}".lower())
+
+
+def _gate_agrees(text: str, s: int, e: int) -> bool:
+    """`may_hold_speech` says what the one-pattern gate said (both lower-case CASE_SAFE text)."""
+    from toolkit.attribution.quotes import _NOT_GATE_SAFE, may_hold_speech
+
+    if _NOT_GATE_SAFE.search(text, s, e) is not None:
+        return True  # both hand such a sentence to the exact scans
+    said = _one_pattern_gate().search(text[s:e].lower()) is not None
+    assert may_hold_speech(text, (s, e)) == said, text[s:e]
+    return said
+
+
+def test_gate_of_two_scans_says_what_the_one_pattern_said_on_real_text() -> None:
+    passed = sum(_gate_agrees(text, a, max(a, b)) for text, s, e in _sentences()
+                 for a, b in ((s, e), (min(e, s + 3), max(s, e - 3))))
+    assert passed > 1000
+
+
+_GATE_WORDS = ["sagte", "Sagte", "sagten", "erklärte", "Forderung", "teilte mit", "fügte hinzu", "laut", "Laut", "gemäß",
+               "nach", "zufolge", ",so", ", das so", "Dies", "Ex-Sprecher", "Minister", "droht", "warnt"]
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(_GATE_WORDS), st.sampled_from(_SEPARATORS)), max_size=10),
+       st.integers(0, 4), st.integers(0, 4))
+def test_gate_of_two_scans_says_what_the_one_pattern_said(parts: list[tuple[str, str]], a: int, b: int) -> None:
+    text = "".join(w + sep for w, sep in parts)
+    s = min(a, len(text))
+    _gate_agrees(text, s, max(s, len(text) - b))
