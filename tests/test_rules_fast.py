@@ -130,3 +130,32 @@ def test_gate_of_two_scans_says_what_the_one_pattern_said(parts: list[tuple[str,
     text = "".join(w + sep for w, sep in parts)
     s = min(a, len(text))
     _gate_agrees(text, s, max(s, len(text) - b))
+
+
+def _konjunktiv_agrees(text: str, s: int, e: int) -> bool:
+    """`has_konjunktiv` says whether KONJUNKTIV_I or KONJUNKTIV finds a match in text[s:e]."""
+    from toolkit.attribution.frames.free_indirect import has_konjunktiv
+    from toolkit.lexicon.active import LEX
+
+    said = LEX.KONJUNKTIV_I.search(text, s, e) is not None or LEX.KONJUNKTIV.search(text, s, e) is not None
+    assert has_konjunktiv(text, s, e) == said, text[s:e]
+    return said
+
+
+def test_one_konjunktiv_search_says_what_the_two_said_on_real_text() -> None:
+    passed = sum(_konjunktiv_agrees(text, a, max(a, b)) for text, s, e in _sentences()
+                 for a, b in ((s, e), (max(0, s - 2), e), (min(e, s + 2), e), (s, max(s, e - 3))))
+    assert passed > 1000
+
+
+_KONJUNKTIV_WORDS = ["sei", "seien", "Sei", "habe", "hätte", "wäre", "könne", "werde", "würde", "soll", "sollen", "gebe",
+                     "seit", "Haus", "ich", "-sei", "sei-", "wolle", "wollten"]
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(_KONJUNKTIV_WORDS), st.sampled_from(_SEPARATORS)), max_size=10),
+       st.integers(0, 4), st.integers(0, 4))
+def test_one_konjunktiv_search_says_what_the_two_said(parts: list[tuple[str, str]], a: int, b: int) -> None:
+    text = "".join(w + sep for w, sep in parts)
+    s = min(a, len(text))
+    _konjunktiv_agrees(text, s, max(s, len(text) - b))

@@ -110,6 +110,7 @@ class Patterns:
     # Konjunktiv
     KONJUNKTIV_I: re.Pattern[str]
     KONJUNKTIV: re.Pattern[str]
+    KONJUNKTIV_ANY: re.Pattern[str]
     # nouns of saying
     SAY_NOUN: str
     NACH_FRAME: re.Pattern[str]
@@ -270,6 +271,9 @@ def _lowered_gate(cue_entries: Sequence[str]) -> tuple[str, int]:
 def _konjunktiv_and_nouns(p: Patterns, lx: Lexicon) -> None:
     p.KONJUNKTIV_I = _source(_words(lx, "konjunktiv_i"))
     p.KONJUNKTIV = _source(_words(lx, "konjunktiv_ii"))
+    # Whether text[s:e] holds a match of either: one search from s - 1, the word start's
+    # look-behind a consumed character (toolkit.attribution.frames.free_indirect.has_konjunktiv).
+    p.KONJUNKTIV_ANY = _source(rf"[^\wÄÖÜäöüß-](?:{_alt(lx, 'konjunktiv_i')}|{_alt(lx, 'konjunktiv_ii')}){WB_AFTER}")
     p.SAY_NOUN = rf"[\wÄÖÜäöüß-]*(?:{_alt(lx, 'say_nouns')})"
     nach_det = (r"(?:(?:deren|dessen|seine[nmr]?|ihre[nmr]?|eigene[nmr]?|den|dem|der|einem|einer|eine[nmr]?|"
                 r"[a-zäöü][\wäöüß]*(?:en|er|em))\s+){0,3}")

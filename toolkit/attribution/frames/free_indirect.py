@@ -127,6 +127,20 @@ def _add(text: str, k: int, sent: Span, content: Span, mention: Span | None, mar
     st.prev, st.last = q, sent
 
 
+def has_konjunktiv(text: str, s: int, e: int) -> bool:
+    """Whether `LEX.KONJUNKTIV_I` or `LEX.KONJUNKTIV` matches in text[s:e] (searched with pos s).
+
+    Both open with the look-behind of a word start, which the engine must try at every position;
+    `LEX.KONJUNKTIV_ANY` consumes that character instead (a class of non-word characters, which
+    the engine skips to in one loop) and holds both lists, so one search from s - 1 answers: a
+    match at x >= s of either pattern is a match of it at x - 1, the look-behind having seen
+    text[x - 1] too. At the start of the text there is no character to consume: the two plain
+    searches then."""
+    if s == 0:
+        return LEX.KONJUNKTIV_I.search(text, 0, e) is not None or LEX.KONJUNKTIV.search(text, 0, e) is not None
+    return LEX.KONJUNKTIV_ANY.search(text, s - 1, e) is not None
+
+
 def _not_reported(st: _Chain, covering: list[QuoteSpan], sent: Span) -> None:
     """A sentence that is not reported speech: the chain continues from its latest quote, if any."""
     st.prev, st.last = (max(covering, key=_end) if covering else None), sent
@@ -134,7 +148,7 @@ def _not_reported(st: _Chain, covering: list[QuoteSpan], sent: Span) -> None:
 
 def _sentence(text: str, k: int, sent: Span, covering: list[QuoteSpan], st: _Chain) -> None:
     s, e = sent
-    if LEX.KONJUNKTIV_I.search(text, s, e) is None and LEX.KONJUNKTIV.search(text, s, e) is None:
+    if not has_konjunktiv(text, s, e):
         # `_reported` would find no Konjunktiv (its first test) and say "not reported": decided
         # here without the quote marks and content bounds it needs otherwise (most sentences).
         _not_reported(st, covering, sent)
