@@ -159,3 +159,56 @@ def test_one_konjunktiv_search_says_what_the_two_said(parts: list[tuple[str, str
     text = "".join(w + sep for w, sep in parts)
     s = min(a, len(text))
     _konjunktiv_agrees(text, s, max(s, len(text) - b))
+
+
+def _whole_text(scan: Callable[[str], Iterable[re.Match[str]]]) -> Scan:
+    """A scan of the whole text as a Scan of text[s:e] (the text cut there first)."""
+    return lambda text, s, e: scan(text[s:e])
+
+
+def test_name_then_apposition_around_commas_finds_what_the_plain_scan_finds() -> None:
+    from toolkit.attribution.speakers import name_then_apposition
+    from toolkit.lexicon.active import LEX
+
+    assert LEX.ROLE_CANDIDATE is not None
+    plain = _whole_text(LEX.NAME_THEN_APPOSITION.finditer)
+    found = sum(_same(_whole_text(name_then_apposition), plain, text, 0, len(text)) for text in _texts())
+    assert found > 50
+    long_name = "Hans M" + "üller" * 60 + ", der Ministerpräsident, sagte"  # a name longer than the slice
+    assert _same(_whole_text(name_then_apposition), plain, long_name, 0, len(long_name)) == 1
+
+
+_APPOSITION_WORDS = ["Hans", "Peter", "Müller", "Kim", "Hong-kyun", "José", "der", "die", "Minister", "Sprecherin",
+                     "Ex-Ministerin", "Präsident", "frühere", "des", "Landes", "sagte", "SPD", "McCain", "Ärztin"]
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(_APPOSITION_WORDS), st.sampled_from(_SEPARATORS)), max_size=14))
+def test_name_then_apposition_around_commas_finds_what_the_plain_scan_finds_on_hypothesis_text(
+        parts: list[tuple[str, str]]) -> None:
+    from toolkit.attribution.speakers import name_then_apposition
+    from toolkit.lexicon.active import LEX
+
+    text = "".join(w + sep for w, sep in parts)
+    _same(_whole_text(name_then_apposition), _whole_text(LEX.NAME_THEN_APPOSITION.finditer), text, 0, len(text))
+
+
+def _pronouns_agree(text: str) -> int:
+    from toolkit.attribution.speakers import PRONOUN_WORD, pronoun_spans
+
+    want = [m.span() for m in PRONOUN_WORD.finditer(text)]
+    assert list(pronoun_spans(text)) == want, text
+    return len(want)
+
+
+def test_pronoun_spans_are_the_pronoun_pattern_s() -> None:
+    assert sum(_pronouns_agree(text) for text in _texts()) > 1000
+    for probe in ("Er", "er sie", "Sie, er.", "-er", "er-", "Ver er", "sie\ner", " Er", "_er", "éer", "ersie", ""):
+        _pronouns_agree(probe)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["er", "Er", "sie", "Sie", "der", "Ser", "e", "r"]),
+                          st.sampled_from(_SEPARATORS)), max_size=12))
+def test_pronoun_spans_are_the_pronoun_pattern_s_on_hypothesis_text(parts: list[tuple[str, str]]) -> None:
+    _pronouns_agree("".join(w + sep for w, sep in parts))
