@@ -19,6 +19,10 @@ from toolkit.lexicon.load import Lexicon
 #: Word boundaries the rules use: a word is letters, digits, umlauts, ß (and "-" before it).
 WB_BEFORE = r"(?<![\wÄÖÜäöüß-])"
 WB_AFTER = r"(?![\wÄÖÜäöüß])"
+#: The character WB_BEFORE accepts before a word, as a consumed character: a pattern that opens
+#: with it lets the engine skip to the next such character in one C loop, where a look-behind is
+#: tried at every position ("…_AFTER" patterns, searched from one character before the span).
+AFTER_NON_WORD = r"[^\wÄÖÜäöüß-]"
 #: A capitalised name token (speaker names, "Vize-Außenminister Kim Hong-kyun").
 NAME_TOKEN = r"[A-ZÄÖÜ][a-zäöüßéèáíóúñçë]+(?:-[A-Za-zäöüß]+)?"
 
@@ -95,6 +99,7 @@ class Patterns:
     CORE_VERB_ALT: str
     SPEECH_VERB: re.Pattern[str]
     SPEECH_VERB_LOWER: re.Pattern[str] | None
+    SPEECH_VERB_LOWER_AFTER: re.Pattern[str] | None
     CORE_VERB: re.Pattern[str]
     TRAILING_FRAME: re.Pattern[str]
     SPEECH_AFTER: re.Pattern[str]
@@ -103,6 +108,7 @@ class Patterns:
     ANAPHORIC_FRAME: re.Pattern[str]
     NAMING_VERB: re.Pattern[str]
     ZU_VERB: re.Pattern[str]
+    ZU_VERB_OR_NOUN_AFTER: re.Pattern[str]
     INFINITIVE_CUES: frozenset[str]
     CUE_WORD: re.Pattern[str]
     SPEECH_GATE: re.Pattern[str]
@@ -214,10 +220,17 @@ def _cue_verbs(p: Patterns, lx: Lexicon) -> None:
     p.SPEECH_AFTER = _source(rf"\s*,\s*(?:{speech}){WB_AFTER}")
     p.SPEECH_AFTER_QUOTE = _source(rf"\s*,?\s*(?P<verb>{speech}|so){WB_AFTER}", re.IGNORECASE)
     p.SPEECH_VERB_LOWER = _source(p.SPEECH_VERB.pattern.lower()) if _plain(lx, "speech_verbs") else None
+    # The same with the word start's look-behind a consumed character (`AFTER_NON_WORD`: a class
+    # the engine skips to; toolkit.attribution.frames.verb.speech_verbs).
+    p.SPEECH_VERB_LOWER_AFTER = _source(rf"{AFTER_NON_WORD}(?:{speech}){WB_AFTER}".lower()) \
+        if _plain(lx, "speech_verbs") else None
     p.STATEMENT_VERB = _source(rf"{WB_BEFORE}(?:{speech}|{_alt(lx, 'statement_verbs')}){WB_AFTER}")
     p.ANAPHORIC_FRAME = _source(rf"(?:Dies|Das|Dieses)\s+(?P<cue>{core}|{_alt(lx, 'anaphoric_verbs')}){WB_AFTER}")
     p.NAMING_VERB = _source(_words(lx, "naming_verbs"))
     p.ZU_VERB = _source(_words(lx, "zu_verbs"))
+    # Whether ZU_VERB or SPEECH_NOUN matches in text[s:e]: one search from s - 1 (frames.verb.frame_verbs).
+    p.ZU_VERB_OR_NOUN_AFTER = _source(
+        rf"{AFTER_NON_WORD}(?:(?:{_alt(lx, 'zu_verbs')}){WB_AFTER}|(?:{_alt(lx, 'speech_nouns')})(?=,\s))")
     p.INFINITIVE_CUES = lx.words("infinitive_cues")
     # One pass for the sentence gate (toolkit.attribution.quotes.may_hold_speech): wherever
     # SPEECH_VERB, CORE_VERB, ZU_VERB or SPEECH_NOUN match, this matches too (the union of their
@@ -262,7 +275,7 @@ def _lowered_gate(cue_entries: Sequence[str]) -> tuple[str, int]:
     instead (hence the " " before the sentence, which stands for its start): a pattern that opens
     with a character class lets the engine skip to the next character of that class in one C loop
     instead of trying the look-behind and the list at every position."""
-    cue = rf"[^\wÄÖÜäöüß-](?:{grouped_alt(cue_entries)}){WB_AFTER}"
+    cue = rf"{AFTER_NON_WORD}(?:{grouped_alt(cue_entries)}){WB_AFTER}"
     if all(_PLAIN_ENTRY.fullmatch(e) for e in cue_entries):
         return cue.lower(), 0
     return cue, re.IGNORECASE
@@ -273,7 +286,7 @@ def _konjunktiv_and_nouns(p: Patterns, lx: Lexicon) -> None:
     p.KONJUNKTIV = _source(_words(lx, "konjunktiv_ii"))
     # Whether text[s:e] holds a match of either: one search from s - 1, the word start's
     # look-behind a consumed character (toolkit.attribution.frames.free_indirect.has_konjunktiv).
-    p.KONJUNKTIV_ANY = _source(rf"[^\wÄÖÜäöüß-](?:{_alt(lx, 'konjunktiv_i')}|{_alt(lx, 'konjunktiv_ii')}){WB_AFTER}")
+    p.KONJUNKTIV_ANY = _source(rf"{AFTER_NON_WORD}(?:{_alt(lx, 'konjunktiv_i')}|{_alt(lx, 'konjunktiv_ii')}){WB_AFTER}")
     p.SAY_NOUN = rf"[\wÄÖÜäöüß-]*(?:{_alt(lx, 'say_nouns')})"
     nach_det = (r"(?:(?:deren|dessen|seine[nmr]?|ihre[nmr]?|eigene[nmr]?|den|dem|der|einem|einer|eine[nmr]?|"
                 r"[a-zäöü][\wäöüß]*(?:en|er|em))\s+){0,3}")
