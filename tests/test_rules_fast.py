@@ -77,11 +77,12 @@ def test_nach_post_in_runs_finds_what_the_plain_scan_finds_on_real_text() -> Non
 
 
 _NACH_WORDS = ["nach", "Nach", "dem", "Dem", "Vernehmen", "Angaben", "eigenen", "seinen", "Medienberichten", "Polizeiangaben",
-               "Berichten", "nach-", "-nach", "Nachrichten", "danach", "der", "ersten", "Studien", "Bericht"]
+               "Berichten", "nach-", "-nach", "Nachrichten", "danach", "der", "ersten", "Studien", "Bericht",
+               "polizeiangaben", "nach-Angaben", "nach-angaben", "eigener", "Dem Vernehmen"]
 _SEPARATORS = [" ", "  ", "\n", "\t", "\u00a0", ",", ", ", ".", "-", "_", "1", "é", "„", "“", ";", ""]
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(st.sampled_from(_NACH_WORDS), st.sampled_from(_SEPARATORS)), max_size=14),
        st.integers(0, 5), st.integers(0, 5))
 def test_nach_post_in_runs_finds_what_the_plain_scan_finds(parts: list[tuple[str, str]], a: int, b: int) -> None:

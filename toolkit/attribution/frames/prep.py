@@ -8,6 +8,7 @@ up to a "wobei"/"während" that adds the writer's own remark.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
@@ -99,20 +100,24 @@ def wie_frames(text: str, s: int, e: int) -> Iterator[PrepFrame]:
         yield PrepFrame(fs, verb.span(), mention)
 
 
-#: A run of the characters a NACH_POST match is made of (when `LEX.NACH_POST_IN_RUNS`).
+#: A run of the characters a NACH_POST match is made of (when `LEX.NACH_POST_IN_RUNS`), the white
+#: space between its words, and the "nach" every match ends in.
 _RUN = re.compile(r"[\w\s-]+")
+_SPACE = re.compile(r"\s+")
+_NACH_CUE = re.compile(r"(?<=\s)nach(?![\wÄÖÜäöüß])")
 
 
 def nach_post_matches(text: str, s: int, e: int) -> Iterator[re.Match[str]]:
-    """`LEX.NACH_POST.finditer(text, s, e)`, the same matches, searched only where one can lie.
+    """`LEX.NACH_POST.finditer(text, s, e)`, the same matches, tried only where one can start.
 
-    NACH_POST backtracks through every word it is tried at. Each of its matches ends in "nach" and
-    (its say-nouns being letters, `LEX.NACH_POST_IN_RUNS`) consists of word characters, "-" and
-    white space, so it lies inside one maximal run of them (`_RUN`) that holds "nach"; only those
-    runs are searched, each with its end as `endpos`. That changes no match: a path of the pattern
-    cannot read the character after the run (not a run character) in the whole sentence either,
-    and the closing look-ahead, which fails only before a word character, succeeds at the run's
-    end as at `endpos`; the opening look-behind sees the real text before each position in both."""
+    NACH_POST backtracks through every word it is tried at. Each of its matches is a noun part of
+    at most four words (three determiners and the say-noun, or "Dem Vernehmen"), white space and
+    "nach"; with say-nouns of letters (`LEX.NACH_POST_IN_RUNS`) all of it is word characters, "-"
+    and white space, so it lies in one run of them (`_RUN`) and starts at one of the four words
+    before an occurrence of `_NACH_CUE`. So the pattern is matched (`match`, no scan) only there:
+    per cue, in text order, at each of those word starts not before the end of the last match. A
+    match that starts before a cue and ends at a later one starts among the four words before
+    every cue it spans, so the first cue after the leftmost start tries it first."""
     if "nach" not in text[s:e]:
         return
     if not LEX.NACH_POST_IN_RUNS:
@@ -123,9 +128,14 @@ def nach_post_matches(text: str, s: int, e: int) -> Iterator[re.Match[str]]:
         a, b = run.span()
         if text.find("nach", a, b) < 0:
             continue
-        while (m := LEX.NACH_POST.search(text, max(pos, a), b)) is not None:
-            yield m
-            pos = m.end()
+        starts = [a, *(m.end() for m in _SPACE.finditer(text, a, b))]
+        for cue in _NACH_CUE.finditer(text, a, b):
+            k = bisect_left(starts, cue.start())
+            for x in starts[max(0, k - 4):k]:
+                m = LEX.NACH_POST.match(text, x, e) if x >= pos else None
+                if m is not None:
+                    yield m
+                    pos = m.end()
 
 
 def nach_post_frames(text: str, s: int, e: int, found: list[PrepFrame]) -> Iterator[PrepFrame]:
