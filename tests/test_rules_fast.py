@@ -245,3 +245,25 @@ def test_lists_the_shortcuts_are_not_shown_exact_on_take_the_plain_scans(tmp_pat
         assert _same(nach_post_matches, _nach_post_plain, text, 0, len(text)) == 1
         assert _same(_whole_text(name_then_apposition), _whole_text(LEX.NAME_THEN_APPOSITION.finditer),
                      text, 0, len(text)) == 1
+
+
+_LITERALS = [("SOURCE_NOUN_PREP", ("aut", "emäß")), ("NACH_FRAME", ("ach",)), ("WIE_FRAME", ("wie", "Wie")),
+             ("ZUFOLGE", ("zufolge",))]
+
+
+@pytest.mark.parametrize("name,literals", _LITERALS)
+def test_source_phrase_patterns_never_match_without_their_literal(name: str, literals: tuple[str, ...]) -> None:
+    """The finders of frames.prep skip a sentence without the literal (`holds`); no match is lost."""
+    from toolkit.attribution.frames import prep
+    from toolkit.attribution.spans import holds
+    from toolkit.lexicon.active import LEX
+
+    pattern = getattr(prep, name, None) or getattr(LEX, name)
+    matched = 0
+    for text, s, e in _sentences():
+        if pattern.search(text, s, e) is not None:
+            assert holds(text, s, e, *literals), text[s:e]
+            matched += 1
+    assert matched > 20
+    for probe in ("Laut Polizei", "gemäß dem", "Nach Angaben", "Wie er sagte, kam er.", "Dem Kreml zufolge"):
+        assert pattern.search(probe) is None or holds(probe, 0, len(probe), *literals)

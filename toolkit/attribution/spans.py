@@ -59,6 +59,15 @@ def strip_final_punct(text: str, s: int, e: int) -> Span:
     return s, e
 
 
+def holds(text: str, s: int, e: int, *literals: str) -> bool:
+    """Whether text[s:e] contains one of `literals` (`str.find`, no copy): a pattern that cannot
+    match without one of them need not be run where this is false."""
+    for lit in literals:
+        if text.find(lit, s, e) >= 0:
+            return True
+    return False
+
+
 def skip_space(text: str, i: int, limit: int) -> int:
     while i < limit and text[i].isspace():
         i += 1

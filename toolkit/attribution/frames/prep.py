@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from toolkit.attribution.mentions import (article_before_noun, is_nominative_like, np_after_verb, np_at,
                                           np_ending_at)
-from toolkit.attribution.spans import Frame, QuoteSpan, Span, inside, skip_space, span_index, strip_final_punct
+from toolkit.attribution.spans import Frame, QuoteSpan, Span, holds, inside, skip_space, span_index, strip_final_punct
 from toolkit.lexicon.active import LEX
 
 SOURCE_NOUN_PREP = re.compile(r"(?<![\wÄÖÜäöüß-])(?P<cue>[Ll]aut|[Gg]emäß)(?![\wÄÖÜäöüß])")
@@ -46,7 +46,11 @@ class PrepFrame(NamedTuple):
 
 
 def laut_frames(text: str, s: int, e: int) -> Iterator[PrepFrame]:
-    """"laut der Polizei", "Gemäß der Aussage des Ministers": the noun phrase after the preposition."""
+    """"laut der Polizei", "Gemäß der Aussage des Ministers": the noun phrase after the preposition.
+    (Each finder here first looks for the literal its pattern cannot match without, `holds`: a
+    pattern opening with a look-behind is otherwise tried at every position of the sentence.)"""
+    if not holds(text, s, e, "aut", "emäß"):
+        return
     for m in SOURCE_NOUN_PREP.finditer(text, s, e):
         mention = np_at(text, m.end(), e)
         if mention is not None:
@@ -57,6 +61,8 @@ def nach_frames(text: str, s: int, e: int) -> Iterator[PrepFrame]:
     """"nach Angaben der Polizei", "Nach Zeugenaussagen", "nach Meinung Russlands", "nach Einschätzung
     politischer Beobachter": the mention is the noun of saying with its genitive, as the SpkAtt gold
     takes it; the cue is "nach" alone. "Erst nach …", "Zwei Monate nach …" are temporal."""
+    if not holds(text, s, e, "ach"):
+        return
     for m in LEX.NACH_FRAME.finditer(text, s, e):
         prev_word = _PREV_WORD.search(text[max(s, m.start() - 30):m.start()])
         if prev_word and prev_word.group(1).lower() in LEX.TEMPORAL_BEFORE_NACH:
@@ -80,6 +86,8 @@ def nach_frames(text: str, s: int, e: int) -> Iterator[PrepFrame]:
 def wie_frames(text: str, s: int, e: int) -> Iterator[PrepFrame]:
     """"Wie der Minister am Dienstag erklärte, …" / "…, wie eine Sprecherin mitteilte.": the cue is
     the verb at the end of the wie-clause, the mention its subject."""
+    if not holds(text, s, e, "wie", "Wie"):
+        return
     for m in WIE_FRAME.finditer(text, s, e):
         fs = m.start()
         initial = text[s:fs].strip() == ""
@@ -250,7 +258,7 @@ def zufolge_quotes(text: str, sent: Span, mark_spans: Sequence[Span]) -> Iterato
     """"Dem Kreml zufolge …" (the rest is the content); mid-clause "Sie stammen Zeitungsberichten
     zufolge aus …" (the whole clause is), with an adjective before the noun ("ersten Angaben zufolge")."""
     s, e = sent
-    for m in ZUFOLGE.finditer(text, s, e):
+    for m in (ZUFOLGE.finditer(text, s, e) if holds(text, s, e, "zufolge") else ()):
         pre_start = s
         for b in CLAUSE_END.finditer(text, s, m.start()):
             pre_start = b.end()
