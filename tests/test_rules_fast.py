@@ -267,3 +267,28 @@ def test_source_phrase_patterns_never_match_without_their_literal(name: str, lit
     assert matched > 20
     for probe in ("Laut Polizei", "gemäß dem", "Nach Angaben", "Wie er sagte, kam er.", "Dem Kreml zufolge"):
         assert pattern.search(probe) is None or holds(probe, 0, len(probe), *literals)
+
+
+def _word_before_agrees(text: str, lo: int, hi: int) -> None:
+    from toolkit.attribution.spans import word_before
+
+    for hyphen, pattern in ((False, r"([\wÄÖÜäöüß]+)\s*$"), (True, r"([\wÄÖÜäöüß-]+)\s*$")):
+        m = re.compile(pattern).search(text, lo, hi)
+        assert word_before(text, lo, hi, hyphen) == (m.group(1) if m else None), (text[lo:hi], hyphen)
+
+
+def test_word_before_is_the_last_word_pattern_s_group() -> None:
+    """`word_before` against the search it replaces, on the 30 characters before every 7th
+    position of the texts, and on probes (white space of several kinds, "-", a word cut at lo)."""
+    for text in _texts()[:400]:
+        for hi in range(0, len(text), 7):
+            _word_before_agrees(text, max(0, hi - 30), hi)
+    for probe in ("nach ", "nach\n", "nach \n ", "Vize-", "-", " ", "", "a.b ", "x\u00a0", "é ", "Straße\t"):
+        for lo in range(len(probe) + 1):
+            _word_before_agrees(probe, lo, len(probe))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="ab-_ \n\t\u00a0.é1ß", max_size=12), st.integers(0, 12))
+def test_word_before_is_the_last_word_pattern_s_group_on_hypothesis_text(text: str, lo: int) -> None:
+    _word_before_agrees(text, min(lo, len(text)), len(text))

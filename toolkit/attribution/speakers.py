@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from toolkit import SCHEMAS_DIR
+from toolkit.attribution.spans import word_before
 from toolkit.errors import InputError
 from toolkit.lexicon.active import LEX, NAME_TOKEN as _NAME_TOKEN, live
 from toolkit.inputs import load_yaml
@@ -358,7 +359,6 @@ _PREPOSITIONS = {"mit", "von", "vom", "an", "am", "gegenüber", "für", "zu", "z
                  "bei", "beim", "vor", "um", "auf", "aus", "in", "im", "dem", "den", "ohne", "trotz", "laut", "gemäß"}
 PRONOUN_WORD = re.compile(r"(?<![\wÄÖÜäöüß-])(?:er|Er|sie|Sie)(?![\wÄÖÜäöüß-])")
 _PRONOUN_AFTER = re.compile(r"[^\wÄÖÜäöüß-](er|Er|sie|Sie)(?![\wÄÖÜäöüß-])")
-_PREV_WORD = re.compile(r"([\wÄÖÜäöüß-]+)\s*$")
 
 
 _WORDISH = re.compile(r"[\wÄÖÜäöüß-]+")
@@ -518,8 +518,8 @@ class Discourse:
         return self._exclude_reach.contains(s, e)
 
     def _after_preposition(self, s: int) -> bool:
-        m = _PREV_WORD.search(self.text, max(0, s - 30), s)
-        return bool(m and m.group(1).lower() in _PREPOSITIONS)
+        word = word_before(self.text, max(0, s - 30), s, hyphen=True)
+        return word is not None and word.lower() in _PREPOSITIONS
 
     def entity_for_id(self, sid: str) -> Entity:
         sp = self.registry.speakers[sid]

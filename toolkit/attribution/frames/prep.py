@@ -14,7 +14,8 @@ from typing import NamedTuple
 
 from toolkit.attribution.mentions import (article_before_noun, is_nominative_like, np_after_verb, np_at,
                                           np_ending_at)
-from toolkit.attribution.spans import Frame, QuoteSpan, Span, holds, inside, skip_space, span_index, strip_final_punct
+from toolkit.attribution.spans import (Frame, QuoteSpan, Span, holds, inside, skip_space, span_index, strip_final_punct,
+                                      word_before)
 from toolkit.lexicon.active import LEX
 
 SOURCE_NOUN_PREP = re.compile(r"(?<![\wÄÖÜäöüß-])(?P<cue>[Ll]aut|[Gg]emäß)(?![\wÄÖÜäöüß])")
@@ -29,7 +30,6 @@ _GEN_NAME = re.compile(r"\s+[A-ZÄÖÜ][\wäöüß]+s(?![\wÄÖÜäöüß-])")
 _STRONG_GENITIVE = re.compile(r"\s+(?:[a-zäöü][\wäöüß-]*er\s+){1,2}[A-ZÄÖÜ][\wÄÖÜäöüß-]*(?![\wÄÖÜäöüß-])")
 _ADJ_BEFORE = re.compile(r"(?<![\wÄÖÜäöüß-])(?:[a-zäöü][\wäöüß-]*)?(?:ischen|lichen|ellen|igen|ersten|letzten|neuesten|"
                          r"jüngsten)\s+$")
-_PREV_WORD = re.compile(r"([\wÄÖÜäöüß]+)\s*$")
 # Where the content of a prepositional or zu-infinitive frame stops before the sentence end: only
 # at "wobei"/"während", which add the writer's own remark. Coordinated and subordinate clauses
 # ("…, und manche hätten …", "…, als dieser …", "…, wenn …") stay in the reported content, as
@@ -64,8 +64,8 @@ def nach_frames(text: str, s: int, e: int) -> Iterator[PrepFrame]:
     if not holds(text, s, e, "ach"):
         return
     for m in LEX.NACH_FRAME.finditer(text, s, e):
-        prev_word = _PREV_WORD.search(text[max(s, m.start() - 30):m.start()])
-        if prev_word and prev_word.group(1).lower() in LEX.TEMPORAL_BEFORE_NACH:
+        prev_word = word_before(text, max(s, m.start() - 30), m.start())
+        if prev_word is not None and prev_word.lower() in LEX.TEMPORAL_BEFORE_NACH:
             continue
         ns, ne = m.span("noun")
         g = _GEN_START.match(text, ne, e)
