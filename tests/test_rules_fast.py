@@ -292,3 +292,20 @@ def test_word_before_is_the_last_word_pattern_s_group() -> None:
 @given(st.text(alphabet="ab-_ \n\t\u00a0.é1ß", max_size=12), st.integers(0, 12))
 def test_word_before_is_the_last_word_pattern_s_group_on_hypothesis_text(text: str, lo: int) -> None:
     _word_before_agrees(text, min(lo, len(text)), len(text))
+
+
+@pytest.mark.parametrize("name", ["ROLE_THEN_NAME", "NAME_THEN_APPOSITION"])
+def test_name_patterns_never_match_where_their_precheck_says_they_cannot(name: str) -> None:
+    """`speakers._may_match` is a necessary condition: on every sentence (and on its stretches of
+    up to 40 characters from every 9th position) the pattern finds nothing where it says False."""
+    from toolkit.attribution.speakers import _may_match
+    from toolkit.lexicon.active import LEX
+
+    pattern = getattr(LEX, name)
+    matched = 0
+    for text, s, e in _sentences():
+        for a, b in [(s, e), *((x, min(e, x + 40)) for x in range(s, e, 9))]:
+            if pattern.search(text, a, b) is not None:
+                assert _may_match(pattern, text, a, b), text[a:b]
+                matched += 1
+    assert matched > 50

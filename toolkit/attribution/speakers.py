@@ -700,12 +700,10 @@ class Discourse:
         if best is not None and best.method in ("name", "alias", "metonymy"):
             return best
         # An unregistered name inside the mention ("Avril Haines, die Direktorin …").
-        for pattern in (ROLE_THEN_NAME, NAME_THEN_APPOSITION):
-            m = pattern.search(self.text, start, end)
-            if m:
-                name = m.group("name")
-                if best is None:
-                    return Mention(start, end, text, Entity(f"name:{name}", name, "person"), "mention", True)
+        m = _unregistered_name(self.text, start, end) if best is None else None
+        if m is not None:
+            name = m.group("name")
+            return Mention(start, end, text, Entity(f"name:{name}", name, "person"), "mention", True)
         if best is not None:
             return best
         m = PERSON_NAME.fullmatch(_strip_det(text))
@@ -716,15 +714,38 @@ class Discourse:
         return Mention(start, end, text, Entity(f"mention:{text}", text, kind), "mention", True)
 
 
+def _may_match(pattern: re.Pattern[str], text: str, start: int, end: int) -> bool:
+    """False when `pattern` (ROLE_THEN_NAME or NAME_THEN_APPOSITION) cannot match in text[start:end]:
+    every ROLE_THEN_NAME match holds a `LEX.ROLE_CANDIDATE` match (see `role_then_name`), which
+    has no look-around, and every NAME_THEN_APPOSITION match holds a comma. Both scans are cheaper
+    than the pattern, which backtracks through each word of the mention."""
+    if pattern is LEX.NAME_THEN_APPOSITION:
+        return text.find(",", start, end) >= 0
+    cand = LEX.ROLE_CANDIDATE
+    return cand is None or cand.search(text, start, end) is not None
+
+
+def _unregistered_name(text: str, start: int, end: int) -> re.Match[str] | None:
+    """The first of ROLE_THEN_NAME and NAME_THEN_APPOSITION that matches in text[start:end]."""
+    for pattern in (LEX.ROLE_THEN_NAME, LEX.NAME_THEN_APPOSITION):
+        m = pattern.search(text, start, end) if _may_match(pattern, text, start, end) else None
+        if m is not None:
+            return m
+    return None
+
+
 def _inside_longer_name(text: str, rm: RegistryMatch, start: int, end: int) -> bool:
     """"Kim" in "Kim Son Gyong": a bare surname that is part of a longer unregistered name."""
-    for pattern in (ROLE_THEN_NAME, NAME_THEN_APPOSITION):
-        for m in pattern.finditer(text, start, end):
+    for pattern in (LEX.ROLE_THEN_NAME, LEX.NAME_THEN_APPOSITION):
+        for m in (pattern.finditer(text, start, end) if _may_match(pattern, text, start, end) else ()):
             s, e = m.span("name")
             if s <= rm.start and rm.end <= e and (e - s) > (rm.end - rm.start):
                 return True
     return False
 
 
+_DET_START = re.compile(r"^(?:[Dd]er|[Dd]ie|[Dd]as|[Dd]em|[Dd]en|[Dd]es)\s+")
+
+
 def _strip_det(text: str) -> str:
-    return re.sub(r"^(?:[Dd]er|[Dd]ie|[Dd]as|[Dd]em|[Dd]en|[Dd]es)\s+", "", text.strip())
+    return _DET_START.sub("", text.strip())
