@@ -21,7 +21,7 @@ from toolkit.attribution.frames.verb import verb_quotes
 from toolkit.attribution.marks import QuoteMark, find_quote_marks, is_speechlike
 from toolkit.attribution.spans import Claimed, Frame, QuoteSpan, Span, SpanList, overlaps
 from toolkit.lexicon.active import LEX
-from toolkit.lexicon.compile import NOT_CASE_SAFE
+from toolkit.lexicon.compile import GATE_FRAME_WORDS, NOT_CASE_SAFE
 
 __all__ = ["Frame", "QuoteMark", "QuoteSpan", "Span", "colon_frame", "detect_quotes", "find_quote_marks",
            "fragment_frame", "free_indirect", "is_speechlike", "may_hold_speech"]
@@ -33,6 +33,7 @@ _FRAME_WORDS = re.compile(r"[Ll]aut|[Gg]emäß|[Nn]ach|zufolge|,\s*(?:(?:das|die
 
 
 _NOT_GATE_SAFE = NOT_CASE_SAFE  # the characters the lower-cased scan is exact on (toolkit.lexicon.compile)
+_GATE_FRAME_WORDS = re.compile(GATE_FRAME_WORDS)
 
 
 def may_hold_speech(text: str, sent: Span) -> bool:
@@ -42,14 +43,17 @@ def may_hold_speech(text: str, sent: Span) -> bool:
     SpkAtt's), and for them one quick scan replaces six finders. A necessary condition only, never
     a decision: tests/test_quotes.py checks that no finder fires on a sentence it turns away.
 
-    The scan is `LEX.SPEECH_GATE` over the lower-cased sentence (one pass, no case folding in the
-    engine: a seventh of the time of the two case-insensitive scans); it finds everything they find
-    (and some upper-case frame words more), as long as the sentence holds only `CASE_SAFE`
-    characters; a sentence with another one gets the exact scans (`_exact_gate`)."""
+    The scans run over the lower-cased sentence (no case folding in the engine): the frame words
+    (`GATE_FRAME_WORDS`), then the cue words, `LEX.SPEECH_GATE`, over " " + the lower-cased
+    sentence (the space stands for the start the word-start look-behind saw); each pattern opens
+    with a literal or a character class, so the engine skips to the places it can match. They find everything the exact scans find (and some upper-case
+    frame words more), as long as the sentence holds only `CASE_SAFE` characters; a sentence with
+    another one gets the exact scans (`_exact_gate`)."""
     s, e = sent
     if _NOT_GATE_SAFE.search(text, s, e) is not None:
         return _exact_gate(text, sent)
-    return LEX.SPEECH_GATE.search(text[s:e].lower()) is not None
+    low = text[s:e].lower()
+    return _GATE_FRAME_WORDS.search(low) is not None or LEX.SPEECH_GATE.search(" " + low) is not None
 
 
 def _exact_gate(text: str, sent: Span) -> bool:

@@ -59,6 +59,28 @@ def strip_final_punct(text: str, s: int, e: int) -> Span:
     return s, e
 
 
+_WORD_BEFORE = re.compile(r"\s*([\wÄÖÜäöüß]+)")
+_WORD_BEFORE_HYPHEN = re.compile(r"\s*([\wÄÖÜäöüß-]+)")
+
+
+def word_before(text: str, lo: int, hi: int, hyphen: bool = False) -> str | None:
+    """The word `([\\wÄÖÜäöüß]+)\\s*$` (with "-" among its characters if `hyphen`) finds in
+    text[lo:hi]: the last word of the stretch when only white space follows it, cut at `lo`.
+    Read from the end (one `match` on the reversed stretch: the white space, then the word, both
+    greedy), where the search tries the pattern at every position and backtracks at each."""
+    m = (_WORD_BEFORE_HYPHEN if hyphen else _WORD_BEFORE).match(text[lo:hi][::-1])
+    return m.group(1)[::-1] if m is not None else None
+
+
+def holds(text: str, s: int, e: int, *literals: str) -> bool:
+    """Whether text[s:e] contains one of `literals` (`str.find`, no copy): a pattern that cannot
+    match without one of them need not be run where this is false."""
+    for lit in literals:
+        if text.find(lit, s, e) >= 0:
+            return True
+    return False
+
+
 def skip_space(text: str, i: int, limit: int) -> int:
     while i < limit and text[i].isspace():
         i += 1

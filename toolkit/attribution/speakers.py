@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from toolkit import SCHEMAS_DIR
+from toolkit.attribution.spans import word_before
 from toolkit.errors import InputError
 from toolkit.lexicon.active import LEX, NAME_TOKEN as _NAME_TOKEN, live
 from toolkit.inputs import load_yaml
@@ -357,11 +358,16 @@ def select_speakers(registry: Registry, wanted: list[str]) -> set[str]:
 _PREPOSITIONS = {"mit", "von", "vom", "an", "am", "gegenüber", "für", "zu", "zum", "zur", "nach", "gegen", "über",
                  "bei", "beim", "vor", "um", "auf", "aus", "in", "im", "dem", "den", "ohne", "trotz", "laut", "gemäß"}
 PRONOUN_WORD = re.compile(r"(?<![\wÄÖÜäöüß-])(?:er|Er|sie|Sie)(?![\wÄÖÜäöüß-])")
-_PREV_WORD = re.compile(r"([\wÄÖÜäöüß-]+)\s*$")
+_PRONOUN_AFTER = re.compile(r"[^\wÄÖÜäöüß-](er|Er|sie|Sie)(?![\wÄÖÜäöüß-])")
 
 
 _WORDISH = re.compile(r"[\wÄÖÜäöüß-]+")
 _WORD_START = re.compile(r"\b")
+#: What every NAME_THEN_APPOSITION match holds; the name before it, read backwards (at most three
+#: name tokens, two runs of white space); the run of characters its role-noun tail is made of.
+_APPOSITION_COMMA = re.compile(r",\s+(?:der|die)\s")
+_NAME_BACKWARDS = re.compile(r"[A-Za-zÄÖÜäöüßéèáíóúñçë-]*(?:\s+[A-Za-zÄÖÜäöüßéèáíóúñçë-]*){0,2}")
+_TAIL_RUN = re.compile(r"[\w\s-]*")
 
 
 def role_then_name(text: str) -> Iterator[re.Match[str]]:
@@ -391,6 +397,49 @@ def role_then_name(text: str) -> Iterator[re.Match[str]]:
             continue
         yield m
         pos = m.end()
+
+
+def pronoun_spans(text: str) -> Iterator[tuple[int, int]]:
+    """The spans of `PRONOUN_WORD.finditer(text)`, found with the word start consumed.
+
+    PRONOUN_WORD opens with a look-behind the engine tries at every position; `_PRONOUN_AFTER`
+    opens with the character that look-behind accepts (a class the engine skips to), so a pronoun
+    at x >= 1 is its match at x - 1. None is lost between two: after a pronoun ending at q the
+    next cannot start at q (text[q - 1] is a letter), so it starts after a character from q on.
+    Only a pronoun at 0 has no character before it: `PRONOUN_WORD.match` finds that one."""
+    first = PRONOUN_WORD.match(text)
+    if first is not None:
+        yield first.span()
+    for m in _PRONOUN_AFTER.finditer(text, first.end() if first is not None else 0):
+        yield m.span(1)
+
+
+def name_then_apposition(text: str) -> Iterator[re.Match[str]]:
+    """`NAME_THEN_APPOSITION.finditer(text)`, the same matches, searched only around ", der"/", die".
+
+    The pattern ("Name Name, der|die … role noun") is tried at every capital letter. Each match
+    holds one comma, at an occurrence of `_APPOSITION_COMMA`: before it the name (name characters
+    and white space, at most two runs of it: `_NAME_BACKWARDS` on the reversed text finds the
+    furthest it can start), after it word characters, "-" and white space up to the role noun
+    (plain letters when `LEX.ROLE_CANDIDATE` exists). So for each comma one search from that
+    start, with `endpos` where that run ends, gives the match of that comma: a path cannot read
+    the character at `endpos` (no run character) in the whole text either, and no other comma
+    lies in the window. Commas come in text order and so do their windows."""
+    if LEX.ROLE_CANDIDATE is None:
+        yield from NAME_THEN_APPOSITION.finditer(text)
+        return
+    pattern, pos = LEX.NAME_THEN_APPOSITION, 0
+    for comma in _APPOSITION_COMMA.finditer(text):
+        c = comma.start()
+        lo = max(0, c - 256)
+        back = _NAME_BACKWARDS.match(text[lo:c][::-1]).end()  # type: ignore[union-attr]
+        if back == c - lo and lo > 0:  # a name longer than the slice: read the whole prefix
+            back = _NAME_BACKWARDS.match(text[:c][::-1]).end()  # type: ignore[union-attr]
+        end = _TAIL_RUN.match(text, c + 1).end()  # type: ignore[union-attr]
+        m = pattern.search(text, max(pos, c - back), end)
+        if m is not None:
+            yield m
+            pos = m.end()
 
 
 class _Reach:
@@ -469,8 +518,8 @@ class Discourse:
         return self._exclude_reach.contains(s, e)
 
     def _after_preposition(self, s: int) -> bool:
-        m = _PREV_WORD.search(self.text, max(0, s - 30), s)
-        return bool(m and m.group(1).lower() in _PREPOSITIONS)
+        word = word_before(self.text, max(0, s - 30), s, hyphen=True)
+        return word is not None and word.lower() in _PREPOSITIONS
 
     def entity_for_id(self, sid: str) -> Entity:
         sp = self.registry.speakers[sid]
@@ -492,7 +541,7 @@ class Discourse:
             ent = self.entity_for_id(sid)
             eligible = not rm.genitive and not self._after_preposition(rm.start) and not self._excluded(rm.start, rm.end)
             found[(rm.start, rm.end)] = Mention(rm.start, rm.end, rm.text, ent, method, eligible)
-        for finder in (role_then_name, NAME_THEN_APPOSITION.finditer):
+        for finder in (role_then_name, name_then_apposition):
             # What this pattern adds can never hold an edge of its own later matches (they start
             # after the match that added it ends), so the mentions found before it decide alone.
             before = _Reach(list(found))
@@ -504,9 +553,9 @@ class Discourse:
                 ent = Entity(f"name:{name}", name, "person")
                 eligible = not self._after_preposition(m.start()) and not self._excluded(s, e)
                 found[(s, e)] = Mention(s, e, name, ent, "mention", eligible)
-        for m in PRONOUN_WORD.finditer(text):
-            found.setdefault(m.span(), Mention(m.start(), m.end(), m.group(), None, "pronoun",
-                                               not self._excluded(*m.span())))
+        for span in pronoun_spans(text):
+            if span not in found:
+                found[span] = Mention(span[0], span[1], text[span[0]:span[1]], None, "pronoun", not self._excluded(*span))
         self.mentions = sorted(found.values(), key=lambda mn: mn.start)
         self._index_names()
         self._scan_short_names(matches)
@@ -651,12 +700,10 @@ class Discourse:
         if best is not None and best.method in ("name", "alias", "metonymy"):
             return best
         # An unregistered name inside the mention ("Avril Haines, die Direktorin …").
-        for pattern in (ROLE_THEN_NAME, NAME_THEN_APPOSITION):
-            m = pattern.search(self.text, start, end)
-            if m:
-                name = m.group("name")
-                if best is None:
-                    return Mention(start, end, text, Entity(f"name:{name}", name, "person"), "mention", True)
+        m = _unregistered_name(self.text, start, end) if best is None else None
+        if m is not None:
+            name = m.group("name")
+            return Mention(start, end, text, Entity(f"name:{name}", name, "person"), "mention", True)
         if best is not None:
             return best
         m = PERSON_NAME.fullmatch(_strip_det(text))
@@ -667,15 +714,38 @@ class Discourse:
         return Mention(start, end, text, Entity(f"mention:{text}", text, kind), "mention", True)
 
 
+def _may_match(pattern: re.Pattern[str], text: str, start: int, end: int) -> bool:
+    """False when `pattern` (ROLE_THEN_NAME or NAME_THEN_APPOSITION) cannot match in text[start:end]:
+    every ROLE_THEN_NAME match holds a `LEX.ROLE_CANDIDATE` match (see `role_then_name`), which
+    has no look-around, and every NAME_THEN_APPOSITION match holds a comma. Both scans are cheaper
+    than the pattern, which backtracks through each word of the mention."""
+    if pattern is LEX.NAME_THEN_APPOSITION:
+        return text.find(",", start, end) >= 0
+    cand = LEX.ROLE_CANDIDATE
+    return cand is None or cand.search(text, start, end) is not None
+
+
+def _unregistered_name(text: str, start: int, end: int) -> re.Match[str] | None:
+    """The first of ROLE_THEN_NAME and NAME_THEN_APPOSITION that matches in text[start:end]."""
+    for pattern in (LEX.ROLE_THEN_NAME, LEX.NAME_THEN_APPOSITION):
+        m = pattern.search(text, start, end) if _may_match(pattern, text, start, end) else None
+        if m is not None:
+            return m
+    return None
+
+
 def _inside_longer_name(text: str, rm: RegistryMatch, start: int, end: int) -> bool:
     """"Kim" in "Kim Son Gyong": a bare surname that is part of a longer unregistered name."""
-    for pattern in (ROLE_THEN_NAME, NAME_THEN_APPOSITION):
-        for m in pattern.finditer(text, start, end):
+    for pattern in (LEX.ROLE_THEN_NAME, LEX.NAME_THEN_APPOSITION):
+        for m in (pattern.finditer(text, start, end) if _may_match(pattern, text, start, end) else ()):
             s, e = m.span("name")
             if s <= rm.start and rm.end <= e and (e - s) > (rm.end - rm.start):
                 return True
     return False
 
 
+_DET_START = re.compile(r"^(?:[Dd]er|[Dd]ie|[Dd]as|[Dd]em|[Dd]en|[Dd]es)\s+")
+
+
 def _strip_det(text: str) -> str:
-    return re.sub(r"^(?:[Dd]er|[Dd]ie|[Dd]as|[Dd]em|[Dd]en|[Dd]es)\s+", "", text.strip())
+    return _DET_START.sub("", text.strip())

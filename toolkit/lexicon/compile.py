@@ -19,6 +19,10 @@ from toolkit.lexicon.load import Lexicon
 #: Word boundaries the rules use: a word is letters, digits, umlauts, ß (and "-" before it).
 WB_BEFORE = r"(?<![\wÄÖÜäöüß-])"
 WB_AFTER = r"(?![\wÄÖÜäöüß])"
+#: The character WB_BEFORE accepts before a word, as a consumed character: a pattern that opens
+#: with it lets the engine skip to the next such character in one C loop, where a look-behind is
+#: tried at every position ("…_AFTER" patterns, searched from one character before the span).
+AFTER_NON_WORD = r"[^\wÄÖÜäöüß-]"
 #: A capitalised name token (speaker names, "Vize-Außenminister Kim Hong-kyun").
 NAME_TOKEN = r"[A-ZÄÖÜ][a-zäöüßéèáíóúñçë]+(?:-[A-Za-zäöüß]+)?"
 
@@ -95,6 +99,7 @@ class Patterns:
     CORE_VERB_ALT: str
     SPEECH_VERB: re.Pattern[str]
     SPEECH_VERB_LOWER: re.Pattern[str] | None
+    SPEECH_VERB_LOWER_AFTER: re.Pattern[str] | None
     CORE_VERB: re.Pattern[str]
     TRAILING_FRAME: re.Pattern[str]
     SPEECH_AFTER: re.Pattern[str]
@@ -103,6 +108,7 @@ class Patterns:
     ANAPHORIC_FRAME: re.Pattern[str]
     NAMING_VERB: re.Pattern[str]
     ZU_VERB: re.Pattern[str]
+    ZU_VERB_OR_NOUN_AFTER: re.Pattern[str]
     INFINITIVE_CUES: frozenset[str]
     CUE_WORD: re.Pattern[str]
     SPEECH_GATE: re.Pattern[str]
@@ -110,10 +116,12 @@ class Patterns:
     # Konjunktiv
     KONJUNKTIV_I: re.Pattern[str]
     KONJUNKTIV: re.Pattern[str]
+    KONJUNKTIV_ANY: re.Pattern[str]
     # nouns of saying
     SAY_NOUN: str
     NACH_FRAME: re.Pattern[str]
     NACH_POST: re.Pattern[str]
+    NACH_POST_IN_RUNS: bool
     SPEECH_NOUN: re.Pattern[str]
     REPORT_NOUN: re.Pattern[str]
     # noun phrases and speakers
@@ -212,10 +220,17 @@ def _cue_verbs(p: Patterns, lx: Lexicon) -> None:
     p.SPEECH_AFTER = _source(rf"\s*,\s*(?:{speech}){WB_AFTER}")
     p.SPEECH_AFTER_QUOTE = _source(rf"\s*,?\s*(?P<verb>{speech}|so){WB_AFTER}", re.IGNORECASE)
     p.SPEECH_VERB_LOWER = _source(p.SPEECH_VERB.pattern.lower()) if _plain(lx, "speech_verbs") else None
+    # The same with the word start's look-behind a consumed character (`AFTER_NON_WORD`: a class
+    # the engine skips to; toolkit.attribution.frames.verb.speech_verbs).
+    p.SPEECH_VERB_LOWER_AFTER = _source(rf"{AFTER_NON_WORD}(?:{speech}){WB_AFTER}".lower()) \
+        if _plain(lx, "speech_verbs") else None
     p.STATEMENT_VERB = _source(rf"{WB_BEFORE}(?:{speech}|{_alt(lx, 'statement_verbs')}){WB_AFTER}")
     p.ANAPHORIC_FRAME = _source(rf"(?:Dies|Das|Dieses)\s+(?P<cue>{core}|{_alt(lx, 'anaphoric_verbs')}){WB_AFTER}")
     p.NAMING_VERB = _source(_words(lx, "naming_verbs"))
     p.ZU_VERB = _source(_words(lx, "zu_verbs"))
+    # Whether ZU_VERB or SPEECH_NOUN matches in text[s:e]: one search from s - 1 (frames.verb.frame_verbs).
+    p.ZU_VERB_OR_NOUN_AFTER = _source(
+        rf"{AFTER_NON_WORD}(?:(?:{_alt(lx, 'zu_verbs')}){WB_AFTER}|(?:{_alt(lx, 'speech_nouns')})(?=,\s))")
     p.INFINITIVE_CUES = lx.words("infinitive_cues")
     # One pass for the sentence gate (toolkit.attribution.quotes.may_hold_speech): wherever
     # SPEECH_VERB, CORE_VERB, ZU_VERB or SPEECH_NOUN match, this matches too (the union of their
@@ -227,7 +242,8 @@ def _cue_verbs(p: Patterns, lx: Lexicon) -> None:
     p.PASSIVE_PARTICIPLE = lx.words("passive_participles")
 
 
-#: The fixed words of the per-sentence frames, outside the lexicon, lower-cased for `SPEECH_GATE`:
+#: The fixed words of the per-sentence frames, outside the lexicon, lower-cased for the sentence
+#: gate (toolkit.attribution.quotes.may_hold_speech; a pattern of its own beside `SPEECH_GATE`):
 #: laut/gemäß (prep.SOURCE_NOUN_PREP), nach (prep.NACH_FRAME, NACH_POST, WONACH, Demnach, Danach),
 #: zufolge (ZUFOLGE, Demzufolge) and ", so" (TRAILING_FRAME, also after "das"/"dies").
 GATE_FRAME_WORDS = r"laut|gemäß|nach|zufolge|,\s*(?:(?:das|dies)\s+)?so"
@@ -248,29 +264,38 @@ def _plain(lx: Lexicon, name: str) -> bool:
 
 
 def _lowered_gate(cue_entries: Sequence[str]) -> tuple[str, int]:
-    """`SPEECH_GATE`: the frame words or a cue word, as one pattern over the lower-cased sentence.
+    """`SPEECH_GATE`: a cue word, as one pattern over " " + the lower-cased sentence.
 
     On text that holds no character but those `quotes.may_hold_speech` lets through (ASCII, German
     letters, case-less punctuation), matching under IGNORECASE and matching the lower-cased text
     case-sensitively with lower-cased entries are the same thing, and the second is about seven
-    times cheaper (the engine compares every character through its case folding otherwise, and
-    gets no first-character scan). An entry that is not plain (`_PLAIN_ENTRY`) keeps IGNORECASE:
-    slower, but the same matches on lower-cased text."""
-    cue = rf"{WB_BEFORE}(?:{grouped_alt(cue_entries)}){WB_AFTER}"
+    times cheaper (the engine compares every character through its case folding otherwise). An
+    entry that is not plain (`_PLAIN_ENTRY`) keeps IGNORECASE: slower, but the same matches on
+    lower-cased text. The look-behind of a word start is a consumed character of its class
+    instead (hence the " " before the sentence, which stands for its start): a pattern that opens
+    with a character class lets the engine skip to the next character of that class in one C loop
+    instead of trying the look-behind and the list at every position."""
+    cue = rf"{AFTER_NON_WORD}(?:{grouped_alt(cue_entries)}){WB_AFTER}"
     if all(_PLAIN_ENTRY.fullmatch(e) for e in cue_entries):
-        return rf"{GATE_FRAME_WORDS}|{cue.lower()}", 0
-    return rf"{GATE_FRAME_WORDS}|{cue}", re.IGNORECASE
+        return cue.lower(), 0
+    return cue, re.IGNORECASE
 
 
 def _konjunktiv_and_nouns(p: Patterns, lx: Lexicon) -> None:
     p.KONJUNKTIV_I = _source(_words(lx, "konjunktiv_i"))
     p.KONJUNKTIV = _source(_words(lx, "konjunktiv_ii"))
+    # Whether text[s:e] holds a match of either: one search from s - 1, the word start's
+    # look-behind a consumed character (toolkit.attribution.frames.free_indirect.has_konjunktiv).
+    p.KONJUNKTIV_ANY = _source(rf"{AFTER_NON_WORD}(?:{_alt(lx, 'konjunktiv_i')}|{_alt(lx, 'konjunktiv_ii')}){WB_AFTER}")
     p.SAY_NOUN = rf"[\wÄÖÜäöüß-]*(?:{_alt(lx, 'say_nouns')})"
     nach_det = (r"(?:(?:deren|dessen|seine[nmr]?|ihre[nmr]?|eigene[nmr]?|den|dem|der|einem|einer|eine[nmr]?|"
                 r"[a-zäöü][\wäöüß]*(?:en|er|em))\s+){0,3}")
     p.NACH_FRAME = _source(rf"{WB_BEFORE}(?P<cue>[Nn]ach)\s+(?P<noun>{nach_det}{p.SAY_NOUN}){WB_AFTER}")
     p.NACH_POST = _source(
         rf"{WB_BEFORE}(?P<noun>(?:[Dd]em\s+Vernehmen|{nach_det}{p.SAY_NOUN}))\s+(?P<cue>nach){WB_AFTER}")
+    # Every NACH_POST match is then made of word characters, "-" and white space alone
+    # (toolkit.attribution.frames.prep.nach_post_matches scans only such runs that hold "nach").
+    p.NACH_POST_IN_RUNS = all(_LETTER_ENTRY.fullmatch(e) for e in lx.lists["say_nouns"].entries)
     p.SPEECH_NOUN = _source(rf"{WB_BEFORE}(?:{_alt(lx, 'speech_nouns')})(?=,\s)")
     p.REPORT_NOUN = _source(rf"(?:{_alt(lx, 'report_nouns')})")
 

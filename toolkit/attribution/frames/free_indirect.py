@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from toolkit.attribution.frames.verb import speech_verbs
 from toolkit.attribution.marks import QuoteMark, find_quote_marks
 from toolkit.attribution.mentions import frame_subject
 from toolkit.attribution.spans import WORD, Frame, QuoteSpan, Span, SpanList, inside, overlaps, strip_final_punct
@@ -65,7 +66,8 @@ def _reported(text: str, k: int, sent: Span, content: Span, mark_spans: list[Spa
     if strong is None and weak is None:
         return False, None  # no Konjunktiv: not reported, whatever follows (checked first: it is cheaper)
     # A sentence with a reporting verb of its own has its own frame (and maybe another speaker).
-    if any(not inside(v.span(), mark_spans) for v in LEX.SPEECH_VERB.finditer(text, s, e)) or \
+    # (`speech_verbs`: SPEECH_VERB's matches, found on the lower-cased sentence when that is exact.)
+    if any(not inside(v.span(), mark_spans) for v in speech_verbs(text, s, e)) or \
             content[1] - content[0] < 15 or text[content[1]:content[1] + 1] == "?":
         return False, None
     if st.prev is not None and (strong or weak):
@@ -125,14 +127,38 @@ def _add(text: str, k: int, sent: Span, content: Span, mention: Span | None, mar
     st.prev, st.last = q, sent
 
 
+def has_konjunktiv(text: str, s: int, e: int) -> bool:
+    """Whether `LEX.KONJUNKTIV_I` or `LEX.KONJUNKTIV` matches in text[s:e] (searched with pos s).
+
+    Both open with the look-behind of a word start, which the engine must try at every position;
+    `LEX.KONJUNKTIV_ANY` consumes that character instead (a class of non-word characters, which
+    the engine skips to in one loop) and holds both lists, so one search from s - 1 answers: a
+    match at x >= s of either pattern is a match of it at x - 1, the look-behind having seen
+    text[x - 1] too. At the start of the text there is no character to consume: the two plain
+    searches then."""
+    if s == 0:
+        return LEX.KONJUNKTIV_I.search(text, 0, e) is not None or LEX.KONJUNKTIV.search(text, 0, e) is not None
+    return LEX.KONJUNKTIV_ANY.search(text, s - 1, e) is not None
+
+
+def _not_reported(st: _Chain, covering: list[QuoteSpan], sent: Span) -> None:
+    """A sentence that is not reported speech: the chain continues from its latest quote, if any."""
+    st.prev, st.last = (max(covering, key=_end) if covering else None), sent
+
+
 def _sentence(text: str, k: int, sent: Span, covering: list[QuoteSpan], st: _Chain) -> None:
     s, e = sent
+    if not has_konjunktiv(text, s, e):
+        # `_reported` would find no Konjunktiv (its first test) and say "not reported": decided
+        # here without the quote marks and content bounds it needs otherwise (most sentences).
+        _not_reported(st, covering, sent)
+        return
     marks = find_quote_marks(text, s, e)
     mark_spans = [(mk.start, mk.end) for mk in marks]
     content = (s, e) if text[e - 1:e] in ".!?" else strip_final_punct(text, s, e)
     ok, mention = _reported(text, k, sent, content, mark_spans, st)
     if not ok:
-        st.prev, st.last = (max(covering, key=_end) if covering else None), sent
+        _not_reported(st, covering, sent)
         return
     if covering:
         # The fragment is replaced by the whole sentence, which must contain it entirely.

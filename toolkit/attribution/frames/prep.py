@@ -8,12 +8,14 @@ up to a "wobei"/"während" that adds the writer's own remark.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
 from toolkit.attribution.mentions import (article_before_noun, is_nominative_like, np_after_verb, np_at,
                                           np_ending_at)
-from toolkit.attribution.spans import Frame, QuoteSpan, Span, inside, skip_space, span_index, strip_final_punct
+from toolkit.attribution.spans import (Frame, QuoteSpan, Span, holds, inside, skip_space, span_index, strip_final_punct,
+                                      word_before)
 from toolkit.lexicon.active import LEX
 
 SOURCE_NOUN_PREP = re.compile(r"(?<![\wÄÖÜäöüß-])(?P<cue>[Ll]aut|[Gg]emäß)(?![\wÄÖÜäöüß])")
@@ -28,7 +30,6 @@ _GEN_NAME = re.compile(r"\s+[A-ZÄÖÜ][\wäöüß]+s(?![\wÄÖÜäöüß-])")
 _STRONG_GENITIVE = re.compile(r"\s+(?:[a-zäöü][\wäöüß-]*er\s+){1,2}[A-ZÄÖÜ][\wÄÖÜäöüß-]*(?![\wÄÖÜäöüß-])")
 _ADJ_BEFORE = re.compile(r"(?<![\wÄÖÜäöüß-])(?:[a-zäöü][\wäöüß-]*)?(?:ischen|lichen|ellen|igen|ersten|letzten|neuesten|"
                          r"jüngsten)\s+$")
-_PREV_WORD = re.compile(r"([\wÄÖÜäöüß]+)\s*$")
 # Where the content of a prepositional or zu-infinitive frame stops before the sentence end: only
 # at "wobei"/"während", which add the writer's own remark. Coordinated and subordinate clauses
 # ("…, und manche hätten …", "…, als dieser …", "…, wenn …") stay in the reported content, as
@@ -45,7 +46,11 @@ class PrepFrame(NamedTuple):
 
 
 def laut_frames(text: str, s: int, e: int) -> Iterator[PrepFrame]:
-    """"laut der Polizei", "Gemäß der Aussage des Ministers": the noun phrase after the preposition."""
+    """"laut der Polizei", "Gemäß der Aussage des Ministers": the noun phrase after the preposition.
+    (Each finder here first looks for the literal its pattern cannot match without, `holds`: a
+    pattern opening with a look-behind is otherwise tried at every position of the sentence.)"""
+    if not holds(text, s, e, "aut", "emäß"):
+        return
     for m in SOURCE_NOUN_PREP.finditer(text, s, e):
         mention = np_at(text, m.end(), e)
         if mention is not None:
@@ -56,9 +61,11 @@ def nach_frames(text: str, s: int, e: int) -> Iterator[PrepFrame]:
     """"nach Angaben der Polizei", "Nach Zeugenaussagen", "nach Meinung Russlands", "nach Einschätzung
     politischer Beobachter": the mention is the noun of saying with its genitive, as the SpkAtt gold
     takes it; the cue is "nach" alone. "Erst nach …", "Zwei Monate nach …" are temporal."""
+    if not holds(text, s, e, "ach"):
+        return
     for m in LEX.NACH_FRAME.finditer(text, s, e):
-        prev_word = _PREV_WORD.search(text[max(s, m.start() - 30):m.start()])
-        if prev_word and prev_word.group(1).lower() in LEX.TEMPORAL_BEFORE_NACH:
+        prev_word = word_before(text, max(s, m.start() - 30), m.start())
+        if prev_word is not None and prev_word.lower() in LEX.TEMPORAL_BEFORE_NACH:
             continue
         ns, ne = m.span("noun")
         g = _GEN_START.match(text, ne, e)
@@ -79,6 +86,8 @@ def nach_frames(text: str, s: int, e: int) -> Iterator[PrepFrame]:
 def wie_frames(text: str, s: int, e: int) -> Iterator[PrepFrame]:
     """"Wie der Minister am Dienstag erklärte, …" / "…, wie eine Sprecherin mitteilte.": the cue is
     the verb at the end of the wie-clause, the mention its subject."""
+    if not holds(text, s, e, "wie", "Wie"):
+        return
     for m in WIE_FRAME.finditer(text, s, e):
         fs = m.start()
         initial = text[s:fs].strip() == ""
@@ -99,11 +108,49 @@ def wie_frames(text: str, s: int, e: int) -> Iterator[PrepFrame]:
         yield PrepFrame(fs, verb.span(), mention)
 
 
+#: A run of the characters a NACH_POST match is made of (when `LEX.NACH_POST_IN_RUNS`), the white
+#: space between its words, and the "nach" every match ends in.
+_RUN = re.compile(r"[\w\s-]+")
+_SPACE = re.compile(r"\s+")
+_NACH_CUE = re.compile(r"(?<=\s)nach(?![\wÄÖÜäöüß])")
+
+
+def nach_post_matches(text: str, s: int, e: int) -> Iterator[re.Match[str]]:
+    """`LEX.NACH_POST.finditer(text, s, e)`, the same matches, tried only where one can start.
+
+    NACH_POST backtracks through every word it is tried at. Each of its matches is a noun part of
+    at most four words (three determiners and the say-noun, or "Dem Vernehmen"), white space and
+    "nach"; with say-nouns of letters (`LEX.NACH_POST_IN_RUNS`) all of it is word characters, "-"
+    and white space, so it lies in one run of them (`_RUN`) and starts at one of the four words
+    before an occurrence of `_NACH_CUE`. So the pattern is matched (`match`, no scan) only there:
+    per cue, in text order, at each of those word starts not before the end of the last match. A
+    match that starts before a cue and ends at a later one starts among the four words before
+    every cue it spans, so the first cue after the leftmost start tries it first."""
+    if "nach" not in text[s:e]:
+        return
+    if not LEX.NACH_POST_IN_RUNS:
+        yield from LEX.NACH_POST.finditer(text, s, e)
+        return
+    pos = s
+    for run in _RUN.finditer(text, s, e):
+        a, b = run.span()
+        if text.find("nach", a, b) < 0:
+            continue
+        starts = [a, *(m.end() for m in _SPACE.finditer(text, a, b))]
+        for cue in _NACH_CUE.finditer(text, a, b):
+            k = bisect_left(starts, cue.start())
+            for x in starts[max(0, k - 4):k]:
+                m = LEX.NACH_POST.match(text, x, e) if x >= pos else None
+                if m is not None:
+                    yield m
+                    pos = m.end()
+
+
 def nach_post_frames(text: str, s: int, e: int, found: list[PrepFrame]) -> Iterator[PrepFrame]:
     """Postposed "nach": "Dem Vernehmen nach", "Medienberichten nach", "eigenen Angaben nach" (not
     inside a mention already found). Tried at every word, it costs a third of detection, so only
-    where a literal "nach" occurs."""
-    for m in (LEX.NACH_POST.finditer(text, s, e) if "nach" in text[s:e] else ()):
+    in the runs of words that hold a literal "nach" (`nach_post_matches`)."""
+    for m in nach_post_matches(text, s, e):
         if any(fs <= m.start("cue") < mn[1] for fs, _c, mn in found):
             continue
         yield PrepFrame(m.start(), m.span("cue"), m.span("noun"))
@@ -211,7 +258,7 @@ def zufolge_quotes(text: str, sent: Span, mark_spans: Sequence[Span]) -> Iterato
     """"Dem Kreml zufolge …" (the rest is the content); mid-clause "Sie stammen Zeitungsberichten
     zufolge aus …" (the whole clause is), with an adjective before the noun ("ersten Angaben zufolge")."""
     s, e = sent
-    for m in ZUFOLGE.finditer(text, s, e):
+    for m in (ZUFOLGE.finditer(text, s, e) if holds(text, s, e, "zufolge") else ()):
         pre_start = s
         for b in CLAUSE_END.finditer(text, s, m.start()):
             pre_start = b.end()

@@ -15,7 +15,7 @@ from toolkit.attribution.mentions import article_before_noun, frame_subject, np_
 from toolkit.attribution.spans import Frame, QuoteSpan, Span, first_word, inside, skip_space, span_index, strip_final_punct
 from toolkit.attribution.frames.prep import CLAUSE_END
 from toolkit.lexicon.active import LEX
-from toolkit.lexicon.compile import NOT_CASE_SAFE
+from toolkit.lexicon.compile import AFTER_NON_WORD, NOT_CASE_SAFE
 
 DASS = re.compile(r"(?<![\wÄÖÜäöüß])(?:dass|daß|ob)(?![\wÄÖÜäöüß])")
 _DASS_TAIL = re.compile(r",\s*(?:darüber|darauf|davon|dafür|damit|daran|dazu)?\s*$")
@@ -24,6 +24,7 @@ _ZU_INFINITIVE = re.compile(r"(?<![\wäöü])zu\s+[\wäöü]+n\b|\w+zu\w+en\b")
 _WERDEN = re.compile(r"(?<![\wÄÖÜäöüß-])(?:wurde|wurden|wird|werden|worden)(?![\wÄÖÜäöüß])")
 _VON = re.compile(r"(?<![\wÄÖÜäöüß-])(?:von|vom)\s+")
 _ARTICLES = ("die", "der", "das", "den", "dem")
+_NON_WORD = re.compile(AFTER_NON_WORD)
 
 
 def speech_verbs(text: str, s: int, e: int) -> list[re.Match[str]]:
@@ -31,28 +32,44 @@ def speech_verbs(text: str, s: int, e: int) -> list[re.Match[str]]:
 
     SPEECH_VERB is case-insensitive, and the engine folds every character it compares; on text of
     `CASE_SAFE` characters (the one before `s` too, which the look-behind sees) the lower-cased
-    pattern finds the same matches in the lower-cased text at a third of the cost. Each is then
-    matched again with SPEECH_VERB at its start, so the rules get its own match objects."""
-    lo = max(0, s - 1)
-    if LEX.SPEECH_VERB_LOWER is None or NOT_CASE_SAFE.search(text, lo, e) is not None:
+    pattern finds the same matches in the lower-cased text at a third of the cost. Its word-start
+    look-behind is a consumed character there (`SPEECH_VERB_LOWER_AFTER`, scanned over the
+    character before `s`, or a space standing for the start of the text), which the engine skips
+    to. Each match is then matched again with SPEECH_VERB at its start, so the rules get its own
+    match objects; `_plain_scan_needed` says when that shortcut could differ (never on the
+    bundled lists), and the plain scan decides then."""
+    if LEX.SPEECH_VERB_LOWER_AFTER is None or NOT_CASE_SAFE.search(text, max(0, s - 1), e) is not None:
         return list(LEX.SPEECH_VERB.finditer(text, s, e))
+    low = text[s - 1:e].lower() if s > 0 else " " + text[:e].lower()
     out = []
-    for m in LEX.SPEECH_VERB_LOWER.finditer(text[lo:e].lower(), s - lo):
-        exact = LEX.SPEECH_VERB.match(text, lo + m.start(), e)
-        if exact is None or exact.end() != lo + m.end():  # not seen; the plain scan decides then
+    for m in LEX.SPEECH_VERB_LOWER_AFTER.finditer(low):
+        exact = LEX.SPEECH_VERB.match(text, s + m.start(), e)
+        if _plain_scan_needed(text, exact, s - 1 + m.end()):
             return list(LEX.SPEECH_VERB.finditer(text, s, e))
-        out.append(exact)
+        out.append(exact)  # type: ignore[arg-type]
     return out
+
+
+def _plain_scan_needed(text: str, exact: re.Match[str] | None, end: int) -> bool:
+    """Whether a match found with the word start consumed may not be the plain scan's: when the
+    plain pattern does not match there to the same end, or when its match is empty or ends in a
+    character the look-behind accepts before a word (then the plain scan could find another match
+    right at its end, where the consuming scan needs one character more)."""
+    return exact is None or exact.end() != end or exact.end() == exact.start() or \
+        _NON_WORD.match(text, exact.end() - 1) is not None
 
 
 def frame_verbs(text: str, s: int, e: int) -> list[re.Match[str]]:
     """Reporting verbs, verbs that take a zu-infinitive ("beschloss, … zu reduzieren") and nouns of
-    saying right before a comma ("die Forderung, … zu …"), in text order."""
+    saying right before a comma ("die Forderung, … zu …"), in text order. ZU_VERB and SPEECH_NOUN
+    run only where one search of both (`ZU_VERB_OR_NOUN_AFTER`, the word start consumed: from
+    s - 1) finds one of them, which most sentences do not hold."""
     seen: dict[int, re.Match[str]] = {m.start(): m for m in speech_verbs(text, s, e)}
-    for m in LEX.ZU_VERB.finditer(text, s, e):
-        seen.setdefault(m.start(), m)
-    for m in LEX.SPEECH_NOUN.finditer(text, s, e):
-        seen.setdefault(m.start(), m)
+    if s == 0 or LEX.ZU_VERB_OR_NOUN_AFTER.search(text, s - 1, e) is not None:
+        for m in LEX.ZU_VERB.finditer(text, s, e):
+            seen.setdefault(m.start(), m)
+        for m in LEX.SPEECH_NOUN.finditer(text, s, e):
+            seen.setdefault(m.start(), m)
     return [seen[k] for k in sorted(seen)]
 
 
