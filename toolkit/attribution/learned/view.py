@@ -20,6 +20,9 @@ PRONOUNS = frozenset({"er", "sie", "ich", "wir", "ihr", "man", "es", "dieser", "
 DETERMINERS = frozenset({"der", "die", "das", "des", "dem", "den", "ein", "eine", "einer", "eines", "einem",
                          "einen", "sein", "seine", "ihre", "ihr", "seiner", "ihrer", "dessen", "deren"})
 QUOTE_CHARS = frozenset("„“”\"«»‚‘’'")
+#: Tokens of "<none>" on either side of the padded word and class lists (see ArticleView).
+PAD = 2
+_EDGES = ["<none>"] * PAD
 _CUE_LISTS = ("speech_verbs", "clause_verbs", "anaphoric_verbs", "statement_verbs", "zu_verbs", "naming_verbs")
 
 
@@ -71,6 +74,10 @@ class ArticleView:
         self.lower = list(map(str.lower, self.words))
         self.classes = list(map(word_class, self.words))
         self._n = len(self.words)
+        #: `lower` and `classes` with PAD "<none>" entries on either side: the scorers read
+        #: `padded_lower[t + PAD]` for t in [-PAD, len + PAD) with no bounds check or method call.
+        self.padded_lower = _EDGES + self.lower + _EDGES
+        self.padded_classes = _EDGES + self.classes + _EDGES
         self.sentences: list[Span] = []  # token ranges [first, last]
         for s, e in sentences:
             a, b = bisect_left(self.ends, s + 1), bisect_right(self.starts, e - 1) - 1
