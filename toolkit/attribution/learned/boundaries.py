@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from toolkit.attribution.learned.base import FeatureLogit
 from toolkit.attribution.learned.speech import Candidate
-from toolkit.attribution.learned.view import ArticleView
+from toolkit.attribution.learned.view import PAD, ArticleView
 
 WINDOW = 12
 SUBORDINATORS = frozenset({"dass", "daß", "ob", "wie", "weil", "wenn", "damit", "da", "wonach", "man", "es"})
@@ -69,31 +69,55 @@ def _by_delta(c: Candidate, model: FeatureLogit) -> dict[str, float]:
                                                 for d in ("-far", "+far", *map(str, range(-3, 4)))})
 
 
+def _pair_table(model: FeatureLogit, prefix: str) -> dict[tuple[str, str], float]:
+    """`prefix + "a&b"` weights by the (a, b) class pair, filled as pairs are met."""
+    table, memo = model.table(prefix), model.memo(("pairs", prefix), dict)
+
+    def get(a: str, b: str) -> float:
+        got = memo.get((a, b))
+        if got is None:
+            got = memo[(a, b)] = table.get(f"{a}&{b}", 0.0)
+        return got
+    return get
+
+
 def start_scores(view: ArticleView, c: Candidate, options: list[int], model: FeatureLogit) -> list[float]:
     """`model.decision` of each option's `start_features`, looked up by value as
     source.source_scores does (the same weights; sums agree up to rounding order)."""
-    t = model.memo(("start", c.kind), lambda: {p: model.table(p).get for p in (
-        "w=", "w-1=", "c=", "c-1=", "c-1c=", f"k={c.kind}&w-1=", "w-2=")})
+    k = c.kind
+    t = model.memo(("start", k), lambda: {p: model.table(p).get for p in (
+        "w=", "w-1=", "c=", "c-1=", f"k={k}&w-1=", "w-2=")})
+    t_w, t_w1, t_c, t_c1, t_kw1, t_w2 = t["w="], t["w-1="], t["c="], t["c-1="], t[f"k={k}&w-1="], t["w-2="]
+    pair = model.memo(("start_pair",), lambda: _pair_table(model, "c-1c="))
     cue_w = model.memo("cue_before", lambda: {b: model.weights_.get(f"cue_before={b}", 0.0) for b in (True, False)})
-    by_d = _by_delta(c, model)
-    word, cls, out = view.word, view.cls, []
+    by_d, b0, cue_end = _by_delta(c, model), model.intercept_, (c.cue[1] if c.cue is not None else None)
+    pw, pc, first, out = view.padded_lower, view.padded_classes, c.first, []
     for o in options:
-        w_1, c_1, c0 = word(o - 1), cls(o - 1), cls(o)
-        out.append(model.intercept_ + by_d[_delta(o - c.first)] + t["w="](word(o), 0.0) + t["w-1="](w_1, 0.0)
-                   + t["c="](c0, 0.0) + t["c-1="](c_1, 0.0) + t["c-1c="](f"{c_1}&{c0}", 0.0)
-                   + t[f"k={c.kind}&w-1="](w_1, 0.0) + t["w-2="](word(o - 2), 0.0)
-                   + cue_w[c.cue is not None and c.cue[1] < o])
+        w_1, c_1, c0 = pw[o + PAD - 1], pc[o + PAD - 1], pc[o + PAD]
+        d = o - first
+        out.append(b0 + by_d[_DELTAS[d + 3] if -3 <= d <= 3 else ("-far" if d < 0 else "+far")]
+                   + t_w(pw[o + PAD], 0.0) + t_w1(w_1, 0.0) + t_c(c0, 0.0) + t_c1(c_1, 0.0) + pair(c_1, c0)
+                   + t_kw1(w_1, 0.0) + t_w2(pw[o + PAD - 2], 0.0) + cue_w[cue_end is not None and cue_end < o])
     return out
 
 
 def end_scores(view: ArticleView, c: Candidate, options: list[int], model: FeatureLogit) -> list[float]:
     """`model.decision` of each option's `end_features`, looked up by value (see start_scores)."""
-    t = model.memo(("end", c.kind), lambda: {p: model.table(p).get for p in (
-        "w=", "w+1=", "c=", "c+1=", "cc+1=", f"k={c.kind}&w+1=", "w+2=", f"k={c.kind}&w=")})
-    by_d, word, cls, out = _by_delta(c, model), view.word, view.cls, []
+    k = c.kind
+    t = model.memo(("end", k), lambda: {p: model.table(p).get for p in (
+        "w=", "w+1=", "c=", "c+1=", f"k={k}&w+1=", "w+2=", f"k={k}&w=")})
+    t_w, t_wn, t_c, t_cn, t_kwn, t_w2, t_kw = (t["w="], t["w+1="], t["c="], t["c+1="], t[f"k={k}&w+1="], t["w+2="],
+                                               t[f"k={k}&w="])
+    pair = model.memo(("end_pair",), lambda: _pair_table(model, "cc+1="))
+    by_d, b0, pw, pc, last, out = _by_delta(c, model), model.intercept_, view.padded_lower, view.padded_classes, c.last, []
     for o in options:
-        w0, w1, c0, c1 = word(o), word(o + 1), cls(o), cls(o + 1)
-        out.append(model.intercept_ + by_d[_delta(o - c.last)] + t["w="](w0, 0.0) + t["w+1="](w1, 0.0)
-                   + t["c="](c0, 0.0) + t["c+1="](c1, 0.0) + t["cc+1="](f"{c0}&{c1}", 0.0)
-                   + t[f"k={c.kind}&w+1="](w1, 0.0) + t["w+2="](word(o + 2), 0.0) + t[f"k={c.kind}&w="](w0, 0.0))
+        w0, w1, c0, c1 = pw[o + PAD], pw[o + PAD + 1], pc[o + PAD], pc[o + PAD + 1]
+        d = o - last
+        out.append(b0 + by_d[_DELTAS[d + 3] if -3 <= d <= 3 else ("-far" if d < 0 else "+far")] + t_w(w0, 0.0)
+                   + t_wn(w1, 0.0) + t_c(c0, 0.0) + t_cn(c1, 0.0) + pair(c0, c1) + t_kwn(w1, 0.0)
+                   + t_w2(pw[o + PAD + 2], 0.0) + t_kw(w0, 0.0))
     return out
+
+
+#: `_delta(d)` for d in -3..3, by d + 3.
+_DELTAS = tuple(map(str, range(-3, 4)))

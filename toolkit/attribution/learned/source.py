@@ -24,6 +24,7 @@ _GENITIVE = frozenset({"des", "der"})
 #: Classes a noun phrase can start with (_noun_phrase is None at any other token).
 _NP_START = _NOUNISH | {"det", "low"}
 _NOUNISH_OR_LOW = _NOUNISH | {"low"}
+_ADJECTIVE_ENDINGS = ("e", "en", "er", "es")
 
 
 def _noun_phrase(view: ArticleView, t: int, stop: int) -> int | None:
@@ -31,7 +32,7 @@ def _noun_phrase(view: ArticleView, t: int, stop: int) -> int | None:
     cls, i = view.classes, t  # every index read is below stop: no bounds check needed
     if cls[i] == "det":
         i += 1
-    while i < stop and cls[i] == "low" and view.lower[i].endswith(("e", "en", "er", "es")):
+    while i < stop and cls[i] == "low" and view.lower[i].endswith(_ADJECTIVE_ENDINGS):
         i += 1
     if i >= stop or cls[i] not in _NOUNISH:
         return None
@@ -58,23 +59,24 @@ def source_options(view: ArticleView, c: Candidate) -> list[Span]:
         hi = view.sentences[view.sentence_of(c.last)][1] + 1
     else:
         lo, hi = max(c.first - 30, 0), min(c.last + 31, len(view))
-    seen = set(out)
-    t = lo
-    while t < hi:
-        stop = c.first if t < c.first else hi
-        spans: list[Span] = []
-        if view.classes[t] == "pron":
-            spans.append((t, t))
-        end = _noun_phrase(view, t, stop) if view.classes[t] in _NP_START else None
-        if end is not None:
-            spans.append((t, end))
-            if view.classes[t] == "det" and end > t + 1:
-                spans.append((t + 1, end))
-        for sp in spans:
+    seen, classes, lower, first = set(out), view.classes, view.lower, c.first
+    for t in range(lo, hi):
+        k = classes[t]
+        if k == "pron":  # a pronoun starts no noun phrase
+            if (t, t) not in seen:
+                seen.add((t, t))
+                out.append((t, t))
+            continue
+        # A lower-case word starts a noun phrase only as an inflected adjective (see _noun_phrase).
+        if k not in _NP_START or (k == "low" and not lower[t].endswith(_ADJECTIVE_ENDINGS)):
+            continue
+        end = _noun_phrase(view, t, first if t < first else hi)
+        if end is None:
+            continue
+        for sp in ((t, end), (t + 1, end)) if k == "det" and end > t + 1 else ((t, end),):
             if sp not in seen:
                 seen.add(sp)
                 out.append(sp)
-        t += 1
     return out
 
 
