@@ -8,6 +8,7 @@ message boundaries and picks the source. Without a model extraction is the rules
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from typing import Any
 
@@ -62,6 +63,17 @@ def pair_gold(cands: Sequence[Candidate], golds: Sequence[Gold]) -> dict[int, tu
     scores = np.array([[_f1(g.tokens, s) for s in sets] for g in golds])
     rows, cols = linear_sum_assignment(scores, maximize=True)
     return {int(c): (golds[r], float(scores[r, c])) for r, c in zip(rows, cols) if scores[r, c] > 0}
+
+
+def _paragraph_of(view: ArticleView, paras: Sequence[Span]) -> list[int]:
+    """The paragraph holding each sentence's first character (0 where none does), by bisection
+    over the paragraph starts (paragraphs are in text order and do not overlap)."""
+    firsts, out = [s for s, _ in paras], []
+    for a, _ in view.sentences:
+        pos = view.starts[a]
+        i = bisect_right(firsts, pos) - 1
+        out.append(i if i >= 0 and pos < paras[i][1] else 0)
+    return out
 
 
 class AttributionModel(BaseEstimator):
@@ -132,11 +144,7 @@ class AttributionModel(BaseEstimator):
         if self.sentence_candidates or context != "none":
             from toolkit.attribution.segment import paragraphs
 
-            paras = paragraphs(text)
-            para_of = []
-            for a, _ in view.sentences:
-                pos = view.starts[a]
-                para_of.append(next((i for i, (ps, pe) in enumerate(paras) if ps <= pos < pe), 0))
+            para_of = _paragraph_of(view, paragraphs(text))
         if self.sentence_candidates:
             skip_tokens = [r for s, e in skip if (r := view.token_range(s, e))]
             cands += sentence_candidates(view, cands, skip_tokens, para_of, triggered=not self.all_sentences)

@@ -12,7 +12,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from functools import lru_cache
 
-from toolkit.attribution.spkatt import Tokens
+from toolkit.attribution.spkatt import _TOKEN
 
 Span = tuple[int, int]
 
@@ -67,10 +67,12 @@ class ArticleView:
 
     def __init__(self, text: str, sentences: Sequence[Span]) -> None:
         self.text = text
-        tokens = Tokens(text)
-        self.starts, self.ends = tokens.starts, tokens.ends
-        # `map` over C-level callables (word_class is an lru_cache): no Python loop per token.
-        self.words = list(map(text.__getitem__, map(slice, self.starts, self.ends)))
+        # The tokens of toolkit.attribution.spkatt.Tokens, read by `map` over C-level callables
+        # (word_class is an lru_cache): no Python loop per token.
+        matches = list(_TOKEN.finditer(text))
+        self.starts: list[int] = list(map(re.Match.start, matches))
+        self.ends: list[int] = list(map(re.Match.end, matches))
+        self.words = list(map(re.Match.group, matches))
         self.lower = list(map(str.lower, self.words))
         self.classes = list(map(word_class, self.words))
         self._n = len(self.words)
