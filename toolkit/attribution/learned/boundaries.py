@@ -70,15 +70,12 @@ def _by_delta(c: Candidate, model: FeatureLogit) -> dict[str, float]:
 
 
 def _pair_table(model: FeatureLogit, prefix: str) -> dict[tuple[str, str], float]:
-    """`prefix + "a&b"` weights by the (a, b) class pair, filled as pairs are met."""
-    table, memo = model.table(prefix), model.memo(("pairs", prefix), dict)
+    """`prefix + "a&b"` weights by the (a, b) pair of word classes, every pair present (a class
+    list is short: the pairs are a few hundred)."""
+    from toolkit.attribution.learned.view import CLASSES
 
-    def get(a: str, b: str) -> float:
-        got = memo.get((a, b))
-        if got is None:
-            got = memo[(a, b)] = table.get(f"{a}&{b}", 0.0)
-        return got
-    return get
+    table = model.table(prefix)
+    return {(a, b): table.get(f"{a}&{b}", 0.0) for a in CLASSES for b in CLASSES}
 
 
 def start_scores(view: ArticleView, c: Candidate, options: list[int], model: FeatureLogit) -> list[float]:
@@ -88,7 +85,7 @@ def start_scores(view: ArticleView, c: Candidate, options: list[int], model: Fea
     t = model.memo(("start", k), lambda: {p: model.table(p).get for p in (
         "w=", "w-1=", "c=", "c-1=", f"k={k}&w-1=", "w-2=")})
     t_w, t_w1, t_c, t_c1, t_kw1, t_w2 = t["w="], t["w-1="], t["c="], t["c-1="], t[f"k={k}&w-1="], t["w-2="]
-    pair = model.memo(("start_pair",), lambda: _pair_table(model, "c-1c="))
+    pair = model.memo(("pairs", "c-1c="), lambda: _pair_table(model, "c-1c="))
     cue_w = model.memo("cue_before", lambda: {b: model.weights_.get(f"cue_before={b}", 0.0) for b in (True, False)})
     by_d, b0, cue_end = _by_delta(c, model), model.intercept_, (c.cue[1] if c.cue is not None else None)
     pw, pc, first, out = view.padded_lower, view.padded_classes, c.first, []
@@ -96,7 +93,7 @@ def start_scores(view: ArticleView, c: Candidate, options: list[int], model: Fea
         w_1, c_1, c0 = pw[o + PAD - 1], pc[o + PAD - 1], pc[o + PAD]
         d = o - first
         out.append(b0 + by_d[_DELTAS[d + 3] if -3 <= d <= 3 else ("-far" if d < 0 else "+far")]
-                   + t_w(pw[o + PAD], 0.0) + t_w1(w_1, 0.0) + t_c(c0, 0.0) + t_c1(c_1, 0.0) + pair(c_1, c0)
+                   + t_w(pw[o + PAD], 0.0) + t_w1(w_1, 0.0) + t_c(c0, 0.0) + t_c1(c_1, 0.0) + pair[c_1, c0]
                    + t_kw1(w_1, 0.0) + t_w2(pw[o + PAD - 2], 0.0) + cue_w[cue_end is not None and cue_end < o])
     return out
 
@@ -108,13 +105,13 @@ def end_scores(view: ArticleView, c: Candidate, options: list[int], model: Featu
         "w=", "w+1=", "c=", "c+1=", f"k={k}&w+1=", "w+2=", f"k={k}&w=")})
     t_w, t_wn, t_c, t_cn, t_kwn, t_w2, t_kw = (t["w="], t["w+1="], t["c="], t["c+1="], t[f"k={k}&w+1="], t["w+2="],
                                                t[f"k={k}&w="])
-    pair = model.memo(("end_pair",), lambda: _pair_table(model, "cc+1="))
+    pair = model.memo(("pairs", "cc+1="), lambda: _pair_table(model, "cc+1="))
     by_d, b0, pw, pc, last, out = _by_delta(c, model), model.intercept_, view.padded_lower, view.padded_classes, c.last, []
     for o in options:
         w0, w1, c0, c1 = pw[o + PAD], pw[o + PAD + 1], pc[o + PAD], pc[o + PAD + 1]
         d = o - last
         out.append(b0 + by_d[_DELTAS[d + 3] if -3 <= d <= 3 else ("-far" if d < 0 else "+far")] + t_w(w0, 0.0)
-                   + t_wn(w1, 0.0) + t_c(c0, 0.0) + t_cn(c1, 0.0) + pair(c0, c1) + t_kwn(w1, 0.0)
+                   + t_wn(w1, 0.0) + t_c(c0, 0.0) + t_cn(c1, 0.0) + pair[c0, c1] + t_kwn(w1, 0.0)
                    + t_w2(pw[o + PAD + 2], 0.0) + t_kw(w0, 0.0))
     return out
 
