@@ -26,10 +26,11 @@ def start_options(view: ArticleView, c: Candidate) -> list[int]:
     """Token positions where the message could start: the rule's start and the plausible ones near it."""
     sa, _ = view.sentences[view.sentence_of(c.first)] if view.sentences else (c.first, c.last)
     lo, hi = max(sa, c.first - WINDOW), min(c.last, c.first + WINDOW)
-    out = [c.first]
-    for t in range(lo, hi + 1):
-        if t != c.first and (t == sa or view.cls(t - 1) in _EDGE or view.cls(t) == "quote"
-                             or view.word(t - 1) in SUBORDINATORS or view.word(t) in SUBORDINATORS):
+    pw, pc, first = view.padded_lower, view.padded_classes, c.first
+    out = [first]
+    for t in range(lo, hi + 1):  # pw[t + PAD - 1] is word(t - 1)
+        if t != first and (t == sa or pc[t + PAD - 1] in _EDGE or pc[t + PAD] == "quote"
+                           or pw[t + PAD - 1] in SUBORDINATORS or pw[t + PAD] in SUBORDINATORS):
             out.append(t)
     return out
 
@@ -38,9 +39,10 @@ def end_options(view: ArticleView, c: Candidate) -> list[int]:
     """Token positions where the message could end (its last token)."""
     _, sb = view.sentences[view.sentence_of(c.last)] if view.sentences else (c.first, c.last)
     lo, hi = max(c.first, c.last - WINDOW), min(sb, c.last + WINDOW)
-    out = [c.last]
+    pc, last = view.padded_classes, c.last
+    out = [last]
     for t in range(lo, hi + 1):
-        if t != c.last and (t == sb or view.cls(t + 1) in _EDGE or view.cls(t) in _EDGE):
+        if t != last and (t == sb or pc[t + PAD + 1] in _EDGE or pc[t + PAD] in _EDGE):
             out.append(t)
     return out
 
