@@ -11,6 +11,7 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from functools import lru_cache
+from operator import itemgetter
 
 from toolkit.attribution.spkatt import _TOKEN
 
@@ -64,23 +65,25 @@ def word_class(word: str) -> str:
     return "cap" if word[:1].isupper() else "low"
 
 
-#: word -> word_class(word) for the words seen so far (cleared past _CLASS_CACHE_SIZE words).
-_CLASS_OF: dict[str, str] = {}
-_CLASS_CACHE_SIZE = 200_000
+#: word -> (its lower case, word_class(word)) for the words seen so far (cleared past
+#: _CACHE_SIZE words).
+_SEEN: dict[str, tuple[str, str]] = {}
+_CACHE_SIZE = 200_000
 
 
-def word_classes(words: list[str]) -> list[str]:
-    """`word_class` of every word. Why a dict beside the lru_cache: `map(dict.get, ...)` over a
-    few hundred tokens costs a third of `map(word_class, ...)`, and only unseen words (None
-    here) go through word_class."""
-    out: list[str | None] = list(map(_CLASS_OF.get, words))
-    if None in out:
-        if len(_CLASS_OF) > _CLASS_CACHE_SIZE:
-            _CLASS_OF.clear()
-        for i, k in enumerate(out):
+def lower_and_classes(words: list[str]) -> tuple[list[str], list[str]]:
+    """Lower case and `word_class` of every word. Why a dict of both: `map(dict.get, ...)` over
+    a few hundred tokens costs a third of `map(word_class, ...)` and of `map(str.lower, ...)`,
+    and only unseen words (None here) are computed."""
+    both: list[tuple[str, str] | None] = list(map(_SEEN.get, words))
+    if None in both:
+        if len(_SEEN) > _CACHE_SIZE:
+            _SEEN.clear()
+        for i, k in enumerate(both):
             if k is None:
-                out[i] = _CLASS_OF[words[i]] = word_class(words[i])
-    return out  # type: ignore[return-value]
+                w = words[i]
+                both[i] = _SEEN[w] = (w.lower(), word_class(w))
+    return list(map(itemgetter(0), both)), list(map(itemgetter(1), both))  # type: ignore[arg-type]
 
 
 class ArticleView:
@@ -94,8 +97,7 @@ class ArticleView:
         self.starts: list[int] = list(map(re.Match.start, matches))
         self.ends: list[int] = list(map(re.Match.end, matches))
         self.words = list(map(re.Match.group, matches))
-        self.lower = list(map(str.lower, self.words))
-        self.classes = word_classes(self.words)
+        self.lower, self.classes = lower_and_classes(self.words)
         self._n = len(self.words)
         #: `lower` and `classes` with PAD "<none>" entries on either side: the scorers read
         #: `padded_lower[t + PAD]` for t in [-PAD, len + PAD) with no bounds check or method call.
