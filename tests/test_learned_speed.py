@@ -101,3 +101,56 @@ def test_snapshot_learned_checks_the_layer_records_as_a_process(tmp_path):
     third = subprocess.run([*script, str(tmp_path / "c"), *common, "--check", str(tmp_path / "a")],
                            capture_output=True, text=True, timeout=600)
     assert third.returncode == 1 and "learned.jsonl:3 differs" in third.stdout, third.stdout + third.stderr
+
+
+def _sentence_candidate(text: str, flags: frozenset[str]):
+    from toolkit.attribution.learned.speech import Candidate
+
+    view = vw.ArticleView(text, [(0, len(text))])
+    return view, Candidate(0, len(view) - 2, 0, None, "sentence", boundary=flags)
+
+
+def test_far_start_options_reach_the_comma_after_a_long_frame():
+    from toolkit.attribution.learned import boundaries as bd
+
+    text = ("Ein Sprecher der Polizei in der Hauptstadt des Landes kündigte am frühen Montagmorgen nach "
+            "langen Beratungen an, die Straße werde gesperrt.")
+    view, plain = _sentence_candidate(text, frozenset())
+    after_comma = view.words.index(",") + 1
+    assert after_comma > bd.WINDOW and view.words[after_comma] == "die"
+    assert after_comma not in bd.start_options(view, plain)
+    _, far = _sentence_candidate(text, frozenset({"far"}))
+    assert bd.start_options(view, far) == [*bd.start_options(view, plain), after_comma]
+    assert bd.first_cue(view, far) == view.words.index("kündigte")
+    # No cue word, no far option: "Mitten in der Nacht ..., die Straße ..." is no frame.
+    view2, far2 = _sentence_candidate("Mitten in der Nacht und bei starkem Regen in der Hauptstadt des Landes "
+                                      "am frühen Montagmorgen nach langen Beratungen, die Straße war gesperrt.",
+                                      frozenset({"far"}))
+    assert bd.first_cue(view2, far2) is None
+    assert bd.start_options(view2, far2) == bd.start_options(view2, _sentence_candidate(view2.text, frozenset())[1])
+
+
+def test_boundary_flags_add_their_features_and_the_end_reads_the_decided_start():
+    from toolkit.attribution.learned import boundaries as bd
+
+    text = "Der Sprecher kündigte an, die Straße werde gesperrt."
+    view, c = _sentence_candidate(text, frozenset({"cue", "end", "sep"}))
+    start = view.words.index("die")
+    assert "cuein=True&k=sentence" in bd.start_features(view, c, start)
+    assert "cuein=False&k=sentence" in bd.start_features(view, c, 0)
+    dot = len(view) - 1
+    assert "eb=.&True&False" in bd.end_features(view, c, dot)  # message from the sentence start: no frame before
+    c.msg_first = start
+    assert "eb=.&False&True" in bd.end_features(view, c, dot)  # after "kündigte an,": framed
+    assert bd.model_group(c) == "_sentence" and bd.groups("sep,cue") == ("sentence",)
+    assert bd.groups("sepc") == ("sentence", "continuation") and bd.groups("none") == ()
+
+
+def test_a_model_with_every_boundary_flag_trains_group_models_and_scores_by_table(captured, table_scores_agree):
+    model = AttributionModel(boundaries="sepc,cue,far,end").fit(captured)
+    assert {"start_sentence", "end_sentence", "start_continuation", "end_continuation"} <= set(model.models_)
+    assert any(f.startswith("cuein") for f in model.models_["start"].weights_)
+    assert any(f.startswith("eb=") for f in model.models_["end"].weights_)
+    assert table_scores_agree(model, captured, boundaries=True) > 100
+    assert set(AttributionModel().fit(captured).models_) == {"speech", "start", "end", "source", "type_reported",
+                                                             "type_free_indirect"}

@@ -33,6 +33,11 @@ class Candidate:
     notes: list[str] = field(default_factory=list)
     #: Context across sentences (toolkit.attribution.learned.context.Context), when the model reads it.
     ctx: Any = None
+    #: What the boundary decision reads besides its local features (AttributionModel `boundaries`
+    #: flags, toolkit.attribution.learned.boundaries), and the message start the end decision
+    #: reads (the decided one; gold's in training; None: `first`).
+    boundary: frozenset[str] = frozenset()
+    msg_first: int | None = None
 
 
 def _bucket(n: int) -> str:
