@@ -154,3 +154,15 @@ def test_a_model_with_every_boundary_flag_trains_group_models_and_scores_by_tabl
     assert table_scores_agree(model, captured, boundaries=True) > 100
     assert set(AttributionModel().fit(captured).models_) == {"speech", "start", "end", "source", "type_reported",
                                                              "type_free_indirect"}
+
+
+def test_bench_learned_times_the_layer_hook_alone(tmp_path):
+    ids = [d["doc_id"] for d in read_gold(GOLD)]
+    folds = tmp_path / "folds.json"
+    folds.write_text(json.dumps({"folds": make_folds(ids, k=2, seed=1)}), encoding="utf-8")
+    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "bench_learned.py"), "--data", str(GOLD),
+                           "--folds", str(folds), "--rounds", "2", "--refine"], capture_output=True, text=True,
+                          timeout=600, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("layer hook alone"))
+    assert "minimum of 2 rounds" in line and float(line.rsplit(" ", 1)[1]) > 0
