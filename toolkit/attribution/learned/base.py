@@ -115,11 +115,10 @@ def sigmoid(score: float) -> float:
 
 def first_max(scores: Sequence[float]) -> int:
     """Index of the highest score (the first one on ties); -1 for none."""
-    best, best_score = -1, -math.inf
-    for i, s in enumerate(scores):
-        if s > best_score:
-            best, best_score = i, s
-    return best
+    if not len(scores):
+        return -1
+    top = max(scores)  # `max` and `index` keep the first of equal scores, in C
+    return -1 if top == -math.inf else list(scores).index(top)
 
 
 def argmax_option(model: FeatureLogit, options: Sequence[Features]) -> int:

@@ -8,6 +8,7 @@ message boundaries and picks the source. Without a model extraction is the rules
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from typing import Any
 
@@ -64,6 +65,17 @@ def pair_gold(cands: Sequence[Candidate], golds: Sequence[Gold]) -> dict[int, tu
     return {int(c): (golds[r], float(scores[r, c])) for r, c in zip(rows, cols) if scores[r, c] > 0}
 
 
+def _paragraph_of(view: ArticleView, paras: Sequence[Span]) -> list[int]:
+    """The paragraph holding each sentence's first character (0 where none does), by bisection
+    over the paragraph starts (paragraphs are in text order and do not overlap)."""
+    firsts, out = [s for s, _ in paras], []
+    for a, _ in view.sentences:
+        pos = view.starts[a]
+        i = bisect_right(firsts, pos) - 1
+        out.append(i if i >= 0 and pos < paras[i][1] else 0)
+    return out
+
+
 class AttributionModel(BaseEstimator):
     """Speech filter, boundary and source classifiers on top of the rules.
 
@@ -103,13 +115,21 @@ class AttributionModel(BaseEstimator):
     stack : bool
         Decide speech in two passes: the second reads the first pass's scores of the
         neighbouring candidates (is the sentence before speech).
+    boundaries : str
+        "none", or a comma-separated set of what the boundary decisions read besides their local
+        features (toolkit.attribution.learned.boundaries): `cue` (a start feature: is there a
+        cue word between the candidate's start and the option), `far` (start options after
+        every comma or colon a cue word precedes, beyond the window), `end` (end features: the
+        end mark with whether the decided start opens its sentence and follows a cue word).
+        The fifth round's trials on SpkAtt are in docs/evaluation.md.
     """
 
     def __init__(self, C: float = 0.5, threshold: float = 0.5, min_overlap: float = 0.1,
                  sentence_candidates: bool = True, source_for: str = "all", all_sentences: bool = False,
                  source_threshold: float = 0.35, review_weight: float = 1.0,
                  sentence_threshold: float | None = None, context: str = "speech_sent,small,nocross",
-                 stack: bool = False) -> None:
+                 stack: bool = False, boundaries: str = "none") -> None:
+        self.boundaries = boundaries
         self.stack = stack
         self.context = context
         self.review_weight = review_weight
@@ -132,15 +152,16 @@ class AttributionModel(BaseEstimator):
         if self.sentence_candidates or context != "none":
             from toolkit.attribution.segment import paragraphs
 
-            paras = paragraphs(text)
-            para_of = []
-            for a, _ in view.sentences:
-                pos = view.starts[a]
-                para_of.append(next((i for i, (ps, pe) in enumerate(paras) if ps <= pos < pe), 0))
+            para_of = _paragraph_of(view, paragraphs(text))
         if self.sentence_candidates:
             skip_tokens = [r for s, e in skip if (r := view.token_range(s, e))]
             cands += sentence_candidates(view, cands, skip_tokens, para_of, triggered=not self.all_sentences)
         cands.sort(key=lambda c: c.first)
+        bflags = getattr(self, "boundaries", "none")
+        if bflags != "none":
+            flags = frozenset(bflags.split(","))
+            for c in cands:
+                c.boundary = flags
         if context != "none":
             flags = frozenset(context.split(","))
             cx.annotate(view, cands, para_of, speech=bool(flags & {"speech", "speech_sent", "both"}),
@@ -197,12 +218,14 @@ class AttributionModel(BaseEstimator):
             if not ok:
                 continue
             g = paired[i][0]
+            c.msg_first = g.first  # the end decision reads the start: gold's in training
             decisions = [("source", src.source_options(view, c), src.source_features, g.source)]
             if seen is None:
                 for t in OWN_TYPES:
                     add(f"type_{t}", feats, int(g.type == t))
-                decisions += [("start", bd.start_options(view, c), bd.start_features, g.first),
-                              ("end", bd.end_options(view, c), bd.end_features, g.last)]
+                group = bd.model_group(c)
+                decisions += [("start" + group, bd.start_options(view, c), bd.start_features, g.first),
+                              ("end" + group, bd.end_options(view, c), bd.end_features, g.last)]
             for name, options, feat, want in decisions:
                 if want not in options or (name == "source" and id(g) in unknown_source):
                     continue
@@ -211,7 +234,8 @@ class AttributionModel(BaseEstimator):
 
     def fit(self, docs: Sequence[TrainingDoc], y: Any = None) -> AttributionModel:
         """Train the decisions on captured rule output with gold quotes (or reviews); returns self."""
-        names = ("speech", "start", "end", "source", *(f"type_{t}" for t in OWN_TYPES))
+        names = ("speech", "start", "end", "source", *(f"type_{t}" for t in OWN_TYPES),
+                 *(f"{d}_{g}" for g in bd.groups(getattr(self, "boundaries", "none")) for d in ("start", "end")))
         rows: dict[str, tuple[list, list, list]] = {k: ([], [], []) for k in names}
         for doc in docs:
             self._training_rows(doc, rows)
@@ -292,8 +316,10 @@ class AttributionModel(BaseEstimator):
     def _decide(self, view: ArticleView, text: str, c: Candidate) -> QuoteSpan:
         """The candidate's quote with the learned start, end and source."""
         starts, ends = bd.start_options(view, c), bd.end_options(view, c)
-        first = starts[first_max(bd.start_scores(view, c, starts, self.models_["start"]))]
-        last = ends[first_max(bd.end_scores(view, c, ends, self.models_["end"]))]
+        group = bd.model_group(c)
+        first = starts[first_max(bd.start_scores(view, c, starts, self.models_["start" + group]))]
+        c.msg_first = first  # the end decision reads the decided start
+        last = ends[first_max(bd.end_scores(view, c, ends, self.models_["end" + group]))]
         if first > last:
             first, last = c.first, c.last
         pick = c.mention or src.NONE

@@ -9,13 +9,14 @@ one before (inside the message too: a sentence candidate holds its frame), and "
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from itertools import repeat
 from typing import Any
 
 from toolkit.attribution.learned.base import FeatureLogit
 from toolkit.attribution.learned.context import named_option, source_context
 from toolkit.attribution.learned.speech import Candidate
-from toolkit.attribution.learned.view import ArticleView, Span
+from toolkit.attribution.learned.view import PAD, ArticleView, Span
 
 NONE: Span = (-1, -1)
 _NOUNISH = frozenset({"cap", "role", "say"})
@@ -23,6 +24,7 @@ _GENITIVE = frozenset({"des", "der"})
 #: Classes a noun phrase can start with (_noun_phrase is None at any other token).
 _NP_START = _NOUNISH | {"det", "low"}
 _NOUNISH_OR_LOW = _NOUNISH | {"low"}
+_ADJECTIVE_ENDINGS = ("e", "en", "er", "es")
 
 
 def _noun_phrase(view: ArticleView, t: int, stop: int) -> int | None:
@@ -30,7 +32,7 @@ def _noun_phrase(view: ArticleView, t: int, stop: int) -> int | None:
     cls, i = view.classes, t  # every index read is below stop: no bounds check needed
     if cls[i] == "det":
         i += 1
-    while i < stop and cls[i] == "low" and view.lower[i].endswith(("e", "en", "er", "es")):
+    while i < stop and cls[i] == "low" and view.lower[i].endswith(_ADJECTIVE_ENDINGS):
         i += 1
     if i >= stop or cls[i] not in _NOUNISH:
         return None
@@ -57,23 +59,24 @@ def source_options(view: ArticleView, c: Candidate) -> list[Span]:
         hi = view.sentences[view.sentence_of(c.last)][1] + 1
     else:
         lo, hi = max(c.first - 30, 0), min(c.last + 31, len(view))
-    seen = set(out)
-    t = lo
-    while t < hi:
-        stop = c.first if t < c.first else hi
-        spans: list[Span] = []
-        if view.classes[t] == "pron":
-            spans.append((t, t))
-        end = _noun_phrase(view, t, stop) if view.classes[t] in _NP_START else None
-        if end is not None:
-            spans.append((t, end))
-            if view.classes[t] == "det" and end > t + 1:
-                spans.append((t + 1, end))
-        for sp in spans:
+    seen, classes, lower, first = set(out), view.classes, view.lower, c.first
+    for t in range(lo, hi):
+        k = classes[t]
+        if k == "pron":  # a pronoun starts no noun phrase
+            if (t, t) not in seen:
+                seen.add((t, t))
+                out.append((t, t))
+            continue
+        # A lower-case word starts a noun phrase only as an inflected adjective (see _noun_phrase).
+        if k not in _NP_START or (k == "low" and not lower[t].endswith(_ADJECTIVE_ENDINGS)):
+            continue
+        end = _noun_phrase(view, t, first if t < first else hi)
+        if end is None:
+            continue
+        for sp in ((t, end), (t + 1, end)) if k == "det" and end > t + 1 else ((t, end),):
             if sp not in seen:
                 seen.add(sp)
                 out.append(sp)
-        t += 1
     return out
 
 
@@ -143,28 +146,56 @@ def source_scores(view: ArticleView, c: Candidate, options: list[Span], model: F
     """`model.decision` of each option's `source_features`, without building them.
 
     Why: scoring the source options is most of the learned layer's cost. The same weights are
-    looked up by value (FeatureLogit.table: a token's word is its own key) and what depends on
-    the candidate alone is summed once; the sums agree with `decision` up to rounding order."""
-    t, base, by_rule, by_rel = model.memo(("source", c.kind), lambda: _kind_weights(model, c.kind))
-    none = model.decision(source_rows(view, c, [NONE])[0])
-    s_first = view.sentence_of(c.first)
-    word, cls = view.word, view.cls
+    looked up by value (FeatureLogit.table: a token's word is its own key); the sum's first six
+    terms depend only on (rule flag, place, sentence distance, token distance) and are memoised
+    per model and kind as one prefix sum, added in the same order, so each score is the same
+    float as before; they agree with `decision` up to rounding order."""
+    kind = c.kind
+    t, base, by_rule, by_rel = model.memo(("source", kind), lambda: _kind_weights(model, kind))
+    prefix: dict[tuple, float] = model.memo(("source_prefix", kind), dict)
+    lens, sinits, cue_ds = model.memo("source_small", lambda: _small_weights(t))
     w, with_context = model.weights_.get, c.ctx is not None and c.ctx.for_source
+    if with_context:
+        none = model.decision(source_rows(view, c, [NONE])[0])
+    else:  # "no source" reads only the kind, whether the rules found a mention and the quote type
+        none_key = ("source_none", kind, c.mention is not None, c.quote.type if c.quote else None)
+        none = model.memo(none_key, lambda: model.decision(source_rows(view, c, [NONE])[0]))
+    first, last, mention, cue = c.first, c.last, c.mention, c.cue
+    s_first = view.sentence_of(first)
+    pw, pc, sf, sents = view.padded_lower, view.padded_classes, view._sent_first, view.sentences
+    t_w0, t_c0, t_wl, t_cl = t["w0"], t["c0"], t["wl"], t["cl"]
+    t_wp, t_cp, t_wn, t_cn = t["w-1"], t["c-1"], t["w+1"], t["c+1"]
     scores = []
     for option in options:
         if option == NONE:
             scores.append(none)
             continue
         a, b = option
-        rel, ds, dist_s, sinit = _place(view, c, a, b, s_first)
-        s = (base + by_rule[option == c.mention] + by_rel[rel] + t["rel&ds"](f"{rel}&{ds}", 0.0)
-             + t["dist"](dist_s, 0.0) + t["rel&dist"](f"{rel}&{dist_s}", 0.0) + t["w0"](word(a), 0.0)
-             + t["c0"](cls(a), 0.0) + t["wl"](word(b), 0.0) + t["cl"](cls(b), 0.0) + t["w-1"](word(a - 1), 0.0)
-             + t["c-1"](cls(a - 1), 0.0) + t["w+1"](word(b + 1), 0.0) + t["c+1"](cls(b + 1), 0.0)
-             + t["len"](str(min(b - a + 1, 6)), 0.0) + t["sinit"](str(sinit), 0.0))
-        if c.cue is not None:
-            s += t["cue_d"](_cue_d(c, a, b), 0.0)
+        rel, dist = ("before", first - b) if b < first else ("after", a - last) if a > last else ("inside", 0)
+        si = max(bisect_right(sf, a) - 1, 0)
+        key = (option == mention, rel, si - s_first, _DIST_S[dist] if dist < 8 else "8+")
+        head = prefix.get(key)
+        if head is None:
+            is_rule, _, ds, dist_s = key
+            head = prefix[key] = (base + by_rule[is_rule] + by_rel[rel] + t["rel&ds"](f"{rel}&{ds}", 0.0)
+                                  + t["dist"](dist_s, 0.0) + t["rel&dist"](f"{rel}&{dist_s}", 0.0))
+        s = (head + t_w0(pw[a + PAD], 0.0) + t_c0(pc[a + PAD], 0.0) + t_wl(pw[b + PAD], 0.0) + t_cl(pc[b + PAD], 0.0)
+             + t_wp(pw[a + PAD - 1], 0.0) + t_cp(pc[a + PAD - 1], 0.0) + t_wn(pw[b + PAD + 1], 0.0)
+             + t_cn(pc[b + PAD + 1], 0.0) + lens[min(b - a + 1, 6)] + sinits[a == (sents[si][0] if sents else 0)])
+        if cue is not None:
+            s += cue_ds[max(min(a - cue[1] if a > cue[1] else b - cue[0], 4), -4) + 4]
         if with_context:
             s += sum(map(w, source_context(view, c, option), repeat(0.0)))
         scores.append(s)
     return scores
+
+
+#: The token-distance buckets of `_place` for distances 0-7 (8 and more: "8+").
+_DIST_S = ("0", "1", "2", "3", "4-7", "4-7", "4-7", "4-7")
+
+
+def _small_weights(t: dict[str, Any]) -> tuple[list[float], list[float], list[float]]:
+    """Weights of `len=1..6` (index 1-6), `sinit=False/True` (index 0/1) and `cue_d=-4..4`
+    (index 0-8), read by index instead of by a feature string."""
+    return ([0.0] + [t["len"](str(n), 0.0) for n in range(1, 7)], [t["sinit"](str(b), 0.0) for b in (False, True)],
+            [t["cue_d"](str(d), 0.0) for d in range(-4, 5)])

@@ -9,6 +9,7 @@ quotes that look like false alarms.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +33,11 @@ class Candidate:
     notes: list[str] = field(default_factory=list)
     #: Context across sentences (toolkit.attribution.learned.context.Context), when the model reads it.
     ctx: Any = None
+    #: What the boundary decision reads besides its local features (AttributionModel `boundaries`
+    #: flags, toolkit.attribution.learned.boundaries), and the message start the end decision
+    #: reads (the decided one; gold's in training; None: `first`).
+    boundary: frozenset[str] = frozenset()
+    msg_first: int | None = None
 
 
 def _bucket(n: int) -> str:
@@ -54,10 +60,10 @@ def rule_candidates(view: ArticleView, spans: list[tuple[int, QuoteSpan]]) -> li
 def sentence_candidates(view: ArticleView, taken: list[Candidate], skip_tokens: list[Span],
                         paragraph_of: list[int], triggered: bool = True) -> list[Candidate]:
     """Sentences no rule quote or boilerplate touches (and, if `triggered`, that hold a speech trigger)."""
-    busy = [(c.first, c.last) for c in taken] + skip_tokens
+    busy = _touched(view, [(c.first, c.last) for c in taken] + skip_tokens)
     out = []
     for si, (a, b) in enumerate(view.sentences):
-        if any(s <= b and a <= e for s, e in busy):
+        if si in busy:
             continue
         if triggered and not TRIGGERS.intersection(view.classes[a:b + 1]):
             continue
@@ -65,6 +71,16 @@ def sentence_candidates(view: ArticleView, taken: list[Candidate], skip_tokens: 
         while last > a and view.classes[last] == "punct":
             last -= 1
         out.append(Candidate(a, last, paragraph_of[si], None, "sentence"))
+    return out
+
+
+def _touched(view: ArticleView, spans: list[Span]) -> set[int]:
+    """Indices of the sentences sharing a token with any of `spans`. Sentence firsts and lasts
+    never decrease, so those a span touches are one run, found by two bisections."""
+    firsts, lasts = [a for a, _ in view.sentences], [b for _, b in view.sentences]
+    out: set[int] = set()
+    for s, e in spans:
+        out.update(range(bisect_left(lasts, s), bisect_right(firsts, e)))
     return out
 
 

@@ -11,8 +11,9 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from functools import lru_cache
+from operator import itemgetter
 
-from toolkit.attribution.spkatt import Tokens
+from toolkit.attribution.spkatt import _TOKEN
 
 Span = tuple[int, int]
 
@@ -20,6 +21,11 @@ PRONOUNS = frozenset({"er", "sie", "ich", "wir", "ihr", "man", "es", "dieser", "
 DETERMINERS = frozenset({"der", "die", "das", "des", "dem", "den", "ein", "eine", "einer", "eines", "einem",
                          "einen", "sein", "seine", "ihre", "ihr", "seiner", "ihrer", "dessen", "deren"})
 QUOTE_CHARS = frozenset("„“”\"«»‚‘’'")
+#: Tokens of "<none>" on either side of the padded word and class lists (see ArticleView).
+PAD = 2
+_EDGES = ["<none>"] * PAD
+#: Every value of `word_class`, and the class of a position outside the article.
+CLASSES = ("quote", "punct", "pron", "det", "cue", "konj", "role", "say", "num", "cap", "low", "<none>")
 _CUE_LISTS = ("speech_verbs", "clause_verbs", "anaphoric_verbs", "statement_verbs", "zu_verbs", "naming_verbs")
 
 
@@ -59,18 +65,44 @@ def word_class(word: str) -> str:
     return "cap" if word[:1].isupper() else "low"
 
 
+#: word -> (its lower case, word_class(word)) for the words seen so far (cleared past
+#: _CACHE_SIZE words).
+_SEEN: dict[str, tuple[str, str]] = {}
+_CACHE_SIZE = 200_000
+
+
+def lower_and_classes(words: list[str]) -> tuple[list[str], list[str]]:
+    """Lower case and `word_class` of every word. Why a dict of both: `map(dict.get, ...)` over
+    a few hundred tokens costs a third of `map(word_class, ...)` and of `map(str.lower, ...)`,
+    and only unseen words (None here) are computed."""
+    both: list[tuple[str, str] | None] = list(map(_SEEN.get, words))
+    if None in both:
+        if len(_SEEN) > _CACHE_SIZE:
+            _SEEN.clear()
+        for i, k in enumerate(both):
+            if k is None:
+                w = words[i]
+                both[i] = _SEEN[w] = (w.lower(), word_class(w))
+    return list(map(itemgetter(0), both)), list(map(itemgetter(1), both))  # type: ignore[arg-type]
+
+
 class ArticleView:
     """Tokens of the article text with their word classes and the sentence each belongs to."""
 
     def __init__(self, text: str, sentences: Sequence[Span]) -> None:
         self.text = text
-        tokens = Tokens(text)
-        self.starts, self.ends = tokens.starts, tokens.ends
-        # `map` over C-level callables (word_class is an lru_cache): no Python loop per token.
-        self.words = list(map(text.__getitem__, map(slice, self.starts, self.ends)))
-        self.lower = list(map(str.lower, self.words))
-        self.classes = list(map(word_class, self.words))
+        # The tokens of toolkit.attribution.spkatt.Tokens, read by `map` over C-level callables
+        # (word_class is an lru_cache): no Python loop per token.
+        matches = list(_TOKEN.finditer(text))
+        self.starts: list[int] = list(map(re.Match.start, matches))
+        self.ends: list[int] = list(map(re.Match.end, matches))
+        self.words = list(map(re.Match.group, matches))
+        self.lower, self.classes = lower_and_classes(self.words)
         self._n = len(self.words)
+        #: `lower` and `classes` with PAD "<none>" entries on either side: the scorers read
+        #: `padded_lower[t + PAD]` for t in [-PAD, len + PAD) with no bounds check or method call.
+        self.padded_lower = _EDGES + self.lower + _EDGES
+        self.padded_classes = _EDGES + self.classes + _EDGES
         self.sentences: list[Span] = []  # token ranges [first, last]
         for s, e in sentences:
             a, b = bisect_left(self.ends, s + 1), bisect_right(self.starts, e - 1) - 1
