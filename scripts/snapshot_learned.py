@@ -12,6 +12,8 @@ before the change, one after, and compare:
 
 `--all` extracts every article of the gold file, not only the last fold's (the training folds
 too: still a check of identical output). `--check DIR` exits 1 naming the first differing line.
+`--param NAME=VALUE` snapshots a model with that AttributionModel parameter (an opt-in variant's
+records, e.g. `--param source_shapes=true`, to compare a merge with the variant's own branch).
 """
 
 from __future__ import annotations
@@ -33,7 +35,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--folds", type=Path, default=ROOT / "scripts" / "spkatt_folds.json")
     ap.add_argument("--all", action="store_true", help="Extract every article of --data, not only the last fold's.")
     ap.add_argument("--check", type=Path, help="folder of an earlier snapshot to compare with")
+    ap.add_argument("--param", action="append", default=[],
+                    help="NAME=VALUE (JSON value), repeatable: AttributionModel parameters of the snapshot's model "
+                         "(e.g. source_shapes=true), read as scripts/bench_learned.py reads them.")
     args = ap.parse_args(argv)
+    from bench_learned import _param
     from snapshot_records import first_difference
 
     from toolkit.attribution.extract import ALL_TYPES, extract_article
@@ -49,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     docs = read_gold(args.data)
     held = set(read_folds(args.folds, [d["doc_id"] for d in docs])[-1])
     registry = load_registry()
-    model = AttributionModel().fit(capture([d for d in docs if d["doc_id"] not in held], registry))
+    params = dict(_param(p) for p in args.param)
+    model = AttributionModel(**params).fit(capture([d for d in docs if d["doc_id"] not in held], registry))
     arts = [article_of(d) for d in docs if args.all or d["doc_id"] in held]
     arts += list(read_articles(ROOT / "annotations" / "articles"))
     args.out.mkdir(parents=True, exist_ok=True)
