@@ -9,6 +9,7 @@ message boundaries and picks the source. Without a model extraction is the rules
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -103,13 +104,18 @@ class AttributionModel(BaseEstimator):
     stack : bool
         Decide speech in two passes: the second reads the first pass's scores of the
         neighbouring candidates (is the sentence before speech).
+    source_shapes : bool
+        Offer each noun phrase's longer shapes (prepositional, bracketed, apposition and
+        coordinated tails) as source options, with shape features (toolkit.attribution.learned.shapes);
+        a model file trained before has none and reads False.
     """
 
     def __init__(self, C: float = 0.5, threshold: float = 0.5, min_overlap: float = 0.1,
                  sentence_candidates: bool = True, source_for: str = "all", all_sentences: bool = False,
                  source_threshold: float = 0.35, review_weight: float = 1.0,
                  sentence_threshold: float | None = None, context: str = "speech_sent,small,nocross",
-                 stack: bool = False) -> None:
+                 stack: bool = False, source_shapes: bool = True) -> None:
+        self.source_shapes = source_shapes
         self.stack = stack
         self.context = context
         self.review_weight = review_weight
@@ -197,7 +203,9 @@ class AttributionModel(BaseEstimator):
             if not ok:
                 continue
             g = paired[i][0]
-            decisions = [("source", src.source_options(view, c), src.source_features, g.source)]
+            shapes = getattr(self, "source_shapes", False)
+            decisions = [("source", src.source_options(view, c, shapes), partial(src.source_features, shapes=shapes),
+                          g.source)]
             if seen is None:
                 for t in OWN_TYPES:
                     add(f"type_{t}", feats, int(g.type == t))
@@ -300,8 +308,9 @@ class AttributionModel(BaseEstimator):
         # A continuation's source is the previous quote's speaker, found by the rules' discourse
         # link outside the local window the source options come from: it stays.
         if c.kind != "continuation" and (self.source_for == "all" or c.mention is None):
-            options = src.source_options(view, c)
-            scores = src.source_scores(view, c, options, self.models_["source"])
+            shapes = getattr(self, "source_shapes", False)
+            options = src.source_options(view, c, shapes)
+            scores = src.source_scores(view, c, options, self.models_["source"], shapes)
             best = first_max(scores)
             pick = options[best]
             # A learned source that replaces the rules' needs confidence; else the quote keeps the

@@ -5,6 +5,10 @@ indirect sentence or an extra sentence candidate has none, and SpkAtt's source i
 or the subject of a nearby sentence. The options are the rule's mention, every pronoun and
 noun phrase (determiner, adjectives, nouns, a genitive chain) in the candidate's sentence and the
 one before (inside the message too: a sentence candidate holds its frame), and "no source"; a classifier scores each, the best one wins.
+
+With `shapes` (the fifth round, docs/evaluation.md) a noun phrase also offers its longer shapes:
+SpkAtt marks the whole phrase (`Ein Sprecher der Polizei, Lars Beringer`, `die Aufsichtsbehörde
+für Zivilluftfahrt (DGAC)`), and its metric counts tokens, so the head alone loses recall.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from itertools import repeat
 from typing import Any
 
 from toolkit.attribution.learned.base import FeatureLogit
+from toolkit.attribution.learned import shapes as ext
 from toolkit.attribution.learned.context import named_option, source_context
 from toolkit.attribution.learned.speech import Candidate
 from toolkit.attribution.learned.view import ArticleView, Span
@@ -44,8 +49,9 @@ def _noun_phrase(view: ArticleView, t: int, stop: int) -> int | None:
     return i
 
 
-def source_options(view: ArticleView, c: Candidate) -> list[Span]:
-    """NONE, the rule's mention, and the pronouns and noun phrases around the message."""
+def source_options(view: ArticleView, c: Candidate, shapes: bool = False) -> list[Span]:
+    """NONE, the rule's mention, and the pronouns and noun phrases around the message (with
+    `shapes`, each noun phrase also with its tails: `ext.tails`)."""
     out: list[Span] = [NONE]
     if c.mention is not None:
         out.append(c.mention)
@@ -69,6 +75,8 @@ def source_options(view: ArticleView, c: Candidate) -> list[Span]:
             spans.append((t, end))
             if view.classes[t] == "det" and end > t + 1:
                 spans.append((t + 1, end))
+            if shapes:
+                spans += [(t, e) for e in ext.tails(view, end, stop, _noun_phrase)]
         for sp in spans:
             if sp not in seen:
                 seen.add(sp)
@@ -77,9 +85,10 @@ def source_options(view: ArticleView, c: Candidate) -> list[Span]:
     return out
 
 
-def source_features(view: ArticleView, c: Candidate, option: Span) -> list[str]:
-    """Where the option is relative to message and cue, its words and edges."""
-    return source_rows(view, c, [option])[0]
+def source_features(view: ArticleView, c: Candidate, option: Span, shapes: bool = False) -> list[str]:
+    """Where the option is relative to message and cue, its words and edges (and with `shapes`
+    its shape: `ext.shape_features`)."""
+    return source_rows(view, c, [option], shapes)[0]
 
 
 def _place(view: ArticleView, c: Candidate, a: int, b: int, s_first: int) -> tuple[str, int, str, bool]:
@@ -98,7 +107,7 @@ def _cue_d(c: Candidate, a: int, b: int) -> str:
     return str(max(min(cd, 4), -4))
 
 
-def source_rows(view: ArticleView, c: Candidate, options: list[Span]) -> list[list[str]]:
+def source_rows(view: ArticleView, c: Candidate, options: list[Span], shapes: bool = False) -> list[list[str]]:
     """`source_features` of each option; what depends on the candidate alone is built once."""
     kind = c.kind
     base = [f"kind={kind}"]
@@ -121,11 +130,13 @@ def source_rows(view: ArticleView, c: Candidate, options: list[Span]) -> list[li
                         f"sinit={sinit}", f"kind&rel={kind}&{rel}"]
         if c.cue is not None:
             feats.append(f"cue_d={_cue_d(c, a, b)}")
+        if shapes:
+            feats += ext.shape_features(view, option, c.mention)
         rows.append(feats + source_context(view, c, option))
     return rows
 
 
-_TABLED = ("w0", "c0", "wl", "cl", "w-1", "c-1", "w+1", "c+1", "rel&ds", "dist", "rel&dist", "len", "sinit", "cue_d")
+_TABLED = ("w0", "c0", "wl", "cl", "w-1", "c-1", "w+1", "c+1", "rel&ds", "dist", "rel&dist", "len", "sinit", "cue_d", *ext.SHAPE_PREFIXES, "shp&mrel")
 
 
 def _kind_weights(model: FeatureLogit, kind: str) -> tuple[dict[str, Any], float, dict[bool, float], dict[str, float]]:
@@ -139,7 +150,8 @@ def _kind_weights(model: FeatureLogit, kind: str) -> tuple[dict[str, Any], float
     return t, base, by_rule, by_rel
 
 
-def source_scores(view: ArticleView, c: Candidate, options: list[Span], model: FeatureLogit) -> list[float]:
+def source_scores(view: ArticleView, c: Candidate, options: list[Span], model: FeatureLogit,
+                  shapes: bool = False) -> list[float]:
     """`model.decision` of each option's `source_features`, without building them.
 
     Why: scoring the source options is most of the learned layer's cost. The same weights are
@@ -164,7 +176,16 @@ def source_scores(view: ArticleView, c: Candidate, options: list[Span], model: F
              + t["len"](str(min(b - a + 1, 6)), 0.0) + t["sinit"](str(sinit), 0.0))
         if c.cue is not None:
             s += t["cue_d"](_cue_d(c, a, b), 0.0)
+        if shapes:
+            s += _shape_score(t, view, option, c.mention)
         if with_context:
             s += sum(map(w, source_context(view, c, option), repeat(0.0)))
         scores.append(s)
     return scores
+
+
+def _shape_score(t: dict[str, Any], view: ArticleView, option: Span, mention: Span | None) -> float:
+    """The weights of `ext.shape_features` of one option, looked up by value."""
+    marks, caps, long, rel = ext.shape_values(view, option, mention)
+    return (t["shp"](marks, 0.0) + t["ncap"](caps, 0.0) + t["long"](long, 0.0) + t["mrel"](rel, 0.0)
+            + t["shp&mrel"](f"{marks}&{rel}", 0.0))
