@@ -12,6 +12,7 @@ the shape features, how far the phrase goes.
 from __future__ import annotations
 
 from collections.abc import Callable
+from weakref import WeakKeyDictionary
 
 from toolkit.attribution.learned.view import ArticleView, Span
 
@@ -25,6 +26,11 @@ _STARTS = frozenset({"det", "cap", "role", "say", "low"})
 MAX_TAILS = 3
 #: Tokens a bracket or a quoted name may span.
 _SPAN = 8
+
+#: ArticleView -> span -> `span_shape` (`known_shapes`).
+_KNOWN: WeakKeyDictionary[ArticleView, dict[Span, tuple[str, str, str]]] = WeakKeyDictionary()
+#: The tail markers `span_shape` reports, each with the words that make it.
+_MARKS = ((",", APPOSITION), ("(", frozenset("(")), ("p", PREPOSITIONS), ("&", COORDINATORS))
 
 NounPhrase = Callable[[ArticleView, int, int], "int | None"]
 
@@ -78,29 +84,46 @@ def tails(view: ArticleView, end: int, stop: int, np_end: NounPhrase) -> list[in
     return out
 
 
-def shape_values(view: ArticleView, option: Span, mention: Span | None) -> tuple[str, str, str, str]:
-    """What tells the shapes of one option apart: the tail markers inside it (`,` `(` `p`
-    preposition `&` coordination), its capitalised words (0-3+), its length beyond six tokens,
-    and how it relates to the rules' mention (is it, holds it, overlaps it, apart, or no mention)."""
-    a, b = option
-    marks = ""
-    if b - a >= 2:
-        inner = set(view.lower[a + 1:b + 1])
-        marks = "".join(m for m, hit in ((",", not inner.isdisjoint(APPOSITION)), ("(", "(" in inner),
-                                        ("p", not inner.isdisjoint(PREPOSITIONS)),
-                                        ("&", not inner.isdisjoint(COORDINATORS))) if hit)
-    caps = min(view.classes[a:b + 1].count("cap"), 3)
-    n = b - a + 1
-    long = "short" if n < 6 else "6-8" if n < 9 else "9-12" if n < 13 else "13+"
+def known_shapes(view: ArticleView) -> dict[Span, tuple[str, str, str]]:
+    """The article's spans whose `span_shape` is known (a scorer looks them up first)."""
+    held = _KNOWN.get(view)
+    if held is None:
+        held = _KNOWN[view] = {}
+    return held
+
+
+def span_shape(view: ArticleView, a: int, b: int) -> tuple[str, str, str]:
+    """The tail markers after the span's first token (`,` `(` `p` preposition `&`
+    coordination), its capitalised words (0-3+) and its length beyond six tokens; cached per
+    article (`known_shapes`)."""
+    known = known_shapes(view)
+    got = known.get((a, b))
+    if got is None:
+        marks = ""
+        if b > a:
+            inner = set(view.lower[a + 1:b + 1])
+            marks = "".join(m for m, words in _MARKS if not inner.isdisjoint(words))
+        n = b - a + 1
+        long = "short" if n < 6 else "6-8" if n < 9 else "9-12" if n < 13 else "13+"
+        got = known[(a, b)] = (marks, str(min(view.classes[a:b + 1].count("cap"), 3)), long)
+    return got
+
+
+def mention_rel(option: Span, mention: Span | None) -> str:
+    """How an option relates to the rules' mention: is it, holds it, overlaps it, apart, or no mention."""
     if mention is None:
-        rel = "nomention"
-    elif option == mention:
-        rel = "is"
-    elif a <= mention[0] and mention[1] <= b:
-        rel = "holds"
-    else:
-        rel = "overlaps" if a <= mention[1] and mention[0] <= b else "apart"
-    return marks, str(caps), long, rel
+        return "nomention"
+    a, b = option
+    if option == mention:
+        return "is"
+    if a <= mention[0] and mention[1] <= b:
+        return "holds"
+    return "overlaps" if a <= mention[1] and mention[0] <= b else "apart"
+
+
+def shape_values(view: ArticleView, option: Span, mention: Span | None) -> tuple[str, str, str, str]:
+    """What tells the shapes of one option apart: `span_shape` and `mention_rel`."""
+    return (*span_shape(view, *option), mention_rel(option, mention))
 
 
 SHAPE_PREFIXES = ("shp", "ncap", "long", "mrel")
@@ -110,3 +133,23 @@ def shape_features(view: ArticleView, option: Span, mention: Span | None) -> lis
     """`shape_values` as feature strings, plain and the markers crossed with the mention relation."""
     marks, caps, long, rel = shape_values(view, option, mention)
     return [f"shp={marks}", f"ncap={caps}", f"long={long}", f"mrel={rel}", f"shp&mrel={marks}&{rel}"]
+
+
+#: Prepositions SpkAtt keeps inside a source (`von Schröder`, `im Abschlussbericht`).
+LEADING = frozenset({"von", "vom", "bei", "beim", "im", "in"})
+_GEN = frozenset({"der", "des", "eines", "einer", "von"})
+
+
+def lead_spans(view: ArticleView, t: int, stop: int, np_end: NounPhrase) -> list[Span]:
+    """Options that start where no noun phrase does: a leading preposition (`von Schröder`) and
+    a capitalised cue noun with its genitive (`Angaben der Hilfsorganisation`), with their tails."""
+    w = view.lower[t]
+    if t + 1 >= stop:
+        return []
+    if w in LEADING:
+        end = _unit(view, t + 1, stop, np_end)
+    elif view.classes[t] == "cue" and view.words[t][:1].isupper() and view.lower[t + 1] in _GEN:
+        end = _unit(view, t + 2, stop, np_end)
+    else:
+        return []
+    return [] if end is None else [(t, e) for e in (end, *tails(view, end, stop, np_end))]

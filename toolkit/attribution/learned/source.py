@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from itertools import repeat
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from toolkit.attribution.learned.base import FeatureLogit
 from toolkit.attribution.learned import shapes as ext
@@ -28,6 +29,8 @@ _GENITIVE = frozenset({"des", "der"})
 #: Classes a noun phrase can start with (_noun_phrase is None at any other token).
 _NP_START = _NOUNISH | {"det", "low"}
 _NOUNISH_OR_LOW = _NOUNISH | {"low"}
+#: ArticleView -> (the source model, start token -> weight, end token -> weight): `_edges`.
+_EDGES: WeakKeyDictionary[ArticleView, tuple[FeatureLogit, dict[int, float], dict[int, float]]] = WeakKeyDictionary()
 
 
 def _noun_phrase(view: ArticleView, t: int, stop: int) -> int | None:
@@ -49,34 +52,55 @@ def _noun_phrase(view: ArticleView, t: int, stop: int) -> int | None:
     return i
 
 
+def _window(view: ArticleView, c: Candidate, shapes: bool) -> tuple[int, int, int]:
+    """Tokens [lo, hi) the options are taken from, and the first token of the message that is
+    skipped (`hi` if none). Without `shapes`: the sentence before the message to the end of
+    the message's last sentence. With `shapes`, the sentence before only for a candidate without
+    a rule mention, and inside the message only its first sentence: on folds 1-4 those held 30 %
+    of the options and 9 of 1,317 gold sources (docs/evaluation.md, fifth round)."""
+    if not view.sentences:
+        return max(c.first - 30, 0), min(c.last + 31, len(view)), len(view)
+    s_first = view.sentence_of(c.first)
+    back = 1 if not shapes or c.mention is None else 0
+    lo = view.sentences[max(s_first - back, 0)][0]
+    hi = view.sentences[view.sentence_of(c.last)][1] + 1
+    if not shapes:
+        return lo, hi, hi
+    return lo, hi, view.sentences[s_first][1] + 1
+
+
 def source_options(view: ArticleView, c: Candidate, shapes: bool = False) -> list[Span]:
     """NONE, the rule's mention, and the pronouns and noun phrases around the message (with
-    `shapes`, each noun phrase also with its tails: `ext.tails`)."""
+    `shapes`, from a smaller window (`_window`), each noun phrase also with its tails
+    (`ext.tails`) and the phrases `ext.lead_spans` starts)."""
     out: list[Span] = [NONE]
     if c.mention is not None:
         out.append(c.mention)
     named = named_option(c)
     if named is not None:
         out.append(named)
-    if view.sentences:
-        lo = view.sentences[max(view.sentence_of(c.first) - 1, 0)][0]
-        hi = view.sentences[view.sentence_of(c.last)][1] + 1
-    else:
-        lo, hi = max(c.first - 30, 0), min(c.last + 31, len(view))
+    lo, hi, skip = _window(view, c, shapes)
     seen = set(out)
+    classes, lower, lead = view.classes, view.lower, ext.LEADING
     t = lo
     while t < hi:
+        if skip <= t <= c.last:
+            t = c.last + 1
+            continue
         stop = c.first if t < c.first else hi
+        cls = classes[t]
         spans: list[Span] = []
-        if view.classes[t] == "pron":
+        if cls == "pron":
             spans.append((t, t))
-        end = _noun_phrase(view, t, stop) if view.classes[t] in _NP_START else None
+        end = _noun_phrase(view, t, stop) if cls in _NP_START else None
         if end is not None:
             spans.append((t, end))
-            if view.classes[t] == "det" and end > t + 1:
+            if cls == "det" and end > t + 1:
                 spans.append((t + 1, end))
             if shapes:
                 spans += [(t, e) for e in ext.tails(view, end, stop, _noun_phrase)]
+        if shapes and (cls == "cue" or lower[t] in lead):
+            spans += ext.lead_spans(view, t, stop, _noun_phrase)
         for sp in spans:
             if sp not in seen:
                 seen.add(sp)
@@ -150,17 +174,51 @@ def _kind_weights(model: FeatureLogit, kind: str) -> tuple[dict[str, Any], float
     return t, base, by_rule, by_rel
 
 
+def _edges(view: ArticleView, model: FeatureLogit, t: dict[str, Any]) -> tuple[dict[int, float], dict[int, float]]:
+    """Per article and model, the weights an option's start token brings (its word and class and
+    the token before) and its end token brings (word, class, the token after), by token: options
+    of neighbouring candidates and the tails of one noun phrase share their edges."""
+    held = _EDGES.get(view)
+    if held is None or held[0] is not model:
+        held = _EDGES[view] = (model, {}, {})
+    return held[1], held[2]
+
+
+def _start_w(view: ArticleView, t: dict[str, Any], a: int) -> float:
+    word, cls = view.word, view.cls
+    return t["w0"](word(a), 0.0) + t["c0"](cls(a), 0.0) + t["w-1"](word(a - 1), 0.0) + t["c-1"](cls(a - 1), 0.0)
+
+
+def _end_w(view: ArticleView, t: dict[str, Any], b: int) -> float:
+    word, cls = view.word, view.cls
+    return t["wl"](word(b), 0.0) + t["cl"](cls(b), 0.0) + t["w+1"](word(b + 1), 0.0) + t["c+1"](cls(b + 1), 0.0)
+
+
+def _placed_score(t: dict[str, Any], base: float, by_rule: dict[bool, float], by_rel: dict[str, float],
+                  key: tuple[Any, ...]) -> float:
+    """The weights of an option's place (rule flag, relative place, sentence, distance, sentence
+    start, length, distance to the cue): the same for every option with the same key."""
+    is_rule, rel, ds, dist_s, sinit, n, cue_d = key
+    s = (base + by_rule[is_rule] + by_rel[rel] + t["rel&ds"](f"{rel}&{ds}", 0.0) + t["dist"](dist_s, 0.0)
+         + t["rel&dist"](f"{rel}&{dist_s}", 0.0) + t["len"](str(n), 0.0) + t["sinit"](str(sinit), 0.0))
+    return s if cue_d is None else s + t["cue_d"](cue_d, 0.0)
+
+
 def source_scores(view: ArticleView, c: Candidate, options: list[Span], model: FeatureLogit,
                   shapes: bool = False) -> list[float]:
     """`model.decision` of each option's `source_features`, without building them.
 
     Why: scoring the source options is most of the learned layer's cost. The same weights are
-    looked up by value (FeatureLogit.table: a token's word is its own key) and what depends on
-    the candidate alone is summed once; the sums agree with `decision` up to rounding order."""
+    looked up by value (FeatureLogit.table: a token's word is its own key), what depends on the
+    candidate alone is summed once, and an option's edge weights once per token and article
+    (`_edges`); the sums agree with `decision` up to rounding order."""
     t, base, by_rule, by_rel = model.memo(("source", c.kind), lambda: _kind_weights(model, c.kind))
     none = model.decision(source_rows(view, c, [NONE])[0])
     s_first = view.sentence_of(c.first)
-    word, cls = view.word, view.cls
+    starts, ends = _edges(view, model, t)
+    shape_w: dict[tuple[str, ...], float] = model.memo("source_shapes", dict)
+    known = ext.known_shapes(view) if shapes else {}
+    placed: dict[tuple[Any, ...], float] = model.memo(("source_placed", c.kind), dict)
     w, with_context = model.weights_.get, c.ctx is not None and c.ctx.for_source
     scores = []
     for option in options:
@@ -168,24 +226,31 @@ def source_scores(view: ArticleView, c: Candidate, options: list[Span], model: F
             scores.append(none)
             continue
         a, b = option
-        rel, ds, dist_s, sinit = _place(view, c, a, b, s_first)
-        s = (base + by_rule[option == c.mention] + by_rel[rel] + t["rel&ds"](f"{rel}&{ds}", 0.0)
-             + t["dist"](dist_s, 0.0) + t["rel&dist"](f"{rel}&{dist_s}", 0.0) + t["w0"](word(a), 0.0)
-             + t["c0"](cls(a), 0.0) + t["wl"](word(b), 0.0) + t["cl"](cls(b), 0.0) + t["w-1"](word(a - 1), 0.0)
-             + t["c-1"](cls(a - 1), 0.0) + t["w+1"](word(b + 1), 0.0) + t["c+1"](cls(b + 1), 0.0)
-             + t["len"](str(min(b - a + 1, 6)), 0.0) + t["sinit"](str(sinit), 0.0))
-        if c.cue is not None:
-            s += t["cue_d"](_cue_d(c, a, b), 0.0)
+        key = (option == c.mention, *_place(view, c, a, b, s_first), min(b - a + 1, 6),
+               None if c.cue is None else _cue_d(c, a, b))
+        s = placed.get(key)
+        if s is None:
+            s = placed[key] = _placed_score(t, base, by_rule, by_rel, key)
+        sa, sb = starts.get(a), ends.get(b)
+        if sa is None:
+            sa = starts[a] = _start_w(view, t, a)
+        if sb is None:
+            sb = ends[b] = _end_w(view, t, b)
+        s += sa + sb
         if shapes:
-            s += _shape_score(t, view, option, c.mention)
+            got = known.get(option)
+            key = (*(ext.span_shape(view, a, b) if got is None else got), ext.mention_rel(option, c.mention))
+            sh = shape_w.get(key)
+            s += shape_w.setdefault(key, _shape_score(t, key)) if sh is None else sh
         if with_context:
             s += sum(map(w, source_context(view, c, option), repeat(0.0)))
         scores.append(s)
     return scores
 
 
-def _shape_score(t: dict[str, Any], view: ArticleView, option: Span, mention: Span | None) -> float:
-    """The weights of `ext.shape_features` of one option, looked up by value."""
-    marks, caps, long, rel = ext.shape_values(view, option, mention)
+def _shape_score(t: dict[str, Any], values: tuple[str, str, str, str]) -> float:
+    """The weights of `ext.shape_features` of one option's `ext.shape_values`, looked up by value."""
+    marks, caps, long, rel = values
     return (t["shp"](marks, 0.0) + t["ncap"](caps, 0.0) + t["long"](long, 0.0) + t["mrel"](rel, 0.0)
             + t["shp&mrel"](f"{marks}&{rel}", 0.0))
+
