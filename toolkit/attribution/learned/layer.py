@@ -107,14 +107,16 @@ class AttributionModel(BaseEstimator):
     source_shapes : bool
         Offer each noun phrase's longer shapes (prepositional, bracketed, apposition and
         coordinated tails) as source options, with shape features (toolkit.attribution.learned.shapes);
-        a model file trained before has none and reads False.
+        a model file trained before has none and reads False. Opt-in: held out it adds about 0.25
+        source F1 but costs about 0.5 ms CPU per article, past the 1.5x time limit (docs/evaluation.md,
+        fifth round).
     """
 
     def __init__(self, C: float = 0.5, threshold: float = 0.5, min_overlap: float = 0.1,
                  sentence_candidates: bool = True, source_for: str = "all", all_sentences: bool = False,
                  source_threshold: float = 0.35, review_weight: float = 1.0,
                  sentence_threshold: float | None = None, context: str = "speech_sent,small,nocross",
-                 stack: bool = False, source_shapes: bool = True) -> None:
+                 stack: bool = False, source_shapes: bool = False) -> None:
         self.source_shapes = source_shapes
         self.stack = stack
         self.context = context
