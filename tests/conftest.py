@@ -45,12 +45,13 @@ def table_scores_agree():
         kinds = (("start", bd.start_options, bd.start_features, bd.start_scores),
                  ("end", bd.end_options, bd.end_features, bd.end_scores)) if boundaries else ()
         source, n = model.models_["source"], 0
+        shapes = getattr(model, "source_shapes", False)
         for doc in captured:
             view = ArticleView(doc.text, doc.sentences)
             for c in model.candidates(view, doc.text, doc.spans, doc.skip):
-                options = src.source_options(view, c)
-                agree(source, [src.source_features(view, c, o) for o in options],
-                      src.source_scores(view, c, options, source))
+                options = src.source_options(view, c, shapes)
+                agree(source, [src.source_features(view, c, o, shapes) for o in options],
+                      src.source_scores(view, c, options, source, shapes))
                 n += len(options)
                 for name, options_of, feats, score in kinds:
                     opts = options_of(view, c)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -122,14 +123,21 @@ class AttributionModel(BaseEstimator):
         every comma or colon a cue word precedes, beyond the window), `end` (end features: the
         end mark with whether the decided start opens its sentence and follows a cue word).
         The fifth round's trials on SpkAtt are in docs/evaluation.md.
+    source_shapes : bool
+        Offer each noun phrase's longer shapes (prepositional, bracketed, apposition and
+        coordinated tails) as source options, with shape features (toolkit.attribution.learned.shapes);
+        a model file trained before has none and reads False. Opt-in: held out it adds about 0.25
+        source F1 but costs about 0.5 ms CPU per article, past the 1.5x time limit (docs/evaluation.md,
+        fifth round).
     """
 
     def __init__(self, C: float = 0.5, threshold: float = 0.5, min_overlap: float = 0.1,
                  sentence_candidates: bool = True, source_for: str = "all", all_sentences: bool = False,
                  source_threshold: float = 0.35, review_weight: float = 1.0,
                  sentence_threshold: float | None = None, context: str = "speech_sent,small,nocross",
-                 stack: bool = False, boundaries: str = "none") -> None:
+                 stack: bool = False, boundaries: str = "none", source_shapes: bool = False) -> None:
         self.boundaries = boundaries
+        self.source_shapes = source_shapes
         self.stack = stack
         self.context = context
         self.review_weight = review_weight
@@ -219,7 +227,9 @@ class AttributionModel(BaseEstimator):
                 continue
             g = paired[i][0]
             c.msg_first = g.first  # the end decision reads the start: gold's in training
-            decisions = [("source", src.source_options(view, c), src.source_features, g.source)]
+            shapes = getattr(self, "source_shapes", False)
+            decisions = [("source", src.source_options(view, c, shapes), partial(src.source_features, shapes=shapes),
+                          g.source)]
             if seen is None:
                 for t in OWN_TYPES:
                     add(f"type_{t}", feats, int(g.type == t))
@@ -326,8 +336,9 @@ class AttributionModel(BaseEstimator):
         # A continuation's source is the previous quote's speaker, found by the rules' discourse
         # link outside the local window the source options come from: it stays.
         if c.kind != "continuation" and (self.source_for == "all" or c.mention is None):
-            options = src.source_options(view, c)
-            scores = src.source_scores(view, c, options, self.models_["source"])
+            shapes = getattr(self, "source_shapes", False)
+            options = src.source_options(view, c, shapes)
+            scores = src.source_scores(view, c, options, self.models_["source"], shapes)
             best = first_max(scores)
             pick = options[best]
             # A learned source that replaces the rules' needs confidence; else the quote keeps the

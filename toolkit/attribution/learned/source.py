@@ -5,6 +5,10 @@ indirect sentence or an extra sentence candidate has none, and SpkAtt's source i
 or the subject of a nearby sentence. The options are the rule's mention, every pronoun and
 noun phrase (determiner, adjectives, nouns, a genitive chain) in the candidate's sentence and the
 one before (inside the message too: a sentence candidate holds its frame), and "no source"; a classifier scores each, the best one wins.
+
+With `shapes` (the fifth round, docs/evaluation.md) a noun phrase also offers its longer shapes:
+SpkAtt marks the whole phrase (`Ein Sprecher der Polizei, Lars Beringer`, `die Aufsichtsbehörde
+für Zivilluftfahrt (DGAC)`), and its metric counts tokens, so the head alone loses recall.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from itertools import repeat
 from typing import Any
 
 from toolkit.attribution.learned.base import FeatureLogit
+from toolkit.attribution.learned import shapes as ext
 from toolkit.attribution.learned.context import named_option, source_context
 from toolkit.attribution.learned.speech import Candidate
 from toolkit.attribution.learned.view import PAD, ArticleView, Span
@@ -46,19 +51,36 @@ def _noun_phrase(view: ArticleView, t: int, stop: int) -> int | None:
     return i
 
 
-def source_options(view: ArticleView, c: Candidate) -> list[Span]:
-    """NONE, the rule's mention, and the pronouns and noun phrases around the message."""
+def _window(view: ArticleView, c: Candidate, shapes: bool) -> tuple[int, int, int]:
+    """Tokens [lo, hi) the options are taken from, and the first token of the message that is
+    skipped (`hi` if none). Without `shapes`: the sentence before the message to the end of
+    the message's last sentence. With `shapes`, the sentence before only for a candidate without
+    a rule mention, and inside the message only its first sentence: on folds 1-4 those held 30 %
+    of the options and 9 of 1,317 gold sources (docs/evaluation.md, fifth round)."""
+    if not view.sentences:
+        return max(c.first - 30, 0), min(c.last + 31, len(view)), len(view)
+    s_first = view.sentence_of(c.first)
+    back = 1 if not shapes or c.mention is None else 0
+    lo = view.sentences[max(s_first - back, 0)][0]
+    hi = view.sentences[view.sentence_of(c.last)][1] + 1
+    if not shapes:
+        return lo, hi, hi
+    return lo, hi, view.sentences[s_first][1] + 1
+
+
+def source_options(view: ArticleView, c: Candidate, shapes: bool = False) -> list[Span]:
+    """NONE, the rule's mention, and the pronouns and noun phrases around the message (with
+    `shapes`, from a smaller window (`_window`), each noun phrase also with its tails
+    (`ext.tails`) and the phrases `ext.lead_spans` starts: `_shaped_options`)."""
     out: list[Span] = [NONE]
     if c.mention is not None:
         out.append(c.mention)
     named = named_option(c)
     if named is not None:
         out.append(named)
-    if view.sentences:
-        lo = view.sentences[max(view.sentence_of(c.first) - 1, 0)][0]
-        hi = view.sentences[view.sentence_of(c.last)][1] + 1
-    else:
-        lo, hi = max(c.first - 30, 0), min(c.last + 31, len(view))
+    lo, hi, skip = _window(view, c, shapes)
+    if shapes:
+        return _shaped_options(view, c, out, (lo, hi, skip))
     seen, classes, lower, first = set(out), view.classes, view.lower, c.first
     for t in range(lo, hi):
         k = classes[t]
@@ -67,8 +89,7 @@ def source_options(view: ArticleView, c: Candidate) -> list[Span]:
                 seen.add((t, t))
                 out.append((t, t))
             continue
-        # A lower-case word starts a noun phrase only as an inflected adjective (see _noun_phrase).
-        if k not in _NP_START or (k == "low" and not lower[t].endswith(_ADJECTIVE_ENDINGS)):
+        if not _may_start(k, lower[t]):
             continue
         end = _noun_phrase(view, t, first if t < first else hi)
         if end is None:
@@ -80,9 +101,45 @@ def source_options(view: ArticleView, c: Candidate) -> list[Span]:
     return out
 
 
-def source_features(view: ArticleView, c: Candidate, option: Span) -> list[str]:
-    """Where the option is relative to message and cue, its words and edges."""
-    return source_rows(view, c, [option])[0]
+def _may_start(k: str, lower: str) -> bool:
+    """Can a noun phrase start at a token of class `k`: a lower-case word only as an inflected
+    adjective (see _noun_phrase), so most tokens are passed over without calling it."""
+    return k in _NP_START and (k != "low" or lower.endswith(_ADJECTIVE_ENDINGS))
+
+
+def _shaped_options(view: ArticleView, c: Candidate, out: list[Span], window: tuple[int, int, int]) -> list[Span]:
+    """`source_options` with shapes: the message's tokens from `skip` on passed over, each noun
+    phrase with its tails, and the lead spans at a cue noun or a leading preposition; in the
+    order source5 offered them (the order breaks ties between equal scores)."""
+    lo, hi, skip = window
+    seen, classes, lower, lead, first, last = set(out), view.classes, view.lower, ext.LEADING, c.first, c.last
+    t = lo
+    while t < hi:
+        if skip <= t <= last:
+            t = last + 1
+            continue
+        stop, k = first if t < first else hi, classes[t]
+        spans: list[Span] = [(t, t)] if k == "pron" else []
+        end = _noun_phrase(view, t, stop) if _may_start(k, lower[t]) else None
+        if end is not None:
+            spans.append((t, end))
+            if k == "det" and end > t + 1:
+                spans.append((t + 1, end))
+            spans += [(t, e) for e in ext.tails(view, end, stop, _noun_phrase)]
+        if k == "cue" or lower[t] in lead:
+            spans += ext.lead_spans(view, t, stop, _noun_phrase)
+        for sp in spans:
+            if sp not in seen:
+                seen.add(sp)
+                out.append(sp)
+        t += 1
+    return out
+
+
+def source_features(view: ArticleView, c: Candidate, option: Span, shapes: bool = False) -> list[str]:
+    """Where the option is relative to message and cue, its words and edges (and with `shapes`
+    its shape: `ext.shape_features`)."""
+    return source_rows(view, c, [option], shapes)[0]
 
 
 def _place(view: ArticleView, c: Candidate, a: int, b: int, s_first: int) -> tuple[str, int, str, bool]:
@@ -101,7 +158,7 @@ def _cue_d(c: Candidate, a: int, b: int) -> str:
     return str(max(min(cd, 4), -4))
 
 
-def source_rows(view: ArticleView, c: Candidate, options: list[Span]) -> list[list[str]]:
+def source_rows(view: ArticleView, c: Candidate, options: list[Span], shapes: bool = False) -> list[list[str]]:
     """`source_features` of each option; what depends on the candidate alone is built once."""
     kind = c.kind
     base = [f"kind={kind}"]
@@ -124,11 +181,14 @@ def source_rows(view: ArticleView, c: Candidate, options: list[Span]) -> list[li
                         f"sinit={sinit}", f"kind&rel={kind}&{rel}"]
         if c.cue is not None:
             feats.append(f"cue_d={_cue_d(c, a, b)}")
+        if shapes:
+            feats += ext.shape_features(view, option, c.mention)
         rows.append(feats + source_context(view, c, option))
     return rows
 
 
-_TABLED = ("w0", "c0", "wl", "cl", "w-1", "c-1", "w+1", "c+1", "rel&ds", "dist", "rel&dist", "len", "sinit", "cue_d")
+_TABLED = ("w0", "c0", "wl", "cl", "w-1", "c-1", "w+1", "c+1", "rel&ds", "dist", "rel&dist", "len", "sinit", "cue_d",
+           *ext.SHAPE_PREFIXES, "shp&mrel")
 
 
 def _kind_weights(model: FeatureLogit, kind: str) -> tuple[dict[str, Any], float, dict[bool, float], dict[str, float]]:
@@ -142,14 +202,16 @@ def _kind_weights(model: FeatureLogit, kind: str) -> tuple[dict[str, Any], float
     return t, base, by_rule, by_rel
 
 
-def source_scores(view: ArticleView, c: Candidate, options: list[Span], model: FeatureLogit) -> list[float]:
+def source_scores(view: ArticleView, c: Candidate, options: list[Span], model: FeatureLogit,
+                  shapes: bool = False) -> list[float]:
     """`model.decision` of each option's `source_features`, without building them.
 
     Why: scoring the source options is most of the learned layer's cost. The same weights are
     looked up by value (FeatureLogit.table: a token's word is its own key); the sum's first six
     terms depend only on (rule flag, place, sentence distance, token distance) and are memoised
     per model and kind as one prefix sum, added in the same order, so each score is the same
-    float as before; they agree with `decision` up to rounding order."""
+    float as before; they agree with `decision` up to rounding order. With `shapes` an option's
+    shape weights (`_shape_score`) are added after them, memoised per model by shape."""
     kind = c.kind
     t, base, by_rule, by_rel = model.memo(("source", kind), lambda: _kind_weights(model, kind))
     prefix: dict[tuple, float] = model.memo(("source_prefix", kind), dict)
@@ -165,6 +227,8 @@ def source_scores(view: ArticleView, c: Candidate, options: list[Span], model: F
     pw, pc, sf, sents = view.padded_lower, view.padded_classes, view._sent_first, view.sentences
     t_w0, t_c0, t_wl, t_cl = t["w0"], t["c0"], t["wl"], t["cl"]
     t_wp, t_cp, t_wn, t_cn = t["w-1"], t["c-1"], t["w+1"], t["c+1"]
+    shape_w: dict[tuple[str, ...], float] = model.memo("source_shapes", dict)
+    known = ext.known_shapes(view) if shapes else {}
     scores = []
     for option in options:
         if option == NONE:
@@ -184,6 +248,11 @@ def source_scores(view: ArticleView, c: Candidate, options: list[Span], model: F
              + t_cn(pc[b + PAD + 1], 0.0) + lens[min(b - a + 1, 6)] + sinits[a == (sents[si][0] if sents else 0)])
         if cue is not None:
             s += cue_ds[max(min(a - cue[1] if a > cue[1] else b - cue[0], 4), -4) + 4]
+        if shapes:
+            got = known.get(option)
+            key = (*(ext.span_shape(view, a, b) if got is None else got), ext.mention_rel(option, mention))
+            sh = shape_w.get(key)
+            s += shape_w.setdefault(key, _shape_score(t, key)) if sh is None else sh
         if with_context:
             s += sum(map(w, source_context(view, c, option), repeat(0.0)))
         scores.append(s)
@@ -199,3 +268,10 @@ def _small_weights(t: dict[str, Any]) -> tuple[list[float], list[float], list[fl
     (index 0-8), read by index instead of by a feature string."""
     return ([0.0] + [t["len"](str(n), 0.0) for n in range(1, 7)], [t["sinit"](str(b), 0.0) for b in (False, True)],
             [t["cue_d"](str(d), 0.0) for d in range(-4, 5)])
+
+
+def _shape_score(t: dict[str, Any], values: tuple[str, str, str, str]) -> float:
+    """The weights of `ext.shape_features` of one option's `ext.shape_values`, looked up by value."""
+    marks, caps, long, rel = values
+    return (t["shp"](marks, 0.0) + t["ncap"](caps, 0.0) + t["long"](long, 0.0) + t["mrel"](rel, 0.0)
+            + t["shp&mrel"](f"{marks}&{rel}", 0.0))
