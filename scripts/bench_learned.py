@@ -11,6 +11,7 @@ emptied before every pass (`--warm` keeps it), so each pass segments as a run on
     python scripts/bench_learned.py --rounds 3            # fold 5 of scripts/spkatt_folds.json
     python scripts/bench_learned.py --rounds 3 --tree /path/to/main    # another tree's toolkit, same protocol
     python scripts/bench_learned.py --rounds 10 --refine      # also the layer's hook alone (least moved by load)
+    python scripts/bench_learned.py --rounds 5 --refine --param source_shapes=true   # hook alone of both models
 """
 
 from __future__ import annotations
@@ -89,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.refine:
         print(f"layer hook alone: CPU ms per article, minimum of {args.rounds} rounds "
               f"{_refine_ms(articles, registry, model, args.rounds):.3f}")
+        if variant is not None:
+            print(f"layer hook alone with {params}: CPU ms per article, minimum of {args.rounds} rounds "
+                  f"{_refine_ms(articles, registry, variant, args.rounds):.3f}")
     ratios = [b / a for a, b in zip(rules, learned)]
     print(f"{args.tree}: {len(articles)} articles of fold {len(folds)}, {args.rounds} rounds, sentence cache "
           f"{'kept' if args.warm else 'emptied before each pass'}: CPU ms per article rules "
