@@ -76,3 +76,32 @@ def test_a_model_file_from_before_reads_no_shapes():
     model = AttributionModel()
     del model.source_shapes  # as unpickled from a model trained before the parameter existed
     assert getattr(model, "source_shapes", False) is False
+
+
+def test_snapshot_learned_param_snapshots_the_shapes_layer(tmp_path):
+    """`scripts/snapshot_learned.py --param source_shapes=true` (how the merge onto integ was
+    checked against source5's records) gives the shapes layer's records: not the default's, and
+    the same on a second run."""
+    import json
+    import subprocess
+    import sys
+
+    from toolkit.attribution.learned.folds import make_folds
+
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text("".join((FIXTURES / f).read_text(encoding="utf-8")
+                            for f in ("source_shapes_gold.jsonl", "handmade_gold.jsonl")), encoding="utf-8")
+    folds = tmp_path / "folds.json"
+    folds.write_text(json.dumps({"folds": make_folds([d["doc_id"] for d in read_gold(gold)], k=2, seed=1)}),
+                     encoding="utf-8")
+    script = [sys.executable, str(Path(__file__).resolve().parents[1] / "scripts" / "snapshot_learned.py")]
+
+    def run(out: str, *extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run([*script, str(tmp_path / out), "--data", str(gold), "--folds", str(folds), "--all",
+                               *extra], capture_output=True, text=True, timeout=600)
+
+    assert run("plain").returncode == 0
+    shaped_run = run("shapes", "--param", "source_shapes=true", "--check", str(tmp_path / "plain"))
+    assert shaped_run.returncode == 1 and "differs" in shaped_run.stdout, shaped_run.stdout + shaped_run.stderr
+    again = run("again", "--param", "source_shapes=true", "--check", str(tmp_path / "shapes"))
+    assert again.returncode == 0 and "identical to" in again.stdout, again.stdout + again.stderr
