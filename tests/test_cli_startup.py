@@ -103,7 +103,7 @@ def test_help_from_the_cached_listing_is_the_help_of_the_commands(tmp_path):
     assert "extract-corpus" in runs[1].stdout and "Find direct, indirect and mixed quotes" in runs[1].stdout
     # no command module on the cached listing's path
     modules = [r.stderr.splitlines() for r in runs]
-    assert modules[1] == ["toolkit.cli.group toolkit.cli.helpcache toolkit.cli.options", "rich typer"]
+    assert modules[1] == ["toolkit.cli.group toolkit.cli.helpcache toolkit.cli.options toolkit.cli.plainparams", "rich typer"]
     assert modules[2] == ["toolkit.cli.helpcache", "-"]  # the cached help: no Typer, no Rich, no group
     assert "toolkit.cli.labelstudio" in modules[3][0].split()  # without the cache: all of them
 
