@@ -21,8 +21,11 @@ from typing import Any, get_args, get_origin
 try:  # Typer >= 0.29's coercion layer; older or newer layouts keep their own coercion.
     from typer._coercion import RuntimeParam, build_runtime_param, resolve_type_descriptor
     from typer._param_types import coerce_cli_path
+
+    _HOOK = True
 except ImportError:  # pragma: no cover - depends on the installed Typer
-    RuntimeParam = None  # type: ignore[assignment,misc]
+    RuntimeParam = object  # type: ignore[assignment,misc]
+    _HOOK = False
 
 #: The leaf annotations answered here; anything else keeps Typer's coercion.
 _PLAIN = (str, bool, Path)
@@ -63,31 +66,30 @@ def _plain_value(value: Any, annotation: Any) -> Any:
 
 _ASK_TYPER = object()
 
-if RuntimeParam is not None:
 
-    @dataclass(frozen=True)
-    class PlainRuntimeParam(RuntimeParam):
-        """Coercion of a `_PLAIN` leaf (or a list of them) as Typer's adapter does it, without pydantic."""
+@dataclass(frozen=True)
+class PlainRuntimeParam(RuntimeParam):
+    """Coercion of a `_PLAIN` leaf (or a list of them) as Typer's adapter does it, without pydantic."""
 
-        def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
-            many = get_origin(self.annotation) is list
-            leaf = get_args(self.annotation)[0] if many else self.annotation
-            items = (value if isinstance(value, (list, tuple)) else [value]) if many else [value]
-            plain = [_plain_value(item, leaf) for item in items]
-            if any(item is _ASK_TYPER for item in plain):
-                return self._typer()._coerce_value(value, param=param, ctx=ctx)
-            if leaf is Path:
-                plain = [coerce_cli_path(p, self.parameter_info, path_type=Path, param=param, ctx=ctx) for p in plain]
-            return plain if many else plain[0]
+    def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+        many = get_origin(self.annotation) is list
+        leaf = get_args(self.annotation)[0] if many else self.annotation
+        items = (value if isinstance(value, (list, tuple)) else [value]) if many else [value]
+        plain = [_plain_value(item, leaf) for item in items]
+        if any(item is _ASK_TYPER for item in plain):
+            return self._typer()._coerce_value(value, param=param, ctx=ctx)
+        if leaf is Path:
+            plain = [coerce_cli_path(p, self.parameter_info, path_type=Path, param=param, ctx=ctx) for p in plain]
+        return plain if many else plain[0]
 
-        def _typer(self) -> Any:
-            """Typer's own (pydantic) coercion of this parameter, for the values not answered here."""
-            return build_runtime_param(resolve_type_descriptor(self.annotation, self.parameter_info))
+    def _typer(self) -> Any:
+        """Typer's own (pydantic) coercion of this parameter, for the values not answered here."""
+        return build_runtime_param(resolve_type_descriptor(self.annotation, self.parameter_info))
 
 
 def plain_coercion(params: Any) -> Any:
     """Give each plain parameter among `params` the pydantic-free coercion (see the module); returns them."""
-    if RuntimeParam is None:
+    if not _HOOK:
         return params
     for param in params:
         descriptor = getattr(param, "type_descriptor", None)
