@@ -1,7 +1,7 @@
 """Typer's coercion of the plain parameter kinds (paths, strings, flags, lists of them) without pydantic.
 
 Why: Typer 0.29 coerces every parameter's value through a pydantic `TypeAdapter`, built on the
-first value, so a `qst extract` process imported pydantic and built eight adapters (0.15-0.25
+first value, so a `qst extract` process imported pydantic and built eight adapters (about 0.15
 CPU-s of a one-article run) only to turn command-line strings into `str` and `Path`. For these
 kinds the adapter is a wrapper around plain Python: `str` stays itself, a `Path` is `Path(text)`
 and then Typer's own `coerce_cli_path` checks it. `plain_coercion` gives such a parameter a
