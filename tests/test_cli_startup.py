@@ -103,7 +103,7 @@ def test_help_from_the_cached_listing_is_the_help_of_the_commands(tmp_path):
     assert "extract-corpus" in runs[1].stdout and "Find direct, indirect and mixed quotes" in runs[1].stdout
     # no command module on the cached listing's path
     modules = [r.stderr.splitlines() for r in runs]
-    assert modules[1] == ["toolkit.cli.group toolkit.cli.helpcache toolkit.cli.options", "rich typer"]
+    assert modules[1] == ["toolkit.cli.group toolkit.cli.helpcache toolkit.cli.options toolkit.cli.plainparams", "rich typer"]
     assert modules[2] == ["toolkit.cli.helpcache", "-"]  # the cached help: no Typer, no Rich, no group
     assert "toolkit.cli.labelstudio" in modules[3][0].split()  # without the cache: all of them
 
@@ -195,3 +195,33 @@ def test_the_extract_process_imports_no_numpy_and_writes_the_same_parquet(tmp_pa
         for name in ("quotes.parquet", "quotes.jsonl"):
             assert (out / name).read_bytes() == (tmp_path / "r" / name).read_bytes(), name
     assert loaded == [["-"], ["-"]]
+
+
+def test_no_progress_writes_what_a_transient_rich_progress_writes(monkeypatch):
+    """Off a terminal `qst extract` skips Rich's progress bar (toolkit.cli.extract._progress): its
+    stand-in writes what a transient `Progress` writes there (one empty line), also when the
+    block ends in an error."""
+    import io
+
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from toolkit.cli import extract
+
+    def written(make, fail: bool) -> str:
+        console = Console(file=io.StringIO(), width=100)
+        monkeypatch.setattr(extract, "console", console)
+        try:
+            with make(console) as progress:
+                task = progress.add_task("extract", total=None, q=0)
+                progress.update(task, advance=1, q=3)
+                if fail:
+                    raise ValueError("stop")
+        except ValueError:
+            pass
+        return console.file.getvalue()
+
+    for fail in (False, True):
+        rich_bytes = written(lambda c: Progress(console=c, transient=True), fail)
+        assert rich_bytes == written(lambda c: extract._NoProgress(), fail) == "\n"
+    assert isinstance(extract._progress(), extract._NoProgress)  # pytest's stderr is no terminal

@@ -9,8 +9,6 @@ from typing import Any, Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from toolkit.errors import InputError
 from toolkit.fileio import check_replaceable, output_folder, write_json, write_jsonl, write_parquet_records
@@ -51,8 +49,7 @@ def extract_cmd(
     errors: list[str] = []
     records: list[dict] = []
     n_articles = 0
-    with Progress(TextColumn("[bold]extract"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[q]} quotes"),
-                  TimeElapsedColumn(), console=console, transient=True) as progress:
+    with _progress() as progress:
         task = progress.add_task("extract", total=None, q=0)
         for article in read_articles(articles, skip_bad=skip_bad, errors=errors):
             n_articles += 1
@@ -76,6 +73,8 @@ def extract_cmd(
         write_json(stage / "extract_summary.json", summary)
     for err in errors:
         console.print(f"[yellow]skipped:[/] {err}", highlight=False)
+    from rich.table import Table
+
     table = Table(title=f"{len(records)} quotes from {n_articles} articles")
     table.add_column("speaker")
     table.add_column("quotes", justify="right")
@@ -88,6 +87,37 @@ def extract_cmd(
     if refine is None and wanted_types is not None and wanted_types.intersection(OPTIONAL_TYPES):
         console.print("note: the rules propose no free_indirect or reported quotes; give --attribution-model "
                       "(`qst train-attribution`) to get them", highlight=console.is_terminal)
+
+
+class _NoProgress:
+    """What `qst extract` uses of a Rich `Progress` where none is drawn: what Rich writes there, the
+    empty line `Progress.stop` prints on a console that is not interactive, and nothing else."""
+
+    def __enter__(self) -> _NoProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not console.is_interactive and not console.is_jupyter:
+            console.print()
+
+    def add_task(self, *args: Any, **fields: Any) -> int:
+        return 0
+
+    def update(self, *args: Any, **fields: Any) -> None:
+        return None
+
+
+def _progress() -> Any:
+    """The progress bar, on a terminal (or in Jupyter) only. Why: a transient Rich `Progress` writes
+    nothing to a file or pipe but one empty line (Rich's `Live` draws only on a terminal, and a
+    transient one prints no final frame), so there it is that line alone, without the imports
+    (rich.progress, rich.live, the spinners) and the refresh thread: about 0.01 CPU-s. Same bytes."""
+    if not (console.is_terminal or console.is_jupyter):
+        return _NoProgress()
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("[bold]extract"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[q]} quotes"),
+                    TimeElapsedColumn(), console=console, transient=True)
 
 
 def _pyarrow_without_numpy() -> None:

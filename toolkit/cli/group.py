@@ -16,6 +16,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from toolkit.cli import COMMAND_MODULES, COMMANDS
+from toolkit.cli.plainparams import plain_coercion
 
 _HELP = ("Quote attribution and stance dataset toolkit for German news.\n\n"
          "articles -> quotes (extract) -> Label Studio tasks (export/push) -> annotations (pull/import) "
@@ -27,10 +28,14 @@ _SETTINGS: dict[str, Any] = {"pretty_exceptions_show_locals": False, "rich_marku
 def module_commands(module: str) -> dict[str, Any]:
     """The click commands one toolkit/cli module registers, built the way Typer builds them for
     the app (same settings), so a command looks and parses the same whether loaded alone or with
-    all the others."""
+    all the others. Their plain parameters are coerced without pydantic (`PlainCommand`)."""
     sub = typer.Typer(**_SETTINGS)
     importlib.import_module(f"toolkit.cli.{module}").register(sub)
-    return dict(typer.main.get_group(sub).commands)
+    commands = dict(typer.main.get_group(sub).commands)
+    for command in commands.values():
+        if type(command) is TyperCommand:  # the class Typer builds a command with: same object, one method more
+            command.__class__ = PlainCommand
+    return commands
 
 
 #: The fields of a command that the group's help shows (typer.rich_utils and click's formatter).
@@ -99,12 +104,24 @@ class _LazyCommands(MutableMapping[str, Any]):
         return name in COMMANDS or name in self._loaded
 
 
+class PlainCommand(TyperCommand):
+    """Typer's command, its parameters (with the `--help` option Typer adds on first use) coerced
+    without pydantic where Typer's coercion is plain Python (`toolkit.cli.plainparams`)."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return plain_coercion(super().get_params(ctx))
+
+
 class LazyGroup(TyperGroup):
-    """The `qst` group: Typer's own, with its commands in a `_LazyCommands` mapping."""
+    """The `qst` group: Typer's own, with its commands in a `_LazyCommands` mapping and its own
+    options (`--install-completion`, ...) coerced without pydantic (`toolkit.cli.plainparams`)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.commands = _LazyCommands(self.commands)
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return plain_coercion(super().get_params(ctx))
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         commands = self.commands
