@@ -41,27 +41,20 @@ def test_first_max_keeps_the_first_of_equal_scores():
     assert first_max([-math.inf, -math.inf]) == -1  # as the loop it replaces: nothing beats -inf
 
 
-def _unseen(monkeypatch) -> None:
-    monkeypatch.setattr(vw, "_LOWER", {})
-    monkeypatch.setattr(vw, "_CLASS", {})
-
-
 def test_word_classes_from_the_dict_equal_word_class(captured, monkeypatch):
-    _unseen(monkeypatch)
+    monkeypatch.setattr(vw, "_SEEN", {})
     words = [w for doc in captured for w in vw.ArticleView(doc.text, doc.sentences).words]
-    _unseen(monkeypatch)  # every word unseen again: the fill path
+    monkeypatch.setattr(vw, "_SEEN", {})  # every word unseen again: the fill path
     lower, classes = vw.lower_and_classes(words)
     assert lower == [w.lower() for w in words]
     assert classes == [vw.word_class(w) for w in words]
     assert vw.lower_and_classes(words) == (lower, classes)  # the cached path
     assert {"cue", "konj", "pron", "det", "quote", "punct", "cap", "low"} <= set(classes) <= set(vw.CLASSES)
     monkeypatch.setattr(vw, "_CACHE_SIZE", 3)
-    seen = ("a", "b", "c", "er")
-    monkeypatch.setattr(vw, "_LOWER", {w: "x" for w in seen})
-    monkeypatch.setattr(vw, "_CLASS", {w: "low" for w in seen})
+    monkeypatch.setattr(vw, "_SEEN", {w: ("x", "low") for w in ("a", "b", "c", "d")})
     assert vw.lower_and_classes(["Sagte", "er", "gestern", "Ja"]) == (["sagte", "er", "gestern", "ja"],
                                                                      ["cue", "pron", "low", "cap"])
-    assert sorted(vw._CLASS) == sorted(vw._LOWER) == ["Ja", "Sagte", "er", "gestern"]  # cleared past 3, filled
+    assert sorted(vw._SEEN) == ["Ja", "Sagte", "er", "gestern"]  # cleared past 3 words, then filled
 
 
 def test_keyed_lexicon_matchers_answer_as_the_full_patterns(captured):

@@ -11,6 +11,7 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from functools import lru_cache
+from operator import itemgetter
 from re import _constants as _c  # type: ignore[attr-defined]
 from re import _parser  # type: ignore[attr-defined]
 from typing import Any
@@ -166,27 +167,25 @@ def word_class(word: str) -> str:
     return "cap" if word[:1].isupper() else "low"
 
 
-#: word -> its lower case, and word -> word_class(word), for the words seen so far (cleared
-#: past _CACHE_SIZE words).
-_LOWER: dict[str, str] = {}
-_CLASS: dict[str, str] = {}
+#: word -> (its lower case, word_class(word)) for the words seen so far (cleared past
+#: _CACHE_SIZE words).
+_SEEN: dict[str, tuple[str, str]] = {}
 _CACHE_SIZE = 200_000
+
+
 def lower_and_classes(words: list[str]) -> tuple[list[str], list[str]]:
-    """Lower case and `word_class` of every word. Why two dicts: `map(dict.get, ...)` over a
-    few hundred tokens costs a third of `map(word_class, ...)` and of `map(str.lower, ...)`,
+    """Lower case and `word_class` of every word. Why a dict of both: `map(dict.get, ...)` over
+    a few hundred tokens costs a third of `map(word_class, ...)` and of `map(str.lower, ...)`,
     and only unseen words (None here) are computed."""
-    classes: list[str | None] = list(map(_CLASS.get, words))
-    if None in classes:
-        if len(_CLASS) > _CACHE_SIZE:  # cleared: the lower cases of the seen words go too
-            _CLASS.clear()
-            _LOWER.clear()
-            classes = [None] * len(words)
-        for i, k in enumerate(classes):
+    both: list[tuple[str, str] | None] = list(map(_SEEN.get, words))
+    if None in both:
+        if len(_SEEN) > _CACHE_SIZE:
+            _SEEN.clear()
+        for i, k in enumerate(both):
             if k is None:
                 w = words[i]
-                _LOWER[w] = w.lower()
-                classes[i] = _CLASS[w] = word_class(w)
-    return list(map(_LOWER.__getitem__, words)), classes  # type: ignore[return-value]
+                both[i] = _SEEN[w] = (w.lower(), word_class(w))
+    return list(map(itemgetter(0), both)), list(map(itemgetter(1), both))  # type: ignore[arg-type]
 
 
 class ArticleView:
@@ -194,8 +193,8 @@ class ArticleView:
 
     def __init__(self, text: str, sentences: Sequence[Span]) -> None:
         self.text = text
-        # The tokens of toolkit.attribution.spkatt.Tokens, read by `map` over C-level callables:
-        # no Python loop per token (`split` with the pieces' lengths summed was slower).
+        # The tokens of toolkit.attribution.spkatt.Tokens, read by `map` over C-level callables
+        # (word_class is an lru_cache): no Python loop per token.
         matches = list(_TOKEN.finditer(text))
         self.starts: list[int] = list(map(re.Match.start, matches))
         self.ends: list[int] = list(map(re.Match.end, matches))
