@@ -198,8 +198,9 @@ def test_bench_learned_times_the_layer_hook_alone(tmp_path):
     folds = tmp_path / "folds.json"
     folds.write_text(json.dumps({"folds": make_folds(ids, k=2, seed=1)}), encoding="utf-8")
     proc = subprocess.run([sys.executable, str(REPO / "scripts" / "bench_learned.py"), "--data", str(GOLD),
-                           "--folds", str(folds), "--rounds", "2", "--refine"], capture_output=True, text=True,
-                          timeout=600, cwd=tmp_path)
+                           "--folds", str(folds), "--rounds", "2", "--refine", "--cold"], capture_output=True,
+                          text=True, timeout=600, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    line = next(x for x in proc.stdout.splitlines() if x.startswith("layer hook alone"))
-    assert "minimum of 2 rounds" in line and float(line.rsplit(" ", 1)[1]) > 0
+    warm, cold = [x for x in proc.stdout.splitlines() if x.startswith("layer hook alone")]
+    assert "minimum of 2 rounds" in warm and float(warm.rsplit(" ", 1)[1]) > 0
+    assert cold.startswith("layer hook alone, words unseen") and float(cold.rsplit(" ", 1)[1]) > 0
