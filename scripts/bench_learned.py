@@ -52,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--refine", action="store_true",
                     help="Also time the layer's hook alone (the rules' output captured once, copied for each pass): "
                          "CPU ms per article, minimum over the rounds, the figure least moved by machine load.")
+    ap.add_argument("--cold", action="store_true",
+                    help="With --refine: also time the hook alone with the layer's word caches emptied before "
+                         "each pass (every word unseen, as for a run on new articles).")
     ap.add_argument("--param", action="append", default=[],
                     help="NAME=VALUE (JSON value), repeatable: also time a model with these AttributionModel "
                          "parameters, in the same rounds as the default one (e.g. context=speech_sent,small,nocross).")
@@ -93,6 +96,9 @@ def main(argv: list[str] | None = None) -> int:
         if variant is not None:
             print(f"layer hook alone with {params}: CPU ms per article, minimum of {args.rounds} rounds "
                   f"{_refine_ms(articles, registry, variant, args.rounds):.3f}")
+        if args.cold:
+            print(f"layer hook alone, words unseen: CPU ms per article, minimum of {args.rounds} rounds "
+                  f"{_refine_ms(articles, registry, model, args.rounds, cold=True):.3f}")
     ratios = [b / a for a, b in zip(rules, learned)]
     print(f"{args.tree}: {len(articles)} articles of fold {len(folds)}, {args.rounds} rounds, sentence cache "
           f"{'kept' if args.warm else 'emptied before each pass'}: CPU ms per article rules "
@@ -105,13 +111,15 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _refine_ms(articles: list[dict], registry: Any, model: Any, rounds: int) -> float:
+def _refine_ms(articles: list[dict], registry: Any, model: Any, rounds: int, cold: bool = False) -> float:
     """The minimum over `rounds` passes of the CPU milliseconds per article the model's
     extract_article hook takes by itself, on the rules' quotes captured once (deep-copied
-    before each pass, outside the timing: the hook edits the quotes it keeps)."""
+    before each pass, outside the timing: the hook edits the quotes it keeps). `cold` empties
+    the layer's word caches before each pass: a run on new articles classifies most words anew."""
     import copy
 
     from toolkit.attribution.extract import extract_article
+    from toolkit.attribution.learned import view
 
     calls: list[tuple] = []
 
@@ -124,6 +132,9 @@ def _refine_ms(articles: list[dict], registry: Any, model: Any, rounds: int) -> 
     best = float("inf")
     for _ in range(rounds):
         passes = copy.deepcopy(calls)
+        if cold:
+            view._SEEN.clear()
+            view.word_class.cache_clear()
         t = time.process_time()
         for text, sents, spans, skip in passes:
             model(text, sents, spans, skip)

@@ -57,6 +57,43 @@ def test_word_classes_from_the_dict_equal_word_class(captured, monkeypatch):
     assert sorted(vw._SEEN) == ["Ja", "Sagte", "er", "gestern"]  # cleared past 3 words, then filled
 
 
+def test_keyed_lexicon_matchers_answer_as_the_full_patterns(captured):
+    """The per-first-character alternations (and the say nouns' end filter) accept exactly the
+    words the lexicon's full patterns accept: the handmade gold's words, their case and compound
+    variants, and first characters where IGNORECASE folds beyond lower case (ſ, K, İ)."""
+    words = {w for doc in captured for w in vw.ArticleView(doc.text, doc.sentences).words}
+    words |= {"Zeugenaussage", "Regierungsangaben", "Presse-Erklärung", "SAGTE", "ſagte", "\u212aritisiert", "İst",
+              "Sprecherin", "sprecherin", "hätten", "Hätten", "erklärten", "Erklärungen", "Angabe", "x"}
+    words |= {v for w in list(words) for v in (w.upper(), w.capitalize(), "Vor" + w.lower())}
+    full, keyed = vw._classes(), vw._matchers()
+    assert list(keyed) == list(full)
+    for name, pattern in full.items():
+        assert [w for w in sorted(words) if (pattern.fullmatch(w) is not None) != keyed[name](w)] == [], name
+    assert sum(keyed["say"](w) for w in words) > 5 and sum(keyed["cue"](w) for w in words) > 20
+
+
+def test_edge_characters_of_lexicon_entries():
+    from re import _parser
+
+    def edges(e: str) -> tuple:
+        return vw._edge_chars(_parser.parse(e)), vw._edge_chars(_parser.parse(e), last=True)
+
+    assert edges("[Ss]tellungnahmen?") == ({"S", "s"}, {"e", "n"})
+    assert edges("sagt(?:e|en)?") == ({"s"}, {"t", "e", "n"})
+    assert edges("erklärt\\w*") == ({"e"}, None)
+    assert edges("(?:ab)?cd") == ({"a", "c"}, {"d"})
+    assert edges("\\w+en") == (None, {"n"})
+    assert edges("x*") == (None, None)
+
+
+def test_prefix_tables_from_one_pass_equal_the_scans(captured):
+    model = AttributionModel().fit(captured).models_["source"]
+    prefixes = {f[:i + 1] for f in model.weights_ for i, ch in enumerate(f) if ch == "="} | {"nosuch="}
+    for p in sorted(prefixes):
+        assert model.table(p) == {f[len(p):]: v for f, v in model.weights_.items() if f.startswith(p)}, p
+    assert model.table("w") == {f[1:]: v for f, v in model.weights_.items() if f.startswith("w")}
+
+
 def test_padded_lists_read_as_word_and_cls(captured):
     view = vw.ArticleView(captured[0].text, captured[0].sentences)
     for t in range(-vw.PAD, len(view) + vw.PAD):
@@ -161,8 +198,9 @@ def test_bench_learned_times_the_layer_hook_alone(tmp_path):
     folds = tmp_path / "folds.json"
     folds.write_text(json.dumps({"folds": make_folds(ids, k=2, seed=1)}), encoding="utf-8")
     proc = subprocess.run([sys.executable, str(REPO / "scripts" / "bench_learned.py"), "--data", str(GOLD),
-                           "--folds", str(folds), "--rounds", "2", "--refine"], capture_output=True, text=True,
-                          timeout=600, cwd=tmp_path)
+                           "--folds", str(folds), "--rounds", "2", "--refine", "--cold"], capture_output=True,
+                          text=True, timeout=600, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    line = next(x for x in proc.stdout.splitlines() if x.startswith("layer hook alone"))
-    assert "minimum of 2 rounds" in line and float(line.rsplit(" ", 1)[1]) > 0
+    warm, cold = [x for x in proc.stdout.splitlines() if x.startswith("layer hook alone")]
+    assert "minimum of 2 rounds" in warm and float(warm.rsplit(" ", 1)[1]) > 0
+    assert cold.startswith("layer hook alone, words unseen") and float(cold.rsplit(" ", 1)[1]) > 0

@@ -13,7 +13,7 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from typing import Any
 
-from toolkit.attribution.learned.view import ArticleView, Span
+from toolkit.attribution.learned.view import PAD, ArticleView, Span
 from toolkit.attribution.spans import QuoteSpan
 
 TRIGGERS = frozenset({"cue", "konj", "say"})
@@ -89,17 +89,20 @@ def speech_features(view: ArticleView, c: Candidate, prev_quoted: bool) -> list[
     si = view.sentence_of(c.first)
     sa, sb = view.sentences[si] if view.sentences else (c.first, c.last)
     inner = view.classes[c.first:c.last + 1]
-    feats = [f"kind={c.kind}", f"len={_bucket(c.last - c.first + 1)}", f"w0={view.word(c.first)}",
-             f"c0={view.cls(c.first)}", f"w-1={view.word(c.first - 1)}", f"c-1={view.cls(c.first - 1)}",
-             f"wl={view.word(c.last)}", f"w+1={view.word(c.last + 1)}", f"c+1={view.cls(c.last + 1)}",
+    # The padded lists read as view.word / view.cls for every token from -PAD to len + PAD.
+    pw, pc, f0, fl = view.padded_lower, view.padded_classes, c.first + PAD, c.last + PAD
+    feats = [f"kind={c.kind}", f"len={_bucket(c.last - c.first + 1)}", f"w0={pw[f0]}",
+             f"c0={pc[f0]}", f"w-1={pw[f0 - 1]}", f"c-1={pc[f0 - 1]}",
+             f"wl={pw[fl]}", f"w+1={pw[fl + 1]}", f"c+1={pc[fl + 1]}",
              f"sstart={c.first == sa}", f"send={c.last >= sb - 1}", f"prevq={prev_quoted}",
-             f"sent={_bucket(si)}", f"mention={view.cls(c.mention[0]) if c.mention else 'none'}",
-             f"cue={view.word(c.cue[0]) if c.cue else 'none'}", f"hascue={c.cue is not None}"]
+             f"sent={_bucket(si)}", f"mention={pc[c.mention[0] + PAD] if c.mention else 'none'}",
+             f"cue={pw[c.cue[0] + PAD] if c.cue else 'none'}", f"hascue={c.cue is not None}"]
     feats += [f"note={n}" for n in c.notes]
     feats += [f"kind={c.kind}&{k}" for k in ("konj", "cue", "quote", "say") if k in inner]
     feats += [f"in={k}" for k in set(inner) if k in TRIGGERS or k in ("quote", "pron")]
     if c.quote is None:
-        feats += [f"sw={w}" for w in view.lower[sa:sb + 1] if len(w) > 3][:40]
-        feats += [f"trig={view.lower[t]}" for t in range(sa, sb + 1) if view.classes[t] in TRIGGERS]
+        words = view.lower[sa:sb + 1]
+        feats += [f"sw={w}" for w in words if len(w) > 3][:40]
+        feats += [f"trig={w}" for w, k in zip(words, view.classes[sa:sb + 1]) if k in TRIGGERS]
         feats.append(f"ntrig={min(sum(1 for k in inner if k in TRIGGERS), 3)}")
     return feats

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from operator import itemgetter
+from re import _constants as _c  # type: ignore[attr-defined]
+from re import _parser  # type: ignore[attr-defined]
+from typing import Any
 
 from toolkit.attribution.spkatt import _TOKEN
 
@@ -44,6 +47,105 @@ def _classes() -> dict[str, re.Pattern[str]]:
     }
 
 
+#: First characters a case-insensitive lexicon entry is keyed by: within these, two characters
+#: match each other under re.IGNORECASE exactly when their lower cases are equal.
+_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZäöüÄÖÜ")
+_SAY_HEAD = re.compile(r"[\wÄÖÜäöüß-]*")
+
+
+def _edge_chars(items: Any, last: bool = False) -> set[str] | None:
+    """The characters a match of the parsed regex `items` can begin with (or, if `last`, end
+    with); None when unknown (it may match empty, or its edge is a class, a category, an anchor
+    or an inline flag)."""
+    if not len(items):
+        return None
+    op, av = items[-1 if last else 0]
+    if op is _c.LITERAL:
+        return {chr(av)}
+    if op is _c.IN:
+        return {chr(v) for o, v in av} if all(o is _c.LITERAL for o, _ in av) else None
+    if op is _c.BRANCH:  # the parser moves a common prefix out: `e|en` is `e(?:|n)`
+        parts = [_edge_chars(b, last) for b in av[1] if len(b)]
+        inner = None if any(p is None for p in parts) else set().union(*parts)  # type: ignore[arg-type]
+        return inner if inner is None or all(map(len, av[1])) else _or_rest(inner, items, last)
+    if op is _c.SUBPATTERN:
+        return _edge_chars(av[3], last) if not av[1] and not av[2] else None
+    if op in (_c.MAX_REPEAT, _c.MIN_REPEAT):
+        inner = _edge_chars(av[2], last)
+        return inner if av[0] >= 1 or inner is None else _or_rest(inner, items, last)
+    return None
+
+
+def _or_rest(inner: set[str], items: Any, last: bool) -> set[str] | None:
+    """`inner` with the edge characters of the rest of `items`, its edge element matching empty."""
+    rest = _edge_chars(items[:-1] if last else items[1:], last)
+    return None if rest is None else inner | rest
+
+
+def _by_first(entries: Sequence[str], flags: int) -> tuple[dict[str, re.Pattern[str]], re.Pattern[str] | None]:
+    """The entries as one alternation per first character (the entries that can begin with it,
+    and those whose first character is unknown, in list order), and that of the unknown ones.
+
+    Why it is exact: a fullmatch of an alternation succeeds exactly when one of its entries
+    fullmatches, and an entry whose every match begins with another character cannot."""
+    keyed: dict[str, list[str]] = {}
+    anywhere: list[str] = []
+    for e in entries:
+        first = _edge_chars(_parser.parse(e, flags))
+        if flags & re.IGNORECASE and first is not None and not first <= _SAFE:
+            first = None
+        if first is None:
+            anywhere.append(e)
+            for k in keyed.values():
+                k.append(e)
+            continue
+        for ch in {ch.lower() for ch in first} if flags & re.IGNORECASE else first:
+            keyed.setdefault(ch, list(anywhere)).append(e)
+    out = {ch: re.compile(f"(?:{'|'.join(es)})", flags) for ch, es in keyed.items()}
+    return out, re.compile(f"(?:{'|'.join(anywhere)})", flags) if anywhere else None
+
+
+@lru_cache(maxsize=1)
+def _matchers() -> dict[str, Callable[[str], bool]]:
+    """`_classes()[name].fullmatch(word) is not None` for each class, by name in the same order,
+    trying only the lexicon entries that can begin where the match must. Why: a cold run
+    classifies every new word, and trying each list's hundreds of entries at every position
+    (the say nouns may begin anywhere in a compound) was as much as the rest of the layer."""
+    from toolkit.lexicon.active import load_lexicon
+
+    lx = load_lexicon()
+    full = _classes()
+    cue = _by_first([e for n in _CUE_LISTS for e in lx.lists[n].entries], re.IGNORECASE)
+    konj = _by_first([*lx.lists["konjunktiv_i"].entries, *lx.lists["konjunktiv_ii"].entries], 0)
+    role = _by_first(lx.lists["role_nouns"].entries, 0)
+    say_entries = [*lx.lists["say_nouns"].entries, *lx.lists["speech_nouns"].entries]
+    say = _by_first(say_entries, 0)
+    ends = [_edge_chars(_parser.parse(e), last=True) for e in say_entries]
+    say_ends = None if any(e is None for e in ends) else set().union(*ends)  # type: ignore[arg-type]
+
+    def at_start(table: tuple[dict[str, re.Pattern[str]], re.Pattern[str] | None], name: str,
+                 fold: bool) -> Callable[[str], bool]:
+        keyed, rest = table
+
+        def matches(word: str) -> bool:
+            if fold and word[:1] not in _SAFE:
+                return full[name].fullmatch(word) is not None
+            p = keyed.get(word[:1].lower() if fold else word[:1], rest)
+            return p is not None and p.fullmatch(word) is not None
+        return matches
+
+    def says(word: str) -> bool:
+        if say[1] is not None:  # an entry that may begin anywhere: no shortcut
+            return full["say"].fullmatch(word) is not None
+        if say_ends is not None and word[-1] not in say_ends:
+            return False
+        keyed = say[0]
+        return any(word[i] in keyed and keyed[word[i]].fullmatch(word, i) is not None
+                   for i in range(min(_SAY_HEAD.match(word).end() + 1, len(word))))  # type: ignore[union-attr]
+    return {"cue": at_start(cue, "cue", True), "konj": at_start(konj, "konj", False),
+            "role": at_start(role, "role", False), "say": says}
+
+
 @lru_cache(maxsize=200_000)
 def word_class(word: str) -> str:
     """A coarse class of one token: cue verb, Konjunktiv form, role noun, say noun, pronoun,
@@ -57,8 +159,8 @@ def word_class(word: str) -> str:
         return "pron"
     if low in DETERMINERS:
         return "det"
-    for name, pattern in _classes().items():
-        if pattern.fullmatch(word):
+    for name, matches in _matchers().items():
+        if matches(word):
             return name
     if word[:1].isdigit():
         return "num"
