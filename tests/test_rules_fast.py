@@ -76,6 +76,13 @@ def test_nach_post_in_runs_finds_what_the_plain_scan_finds_on_real_text() -> Non
     assert _same_on_real_text(nach_post_matches, _nach_post_plain) >= 40
 
 
+def _window(parts: list[tuple[str, str]], a: int, b: int) -> tuple[str, int, int]:
+    """The Hypothesis words joined by their separators, cut a characters in at the start and b at the end."""
+    text = "".join(w + sep for w, sep in parts)
+    s = min(a, len(text))
+    return text, s, max(s, len(text) - b)
+
+
 _NACH_WORDS = ["nach", "Nach", "dem", "Dem", "Vernehmen", "Angaben", "eigenen", "seinen", "Medienberichten", "Polizeiangaben",
                "Berichten", "nach-", "-nach", "Nachrichten", "danach", "der", "ersten", "Studien", "Bericht",
                "polizeiangaben", "nach-Angaben", "nach-angaben", "eigener", "Dem Vernehmen"]
@@ -88,9 +95,7 @@ _SEPARATORS = [" ", "  ", "\n", "\t", "\u00a0", ",", ", ", ".", "-", "_", "1", "
 def test_nach_post_in_runs_finds_what_the_plain_scan_finds(parts: list[tuple[str, str]], a: int, b: int) -> None:
     from toolkit.attribution.frames.prep import nach_post_matches
 
-    text = "".join(w + sep for w, sep in parts)
-    s = min(a, len(text))
-    _same(nach_post_matches, _nach_post_plain, text, s, max(s, len(text) - b))
+    _same(nach_post_matches, _nach_post_plain, *_window(parts, a, b))
 
 
 @cache
@@ -129,9 +134,7 @@ _GATE_WORDS = ["sagte", "Sagte", "sagten", "erklärte", "Forderung", "teilte mit
 @given(st.lists(st.tuples(st.sampled_from(_GATE_WORDS), st.sampled_from(_SEPARATORS)), max_size=10),
        st.integers(0, 4), st.integers(0, 4))
 def test_gate_of_two_scans_says_what_the_one_pattern_said(parts: list[tuple[str, str]], a: int, b: int) -> None:
-    text = "".join(w + sep for w, sep in parts)
-    s = min(a, len(text))
-    _gate_agrees(text, s, max(s, len(text) - b))
+    _gate_agrees(*_window(parts, a, b))
 
 
 def _union_agrees(union: str, plains: tuple[str, ...], text: str, s: int, e: int) -> bool:
@@ -168,9 +171,7 @@ _KONJUNKTIV_WORDS = ["sei", "seien", "Sei", "habe", "hätte", "wäre", "könne",
        st.integers(0, 4), st.integers(0, 4), st.sampled_from(_UNIONS))
 def test_one_search_says_what_the_plain_patterns_said(parts: list[tuple[str, str]], a: int, b: int,
                                                       union: tuple[str, tuple[str, ...]]) -> None:
-    text = "".join(w + sep for w, sep in parts)
-    s = min(a, len(text))
-    _union_agrees(*union, text, s, max(s, len(text) - b))
+    _union_agrees(*union, *_window(parts, a, b))
 
 
 def _whole_text(scan: Callable[[str], Iterable[re.Match[str]]]) -> Scan:
