@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -201,6 +202,17 @@ def test_bench_learned_times_the_layer_hook_alone(tmp_path):
                            "--folds", str(folds), "--rounds", "2", "--refine", "--cold"], capture_output=True,
                           text=True, timeout=600, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    warm, cold = [x for x in proc.stdout.splitlines() if x.startswith("layer hook alone")]
+    warm, after_rules, cold = [x for x in proc.stdout.splitlines() if x.startswith("layer hook alone")]
     assert "minimum of 2 rounds" in warm and float(warm.rsplit(" ", 1)[1]) > 0
+    assert after_rules.startswith("layer hook alone, each call after its article's rules")
+    assert float(after_rules.rsplit(" ", 1)[1]) > 0
     assert cold.startswith("layer hook alone, words unseen") and float(cold.rsplit(" ", 1)[1]) > 0
+    # Each learned pass splits into the hook's own time and the rest, which add up to the pass.
+    rounds = [x for x in proc.stdout.splitlines() if x.startswith("round ")]
+    assert len(rounds) == 2
+    for line in rounds:
+        m = re.search(r"rules \+ learned ([\d.]+) ms \(hook ([\d.]+), the rest ([\d.]+)\)", line)
+        assert m, line
+        total, hook, rest = map(float, m.groups())
+        assert hook > 0 and rest > 0 and abs(total - (hook + rest)) <= 0.06
+    assert "the hook inside the pass median" in proc.stdout
