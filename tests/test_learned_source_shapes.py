@@ -79,8 +79,8 @@ def test_a_model_file_from_before_reads_no_shapes():
 
 
 def test_snapshot_learned_param_snapshots_the_shapes_layer(tmp_path):
-    """`scripts/snapshot_learned.py --param source_shapes=true` (how the merge onto integ was
-    checked against source5's records) gives the shapes layer's records: not the default's, and
+    """`scripts/snapshot_learned.py --param source_shapes=true` (how a change of the
+    shapes path is checked against the records before it) gives the shapes layer's records: not the default's, and
     the same on a second run."""
     import json
     import subprocess

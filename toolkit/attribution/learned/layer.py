@@ -128,7 +128,7 @@ class AttributionModel(BaseEstimator):
         coordinated tails) as source options, with shape features (toolkit.attribution.learned.shapes);
         a model file trained before has none and reads False. Opt-in: held out it adds about 0.25
         source F1 but costs about 0.4 ms CPU per article over the default layer, about 2x the rules
-        against the 1.5x time limit (docs/evaluation.md, fifth round, merged onto integ).
+        against the 1.5x time limit (docs/evaluation.md, "Fifth round: source options").
     """
 
     def __init__(self, C: float = 0.5, threshold: float = 0.5, min_overlap: float = 0.1,

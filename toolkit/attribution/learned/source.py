@@ -110,7 +110,8 @@ def _may_start(k: str, lower: str) -> bool:
 def _shaped_options(view: ArticleView, c: Candidate, out: list[Span], window: tuple[int, int, int]) -> list[Span]:
     """`source_options` with shapes: the message's tokens from `skip` on passed over, each noun
     phrase with its tails, and the lead spans at a cue noun or a leading preposition; in the
-    order source5 offered them (the order breaks ties between equal scores)."""
+    order they were first offered in, when the shapes were developed (the order breaks ties between
+    equal scores, so it keeps those records)."""
     lo, hi, skip = window
     seen, classes, lower, lead, first, last = set(out), view.classes, view.lower, ext.LEADING, c.first, c.last
     t = lo
