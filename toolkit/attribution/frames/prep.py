@@ -126,7 +126,7 @@ def nach_post_matches(text: str, s: int, e: int) -> Iterator[re.Match[str]]:
     per cue, in text order, at each of those word starts not before the end of the last match. A
     match that starts before a cue and ends at a later one starts among the four words before
     every cue it spans, so the first cue after the leftmost start tries it first."""
-    if "nach" not in text[s:e]:
+    if not holds(text, s, e, "nach"):
         return
     if not LEX.NACH_POST_IN_RUNS:
         yield from LEX.NACH_POST.finditer(text, s, e)
